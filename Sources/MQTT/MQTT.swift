@@ -1,0 +1,1 @@
+// The MQTT client lives here (see MQTTClient.swift).

@@ -1,0 +1,3 @@
+import Testing
+@testable import MQTT
+@Test func placeholder() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import PrePullKit
+@Test func placeholder() { #expect(Bool(true)) }

@@ -1,1 +1,0 @@
-// The MQTT client lives here (see MQTTClient.swift).

@@ -1,0 +1,68 @@
+/// Topic and topic-filter rules of MQTT 3.1.1 / 5.0 (section 4.7), checked before anything reaches the broker.
+public enum Topic {
+    /// Throws unless `topic` is a valid topic name to publish to.
+    public static func validateName(_ topic: String) throws(MQTTError) {
+        if let reason = nameProblem(topic) { throw .invalidTopic(topic, reason: reason) }
+    }
+
+    /// Throws unless `filter` is a valid subscription filter.
+    public static func validateFilter(_ filter: String) throws(MQTTError) {
+        if let reason = filterProblem(filter) { throw .invalidTopicFilter(filter, reason: reason) }
+    }
+
+    static func nameProblem(_ topic: String) -> String? {
+        if topic.isEmpty { return "a topic must not be empty" }
+        if topic.utf8.count > 65_535 { return "longer than 65,535 bytes" }
+        if topic.utf8.contains(0) { return "contains a NUL character" }
+        if topic.contains("+") || topic.contains("#") {
+            return "wildcards '+' and '#' are only allowed in subscription filters"
+        }
+        return nil
+    }
+
+    static func filterProblem(_ filter: String) -> String? {
+        if filter.isEmpty { return "a filter must not be empty" }
+        if filter.utf8.count > 65_535 { return "longer than 65,535 bytes" }
+        if filter.utf8.contains(0) { return "contains a NUL character" }
+        let levels = filter.split(separator: "/", omittingEmptySubsequences: false)
+        for (index, level) in levels.enumerated() {
+            if level.contains("#") && (level != "#" || index != levels.count - 1) {
+                return "'#' must be a whole level and the last one"
+            }
+            if level.contains("+") && level != "+" {
+                return "'+' must be a whole level"
+            }
+        }
+        return nil
+    }
+
+    /// Whether `topic` matches `filter`. Topics starting with `$` are not matched by a
+    /// leading wildcard (MQTT 4.7.2), so `#` does not see `$SYS/...`.
+    public static func matches(filter: String, topic: String) -> Bool {
+        var f = filter.utf8[...]
+        var t = topic.utf8[...]
+        if t.first == UInt8(ascii: "$"), let first = f.first,
+           first == UInt8(ascii: "+") || first == UInt8(ascii: "#") {
+            return false
+        }
+        let slash = UInt8(ascii: "/")
+        while true {
+            let fEnd = f.firstIndex(of: slash) ?? f.endIndex
+            let fLevel = f[f.startIndex..<fEnd]
+            if fLevel.elementsEqual("#".utf8) { return true }
+            let tEnd = t.firstIndex(of: slash) ?? t.endIndex
+            let tLevel = t[t.startIndex..<tEnd]
+            if !(fLevel.elementsEqual("+".utf8) || fLevel.elementsEqual(tLevel)) { return false }
+            let fDone = fEnd == f.endIndex
+            let tDone = tEnd == t.endIndex
+            if fDone && tDone { return true }
+            if tDone {
+                // "a/#" also matches "a": the remaining filter must be exactly "/#".
+                return f[f.index(after: fEnd)...].elementsEqual("#".utf8)
+            }
+            if fDone { return false }
+            f = f[f.index(after: fEnd)...]
+            t = t[t.index(after: tEnd)...]
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import MQTT
+
+/// Many clients on one shared event loop: the hollow-fleet driver.
+@Suite(.serialized) struct MultiplexedLoopTests {
+    /// Names of this process's threads (other suites run in parallel, so count by name, not in total).
+    static func threadNames() -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    @Test func twoThousandClientsOnOneThread() async throws {
+        let limit = FreePort.raiseFileLimit()
+        try #require(limit >= 8_000, "needs ~3 descriptors per client; open-files limit is \(limit)")
+        let broker = try MosquittoBroker(.plain, persistence: false)
+        defer { broker.shutdown() }
+        let count = 2_000
+        let loop = MQTTEventLoop(name: "fleet-loop")
+        defer { loop.shutdown() }
+        var clients: [MQTTClient] = []
+        var subscriptions: [MQTTSubscription] = []
+        for index in 0..<count {
+            let client = try MQTTClient(configuration: broker.clientConfiguration(clientID: "hollow-\(index)"), eventLoop: loop)
+            subscriptions.append(try await client.subscribe("fleet/hollow-\(index)/task"))
+            clients.append(client)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { try await client.connect() } }
+            try await group.waitForAll()
+        }
+        #expect(clients.allSatisfy { $0.state.isConnected })
+        // One loop thread drives all of them; no client got a thread of its own ("mqtt-<client id>").
+        let names = Self.threadNames()
+        #expect(names.filter { $0 == "fleet-loop" }.count == 1, "threads: \(names)")
+        #expect(!names.contains { $0.hasPrefix("mqtt-hollow") }, "threads: \(names)")
+
+        let publisher = try await connectedClient(broker, "fleet-publisher")
+        // Subscriptions were registered before connect; SUBACKs may still be in flight. Publish with QoS 1
+        // after a short settle so that every subscription exists at the broker.
+        try await Task.sleep(for: .milliseconds(500))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<count {
+                group.addTask { try await publisher.publish("fleet/hollow-\(index)/task", "task-\(index)") }
+            }
+            try await group.waitForAll()
+        }
+        let received = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (index, subscription) in subscriptions.enumerated() {
+                group.addTask {
+                    let messages = try await subscription.take(1, within: .seconds(30))
+                    return messages.first?.payloadString == "task-\(index)"
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(received == count)
+        await publisher.disconnect()
+        for client in clients { await client.disconnect() }
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-@testable import MQTT
-@Test func placeholder() { #expect(Bool(true)) }

@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import MQTT
+
+/// Publish/subscribe against a real mosquitto (shipped dev config) on a random port.
+@Suite(.serialized) final class PublishSubscribeTests {
+    let broker: MosquittoBroker
+
+    init() throws { broker = try MosquittoBroker(.plain) }
+    deinit { broker.shutdown() }
+
+    @Test(arguments: [MQTTQoS.atMostOnce, .atLeastOnce, .exactlyOnce])
+    func roundTrip(qos: MQTTQoS) async throws {
+        let subscriber = try await connectedClient(broker, "sub-\(qos.rawValue)")
+        let publisher = try await connectedClient(broker, "pub-\(qos.rawValue)")
+        let messages = try await subscriber.subscribe("test/qos/\(qos.rawValue)", qos: qos)
+        for index in 0..<5 {
+            try await publisher.publish("test/qos/\(qos.rawValue)", "m\(index)", qos: qos)
+        }
+        let received = try await messages.take(5)
+        #expect(received.map(\.payloadString) == ["m0", "m1", "m2", "m3", "m4"])
+        #expect(received.allSatisfy { $0.qos == qos && !$0.retain })
+        await subscriber.disconnect()
+        await publisher.disconnect()
+    }
+
+    @Test func retainedMessageReachesLateSubscriber() async throws {
+        let publisher = try await connectedClient(broker, "retain-pub")
+        try await publisher.publish("test/retained/state", "online", qos: .atLeastOnce, retain: true)
+        let late = try await connectedClient(broker, "retain-late")
+        let messages = try await late.subscribe("test/retained/+")
+        let first = try await messages.take(1)
+        #expect(first.first?.payloadString == "online")
+        #expect(first.first?.retain == true)
+        // Clearing a retained message: an empty retained payload.
+        try await publisher.publish("test/retained/state", payload: Data(), retain: true)
+        await late.disconnect()
+        await publisher.disconnect()
+    }
+
+    @Test func wildcardsDeliverExactlyTheMatchingTopics() async throws {
+        let subscriber = try await connectedClient(broker, "wild-sub")
+        let plus = try await subscriber.subscribe("wild/+/status")
+        let hash = try await subscriber.subscribe("wild/a/#")
+        let publisher = try await connectedClient(broker, "wild-pub")
+        let topics = ["wild/a/status", "wild/b/status", "wild/a/status/extra", "wild/a", "other/a/status", "wild/c/task"]
+        for topic in topics { try await publisher.publish(topic, topic) }
+        try await publisher.publish("wild/end/status", "end")
+        try await publisher.publish("wild/a/end", "end")
+        let plusSeen = try await plus.take(3).map(\.topic)
+        let hashSeen = try await hash.take(4).map(\.topic)
+        #expect(plusSeen == ["wild/a/status", "wild/b/status", "wild/end/status"])
+        #expect(hashSeen == ["wild/a/status", "wild/a/status/extra", "wild/a", "wild/a/end"])
+        await subscriber.disconnect()
+        await publisher.disconnect()
+    }
+
+    @Test(arguments: [MQTTProtocolVersion.v5, .v311])
+    func persistentSessionKeepsMessagesWhileAway(version: MQTTProtocolVersion) async throws {
+        let id = "persistent-\(version.rawValue)"
+        let configure: (inout MQTTConfiguration) -> Void = {
+            $0.cleanStart = false
+            $0.protocolVersion = version
+        }
+        let first = try await connectedClient(broker, id, configure: configure)
+        // Kept alive until the disconnect: dropping a subscription's stream unsubscribes.
+        let kept = try await first.subscribe("persist/\(id)", qos: .atLeastOnce)
+        await first.disconnect()
+        withExtendedLifetime(kept) {}
+
+        let publisher = try await connectedClient(broker, "persist-pub-\(version.rawValue)")
+        try await publisher.publish("persist/\(id)", "while-away", qos: .atLeastOnce)
+
+        // Same client id: the broker resumes the session and delivers what it queued.
+        var configuration = broker.clientConfiguration(clientID: id)
+        configure(&configuration)
+        let second = try MQTTClient(configuration: configuration)
+        let messages = try await second.subscribe("persist/\(id)", qos: .atLeastOnce)
+        try await second.connect()
+        #expect(second.state == .connected(sessionPresent: true))
+        let received = try await messages.take(1)
+        #expect(received.first?.payloadString == "while-away")
+        await second.disconnect()
+        await publisher.disconnect()
+    }
+
+    @Test func lastWillIsPublishedWhenTheClientDies() async throws {
+        let watcher = try await connectedClient(broker, "will-watcher")
+        let wills = try await watcher.subscribe("will/+/presence")
+        let dying = try await connectedClient(broker, "will-dying") {
+            $0.will = MQTTWill(topic: "will/dying/presence", payload: Data("offline".utf8), qos: .atLeastOnce)
+            $0.reconnect.enabled = false
+        }
+        dying.abortConnection()
+        let received = try await wills.take(1)
+        #expect(received.first?.payloadString == "offline")
+        await dying.disconnect()
+        await watcher.disconnect()
+    }
+
+    @Test func cleanDisconnectPublishesNoWill() async throws {
+        let watcher = try await connectedClient(broker, "nowill-watcher")
+        let wills = try await watcher.subscribe("nowill/+/presence")
+        let leaving = try await connectedClient(broker, "nowill-leaving") {
+            $0.will = MQTTWill(topic: "nowill/leaving/presence", payload: Data("offline".utf8))
+        }
+        await leaving.disconnect()
+        #expect(await wills.collect(for: .milliseconds(500)).isEmpty)
+        await watcher.disconnect()
+    }
+
+    @Test func operationsAfterDisconnectFailWithClosed() async throws {
+        let client = try await connectedClient(broker, "closed-client")
+        let messages = try await client.subscribe("closed/#")
+        await client.disconnect()
+        await #expect(throws: MQTTError.closed) { try await client.publish("closed/x", "late") }
+        await #expect(throws: MQTTError.closed) { try await client.connect() }
+        var iterator = messages.makeAsyncIterator()
+        #expect(await iterator.next() == nil, "streams end when the client closes")
+        #expect(client.state == .closed)
+    }
+
+    @Test func publishWhileDisconnectedIsSentAfterConnect() async throws {
+        let subscriber = try await connectedClient(broker, "outbox-sub")
+        let messages = try await subscriber.subscribe("outbox/x")
+        let publisher = try MQTTClient(configuration: broker.clientConfiguration(clientID: "outbox-pub"))
+        let pending = Task { try await publisher.publish("outbox/x", "queued") }
+        try await Task.sleep(for: .milliseconds(100))
+        try await publisher.connect()
+        try await pending.value
+        #expect(try await messages.take(1).first?.payloadString == "queued")
+        await publisher.disconnect()
+        await subscriber.disconnect()
+    }
+}

@@ -1,0 +1,14 @@
+/// Kubernetes `metav1.ConditionStatus` as KubeEdge uses it in action flows and image statuses.
+public enum ConditionStatus: String, Sendable, Codable, CaseIterable, Hashable {
+    case isTrue = "True"
+    case isFalse = "False"
+    case unknown = "Unknown"
+
+    public init(_ ok: Bool) { self = ok ? .isTrue : .isFalse }
+}
+
+/// The actions of a node's action flow.
+public enum NodeAction: String, Sendable, Codable, CaseIterable, Hashable {
+    case check = "Check"
+    case pull = "Pull"
+}

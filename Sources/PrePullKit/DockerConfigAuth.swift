@@ -23,5 +23,5 @@ public struct DockerConfigAuth: Sendable, Codable, Equatable, Hashable, CustomSt
 
     /// Never prints secrets.
     public var description: String { "DockerConfigAuth(<redacted>)" }
-    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, unlabeledChildren: [Any](), displayStyle: .struct) }
 }

@@ -90,7 +90,7 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
         guard remainder.lowercased() == remainder else { throw .uppercaseRepository(remainder) }
         guard isValidDomain(domain) else { throw .invalidDomain(domain) }
         guard !remainder.isEmpty,
-            remainder.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy(isValidPathComponent)
+            Array(remainder.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).allSatisfy(isValidPathComponent)
         else { throw .invalidFormat }
         guard domain.utf8.count + 1 + remainder.utf8.count <= maximumNameLength else { throw .nameTooLong }
         return ImageReference(domain: domain, path: remainder, tag: tag, digest: digest)

@@ -14,8 +14,8 @@ extension LabelSelectorRequirement {
         guard let op = LabelSelectorOperator(rawValue: op) else { return false }
         let value = labels[key]
         switch op {
-        case .in: return value.map(values.contains) ?? false
-        case .notIn: return value.map { !values.contains($0) } ?? true
+        case .in: return value.map { v in values.contains(v) } ?? false
+        case .notIn: return value.map { v in !values.contains(v) } ?? true
         case .exists: return value != nil
         case .doesNotExist: return value == nil
         }

@@ -100,18 +100,18 @@ public struct ManifestDecoder: Sendable {
             throw ManifestError(documentIndex: index, kind: .missingField(path: "apiVersion"))
         }
         switch (kind.stringValue, apiVersion.stringValue) {
-        case (ImagePrePullJob.kind?, let v?):
+        case (.some(ImagePrePullJob.kind), .some(let v)):
             guard ImagePrePullJob.acceptedAPIVersions.contains(v) else {
                 throw ManifestError(documentIndex: index, kind: .unsupportedAPIVersion(v))
             }
             var job = try decodeModel(ImagePrePullJob.self, from: value, index: index)
             if options.applyDefaults { job = job.withDefaults() }
             return .job(job)
-        case ("Secret"?, let v?):
+        case (.some("Secret"), .some(let v)):
             guard v == "v1" else { throw ManifestError(documentIndex: index, kind: .unsupportedAPIVersion(v)) }
             let secret = try decodeModel(SecretManifest.self, from: value, index: index)
             return .secret(try secret.dockerConfigSecret(index: index))
-        case (let k?, _?):
+        case (.some(let k), .some):
             throw ManifestError(documentIndex: index, kind: .unsupportedKind(k))
         default:
             let path = kind.stringValue == nil ? "kind" : "apiVersion"

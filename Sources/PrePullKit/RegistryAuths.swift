@@ -114,5 +114,5 @@ public struct RegistryCredential: Sendable, Equatable, Hashable, CustomStringCon
     }
 
     public var description: String { "RegistryCredential(<redacted>)" }
-    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+    public var customMirror: Mirror { Mirror(self, unlabeledChildren: [Any](), displayStyle: .struct) }
 }

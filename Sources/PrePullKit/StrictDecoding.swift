@@ -26,7 +26,7 @@ enum FieldPath {
     static func render(_ path: [any CodingKey]) -> String {
         var out = ""
         for key in path {
-            if let i = key.intValue, key.stringValue == String(i), !(key is AnyCodingKey && key.stringValue.isEmpty) {
+            if let i = key.intValue {
                 out += "[\(i)]"
             } else {
                 out += out.isEmpty ? key.stringValue : "." + key.stringValue

@@ -8,7 +8,7 @@ func ms(_ s: Double) -> Int64 { at(s).epochMilliseconds }
 
 enum E {
     static let uid = "uid-1"
-    static func report(_ node: String, _ seq: UInt64, _ kind: NodeReport.Kind, uid: String = uid) -> NodeEvent {
+    static func report(_ node: String, _ seq: UInt64, _ kind: NodeReport.Kind, uid: String = E.uid) -> NodeEvent {
         .report(NodeReport(jobUID: uid, node: node, seq: seq, time: at(Double(seq)), kind: kind))
     }
     static func accepted(_ node: String, _ seq: UInt64) -> NodeEvent { report(node, seq, .accepted(TaskAccepted())) }
@@ -216,7 +216,11 @@ enum E {
         // A re-report with a higher seq (after a re-sent task), sometimes.
         if Int.random(in: 0..<6, using: &rng) == 0 { events.append(E.result(node, next(), ok: checkOK && pullOK)) }
         // Progress after the result (late or mis-sequenced).
-        if Bool.random(using: &rng) { events.append(E.progress(node, UInt64.random(in: 1...(seq + 2), using: &rng), done: 1)) }
+        if Bool.random(using: &rng) {
+            // Same seq => same content, as the protocol requires of senders.
+            let lateSeq = UInt64.random(in: 1...(seq + 2), using: &rng)
+            events.append(E.progress(node, lateSeq, done: Int64(lateSeq) * 10))
+        }
         if Int.random(in: 0..<8, using: &rng) == 0 { events.append(.timedOut(jobUID: E.uid, node: node, at: at(400))) }
         if Int.random(in: 0..<10, using: &rng) == 0 { events.append(E.report(node, next(), .accepted(TaskAccepted()), uid: "old-uid")) }
         return events

@@ -161,7 +161,8 @@ let v1alpha2Selector = """
     }
 
     @Test func unknownFieldInsideListNamesIndex() {
-        let yaml = v1alpha2Selector.replacingOccurrences(of: "operator: In", with: "operator: In\n          oprator: x")
+        let indent = v1alpha2Selector.components(separatedBy: "\n").first { $0.hasSuffix("operator: In") }!.prefix { $0 == " " }
+        let yaml = v1alpha2Selector.replacingOccurrences(of: "operator: In", with: "operator: In\n\(indent)oprator: x")
         #expect(throws: ManifestError(documentIndex: 0, kind: .unknownField(path: "spec.imagePrePullTemplate.labelSelector.matchExpressions[0].oprator"))) {
             try decoder.decode(yaml: yaml)
         }
@@ -245,9 +246,9 @@ let v1alpha2Selector = """
         let secret = try #require(manifests.first?.secret)
         #expect(secret.reference == SecretReference(namespace: "default", name: "regcred"))
         #expect(secret.auths.entries.count == 2)
-        let hub = try #require(secret.registryCredential(for: ImageReference("nginx")))
+        let hub = try #require(secret.registryCredential(for: try ImageReference("nginx")))
         #expect(hub.username == "user" && hub.password == "pass")
-        let own = try #require(secret.registryCredential(for: ImageReference("registry.example.com:5000/a/b:1")))
+        let own = try #require(secret.registryCredential(for: try ImageReference("registry.example.com:5000/a/b:1")))
         #expect(own.username == "robot" && own.password == "s3cret")
         #expect(secret.registryCredential(for: try ImageReference("ghcr.io/x/y")) == nil)
         #expect(!String(describing: secret).contains("s3cret"))

@@ -288,3 +288,29 @@ let v1alpha2Selector = """
         }
     }
 }
+
+@Suite struct ManifestDecoderFailurePathTests {
+    @Test func jsonSyntaxErrorIsTyped() {
+        let error = #expect(throws: ManifestError.self) {
+            try ManifestDecoder().decode(json: Array("{\"kind\": ".utf8))
+        }
+        guard case .jsonSyntax? = error?.kind else {
+            Issue.record("expected a JSON syntax error, got \(String(describing: error))")
+            return
+        }
+        #expect(error?.documentIndex == 0)
+    }
+
+    @Test func decodeJobNeedsExactlyOneJob() {
+        #expect(throws: ManifestError.self) { try ManifestDecoder().decodeJob(yaml: "") }
+        #expect(throws: ManifestError.self) { try ManifestDecoder().decodeJob(yaml: kubeEdgeSample + "\n---\n" + v1alpha2Selector) }
+    }
+
+    @Test func jsonArrayElementIndexIsTheDocumentIndex() throws {
+        let good = String(decoding: try ManifestEncoder().encodeJSON(try ManifestDecoder().decodeJob(yaml: kubeEdgeSample)), as: UTF8.self)
+        let bad = good.replacingOccurrences(of: "\"retryTimes\":1", with: "\"retryTimes\":\"1\"")
+        #expect(throws: ManifestError(documentIndex: 1, kind: .typeMismatch(path: "spec.imagePrePullTemplate.retryTimes", message: "expected an integer"))) {
+            try ManifestDecoder().decode(json: Array("[\(good),\(bad)]".utf8))
+        }
+    }
+}

@@ -171,3 +171,40 @@ import Testing
         #expect(validated >= WireFixtures.all.count)
     }
 }
+
+@Suite struct WireCodecFailurePathTests {
+    let codec = WireCodec()
+    let statusTopic = "$hw/events/node/edge-node-1/prepull/nginx-prepull/status"
+
+    @Test func wrongGroupIsRejected() throws {
+        var e = WireFixtures.accepted
+        e.route.group = "other"
+        #expect(throws: WireError.invalidContent("route.group is \"other\", not \"prepull\"")) {
+            try codec.decode(topic: statusTopic, payload: try codec.encode(e))
+        }
+    }
+
+    @Test func missingNodeOnJobTopicIsRejected() throws {
+        var e = WireFixtures.accepted
+        e.content.nodeName = nil
+        #expect(throws: WireError.invalidContent("content.nodeName is missing")) {
+            try codec.decode(topic: statusTopic, payload: try codec.encode(e))
+        }
+    }
+
+    @Test func negativeSeqIsMalformed() throws {
+        let text = String(decoding: try codec.encode(WireFixtures.accepted), as: UTF8.self).replacingOccurrences(of: "\"seq\":1", with: "\"seq\":-1")
+        let error = #expect(throws: WireError.self) { try codec.decode(topic: statusTopic, payload: Array(text.utf8)) }
+        #expect(error?.metricLabel == "malformed")
+    }
+
+    @Test func everyErrorHasADescriptionAndLabel() {
+        let errors: [WireError] = [
+            .oversize(bytes: 2, limit: 1), .unknownTopic("t"), .malformed("m"), .unsupportedVersion("v"),
+            .operationNotAllowed(operation: "o", topic: .task), .topicMismatch(field: "f", topic: "a", payload: "b"),
+            .invalidContent("c"), .encodingFailed("e"),
+        ]
+        #expect(Set(errors.map(\.metricLabel)).count == errors.count)
+        #expect(errors.allSatisfy { !$0.description.isEmpty })
+    }
+}

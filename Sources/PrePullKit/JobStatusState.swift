@@ -65,6 +65,12 @@ public struct JobStatusState: Sendable, Equatable {
     public func node(_ name: String) -> NodeFoldState? { index[name].map { nodes[$0] } }
     public var nodeNames: [String] { nodes.map(\.name) }
 
+    /// Names of the nodes currently in `phase`, in job order. O(nodes): for the controller's
+    /// occasional decisions (e.g. failing every Pending node once failure is certain), not per event.
+    public func nodeNames(in phase: NodePhase) -> [String] {
+        nodes.lazy.filter { $0.phase == phase }.map(\.name)
+    }
+
     /// See `JobPhaseCalculation.phase`.
     public var phase: JobPhase { JobPhaseCalculation.phase(counts: counts, tolerance: tolerance, cancelled: cancellation != nil) }
 

@@ -132,6 +132,7 @@ enum E {
         #expect(s.isFailureCertain)  // 2/10 > 0.1
         #expect(s.phase == .inProgress)
         #expect(s.reason?.hasPrefix("failure certain") == true)
+        #expect(s.nodeNames(in: .pending) == (2..<10).map { "n\($0)" })
         for i in 2..<10 { s.apply(.failedByController(jobUID: E.uid, node: "n\(i)", reason: "failure tolerance exceeded", at: at(5))) }
         #expect(s.phase == .failure)
         #expect(s.counts.failed == 10)

@@ -6,9 +6,3 @@ public enum ConditionStatus: String, Sendable, Codable, CaseIterable, Hashable {
 
     public init(_ ok: Bool) { self = ok ? .isTrue : .isFalse }
 }
-
-/// The actions of a node's action flow.
-public enum NodeAction: String, Sendable, Codable, CaseIterable, Hashable {
-    case check = "Check"
-    case pull = "Pull"
-}

@@ -44,6 +44,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fold throughput benchmark: swift run -c release bench-fold
+        .executableTarget(name: "bench-fold", dependencies: ["PrePullKit"], path: "bench/fold"),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
     ],

@@ -1,0 +1,23 @@
+/// `content` of an envelope: who and which job it is about, the sender's sequence number, the body.
+///
+/// - Job messages (task*, accepted, *Result, progress) carry `jobName`, `jobUID` and `nodeName`.
+/// - `presence` carries `nodeName` only; `jobSummary` carries `jobName` and `jobUID` only.
+/// - `seq` increases per (jobUID, nodeName) and sender (per node for presence, per job for
+///   summaries); receivers use it to drop duplicates and stale messages.
+public struct MessageContent: Sendable, Equatable {
+    public var jobName: String?
+    public var jobUID: String?
+    public var nodeName: String?
+    public var seq: UInt64
+    public var body: MessageBody
+
+    public init(jobName: String? = nil, jobUID: String? = nil, nodeName: String? = nil, seq: UInt64, body: MessageBody) {
+        self.jobName = jobName
+        self.jobUID = jobUID
+        self.nodeName = nodeName
+        self.seq = seq
+        self.body = body
+    }
+
+    enum CodingKeys: String, CodingKey { case jobName, jobUID, nodeName, seq, body }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// RFC 3339 timestamps as Kubernetes writes them (`2026-11-25T08:00:00Z`).
+enum RFC3339 {
+    static func format(_ date: Date) -> String {
+        let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+        if whole == date {
+            return Date.ISO8601FormatStyle().format(date)
+        }
+        return Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
+
+    static func parse(_ text: String) -> Date? {
+        if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
+        return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+    }
+}
+
+extension KeyedDecodingContainer {
+    func decodeRFC3339IfPresent(forKey key: Key) throws -> Date? {
+        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
+        guard let date = RFC3339.parse(text) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\"\(text)\" is not an RFC 3339 time")
+        }
+        return date
+    }
+}
+
+extension KeyedEncodingContainer {
+    mutating func encodeRFC3339IfPresent(_ date: Date?, forKey key: Key) throws {
+        if let date { try encode(RFC3339.format(date), forKey: key) }
+    }
+}

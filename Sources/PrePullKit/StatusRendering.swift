@@ -1,0 +1,90 @@
+import Foundation
+
+extension JobStatusState {
+    /// The job's `status` in the v1alpha2 shape with prepull's extensions. O(nodes).
+    public func status() -> ImagePrePullJobStatus {
+        let phase = self.phase
+        let completion = completionTime
+        return ImagePrePullJobStatus(
+            phase: phase, reason: reason, time: completion ?? startTime, startTime: startTime, completionTime: completion,
+            counts: counts, nodeStatus: nodes.map { $0.status(images: images) })
+    }
+
+    /// The retained job summary published on `{root}/prepull/jobs/{job}/status`.
+    public func summary() -> JobSummary {
+        JobSummary(
+            phase: phase, reason: reason, counts: counts, failureCertain: isFailureCertain,
+            startTimeMs: startTime?.epochMilliseconds, completionTimeMs: completionTime?.epochMilliseconds)
+    }
+
+    /// Why the job is where it is (nil while nothing needs explaining).
+    public var reason: String? {
+        if let c = cancellation { return "cancelled: \(c.reason)" }
+        let failed = counts.failedForTolerance
+        switch phase {
+        case .failure:
+            return "\(failed) of \(counts.total) nodes failed, more than failureTolerate \(tolerance)"
+        case .inProgress where isFailureCertain:
+            return "failure certain: \(failed) of \(counts.total) nodes failed, more than failureTolerate \(tolerance)"
+        case .completed where failed > 0:
+            return "\(failed) of \(counts.total) nodes failed, within failureTolerate \(tolerance)"
+        default:
+            return nil
+        }
+    }
+}
+
+extension NodeFoldState {
+    /// This node's entry of `status.nodeStatus`.
+    public func status(images: [String] = []) -> NodeStatus {
+        var flow: [NodeActionStatus] = []
+        if let c = check {
+            flow.append(NodeActionStatus(action: .check, status: ConditionStatus(c.value.succeeded), reason: c.value.reason, time: Date(epochMilliseconds: c.value.timeMs)))
+        }
+        if let p = pull {
+            flow.append(NodeActionStatus(action: .pull, status: ConditionStatus(p.value.succeeded), reason: p.value.reason, time: Date(epochMilliseconds: p.value.timeMs)))
+        }
+        return NodeStatus(
+            nodeName: name, phase: phase, reason: reason, actionFlow: flow, imageStatus: imageStatuses(images: images),
+            startTime: dispatchedAt ?? result?.value.startTimeMs.map(Date.init(epochMilliseconds:)), finishTime: finishTime)
+    }
+
+    func imageStatuses(images: [String]) -> [ImageStatus] {
+        var out: [ImageStatus] = []
+        var position: [String: Int] = [:]
+        for image in images where position[image] == nil {
+            position[image] = out.count
+            out.append(ImageStatus(image: image))
+        }
+        func slot(_ image: String) -> Int {
+            if let i = position[image] { return i }
+            position[image] = out.count
+            out.append(ImageStatus(image: image))
+            return out.count - 1
+        }
+        if let p = progress {
+            for ip in p.value.images {
+                let i = slot(ip.image)
+                out[i].bytesDone = ip.bytesDone
+                out[i].bytesTotal = ip.bytesTotal
+            }
+        }
+        if let p = pull {
+            for r in p.value.images {
+                let i = slot(r.image)
+                out[i].status = ConditionStatus(r.succeeded)
+                out[i].reason = r.reason
+                out[i].digest = r.digest
+                out[i].attempts = r.attempts
+                out[i].alreadyPresent = r.alreadyPresent
+                out[i].startTime = r.startTimeMs.map(Date.init(epochMilliseconds:))
+                out[i].finishTime = r.finishTimeMs.map(Date.init(epochMilliseconds:))
+                if let size = r.sizeBytes {
+                    out[i].bytesTotal = size
+                    if r.succeeded { out[i].bytesDone = size }
+                }
+            }
+        }
+        return out
+    }
+}

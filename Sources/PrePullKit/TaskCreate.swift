@@ -1,0 +1,79 @@
+/// cloud -> node on `.../task`: pull these images (after these checks) for this job.
+///
+/// `credentials` holds the docker-config `auths` of the job's `imageSecrets`, and is sensitive:
+/// it only travels on the node's own task topic, and `description`/reflection never show it.
+public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible, CustomReflectable {
+    /// Images as written in the job (the edge normalises them with `ImageReference`).
+    public var images: [String]
+    public var checkItems: [CheckItem]
+    /// Maximum percentage used per check item (e.g. `disk: 80`); absent items use the edge's default.
+    public var checkThresholds: [CheckItem: Double]?
+    public var timeoutSeconds: Int
+    public var retryTimes: Int
+    public var credentials: RegistryAuths?
+
+    public init(
+        images: [String], checkItems: [CheckItem] = [.disk], checkThresholds: [CheckItem: Double]? = nil,
+        timeoutSeconds: Int = JobDefaults.timeoutSeconds, retryTimes: Int = JobDefaults.retryTimes,
+        credentials: RegistryAuths? = nil
+    ) {
+        self.images = images
+        self.checkItems = checkItems
+        self.checkThresholds = checkThresholds
+        self.timeoutSeconds = timeoutSeconds
+        self.retryTimes = retryTimes
+        self.credentials = credentials
+    }
+
+    /// The task for `template`, with the credentials of its secret (if resolved by the caller).
+    public init(template: ImagePrePullTemplate, credentials: RegistryAuths? = nil, checkThresholds: [CheckItem: Double]? = nil) {
+        self.init(
+            images: template.images, checkItems: template.checkItems.compactMap(CheckItem.init(rawValue:)),
+            checkThresholds: checkThresholds, timeoutSeconds: template.timeoutSeconds, retryTimes: template.retryTimes,
+            credentials: credentials)
+    }
+
+    enum CodingKeys: String, CodingKey { case images, checkItems, checkThresholds, timeoutSeconds, retryTimes, credentials }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        images = try c.decode([String].self, forKey: .images)
+        checkItems = try c.decodeIfPresent([CheckItem].self, forKey: .checkItems) ?? []
+        if let raw = try c.decodeIfPresent([String: Double].self, forKey: .checkThresholds) {
+            var thresholds: [CheckItem: Double] = [:]
+            for (k, v) in raw {
+                guard let item = CheckItem(rawValue: k) else {
+                    throw DecodingError.dataCorruptedError(forKey: .checkThresholds, in: c, debugDescription: "unknown check item \(k)")
+                }
+                thresholds[item] = v
+            }
+            checkThresholds = thresholds
+        } else {
+            checkThresholds = nil
+        }
+        timeoutSeconds = try c.decode(Int.self, forKey: .timeoutSeconds)
+        retryTimes = try c.decodeIfPresent(Int.self, forKey: .retryTimes) ?? 0
+        credentials = try c.decodeIfPresent(RegistryAuths.self, forKey: .credentials)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(images, forKey: .images)
+        try c.encode(checkItems, forKey: .checkItems)
+        if let checkThresholds {
+            try c.encode(Dictionary(uniqueKeysWithValues: checkThresholds.map { ($0.key.rawValue, $0.value) }), forKey: .checkThresholds)
+        }
+        try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
+        try c.encode(retryTimes, forKey: .retryTimes)
+        try c.encodeIfPresent(credentials, forKey: .credentials)
+    }
+
+    public var description: String {
+        let creds = credentials.map { "<redacted: \($0.entries.count) registries>" } ?? "none"
+        return "TaskCreate(images: \(images), checkItems: \(checkItems.map(\.rawValue)), timeoutSeconds: \(timeoutSeconds), retryTimes: \(retryTimes), credentials: \(creds))"
+    }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["images": images, "checkItems": checkItems, "timeoutSeconds": timeoutSeconds, "retryTimes": retryTimes], displayStyle: .struct)
+    }
+}

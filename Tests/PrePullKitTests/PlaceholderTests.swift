@@ -1,3 +1,0 @@
-import Testing
-@testable import PrePullKit
-@Test func placeholder() { #expect(Bool(true)) }

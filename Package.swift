@@ -61,6 +61,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.
+        .executableTarget(
+            name: "bench-pull",
+            dependencies: ["ContainerdClient", "EdgeTestbed"],
+            path: "bench/pull"
+        ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),

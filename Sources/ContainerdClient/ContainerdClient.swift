@@ -237,9 +237,23 @@ extension Runtime_V1_AuthConfig {
         username = auth.username
         password = auth.password
         self.auth = auth.auth
-        serverAddress = auth.serverAddress
+        serverAddress = Self.criServerAddress(auth.serverAddress)
         identityToken = auth.identityToken
         registryToken = auth.registryToken
+    }
+}
+
+extension Runtime_V1_AuthConfig {
+    /// containerd 1.6's CRI parses `server_address` with Go's url.Parse and ignores the
+    /// credentials unless the URL's host equals the registry host; a bare `host:port` fails to
+    /// parse ("first path segment in URL cannot contain colon") and fails the pull. So pass a URL:
+    /// `host[:port]` -> `https://host[:port]` (the scheme is not used for the match), and drop any
+    /// path (`https://index.docker.io/v1/` stays a valid URL with host `index.docker.io`).
+    static func criServerAddress(_ address: String) -> String {
+        let trimmed = address.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return "" }
+        if trimmed.contains("://") { return trimmed }
+        return "https://" + trimmed
     }
 }
 

@@ -132,7 +132,9 @@ public final class Testbed: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh testbed and always stops it afterwards.
-    public static func withTestbed<T>(_ body: (Testbed) async throws -> T) async throws -> T {
+    public static func withTestbed<T>(
+        isolation: isolated (any Actor)? = #isolation, _ body: (Testbed) async throws -> T
+    ) async throws -> T {
         let testbed = try Testbed()
         do {
             let result = try await body(testbed)
@@ -156,9 +158,9 @@ public final class Testbed: @unchecked Sendable {
 
     /// Runs a program to completion; stdout is returned, stderr is included in the error.
     ///
-    /// Uses posix_spawn + waitpid rather than Foundation's Process: the scripts leave daemons
-    /// running (setsid), and the child gets only stdin (/dev/null), stdout and stderr (temp
-    /// files), so no descriptor of the test process leaks into those daemons.
+    /// Uses posix_spawn + waitpid rather than Foundation's Process (whose waitUntilExit was seen
+    /// to hang here, leaving the script a zombie). Output goes to temp files, never pipes: the
+    /// scripts leave daemons running, and those close every inherited descriptor anyway.
     public static func exec(_ program: String, _ args: [String]) throws -> String {
         let out = try TempFile()
         let err = try TempFile()
@@ -168,7 +170,6 @@ public final class Testbed: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, out.fd, 1)
         posix_spawn_file_actions_adddup2(&actions, err.fd, 2)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         let argv = ([program] + args).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -199,8 +200,9 @@ private final class TempFile {
 
     init() throws {
         var buffer = Array("/tmp/prepull-tb-out.XXXXXX".utf8CString)
-        let fd = mkostemp(&buffer, O_CLOEXEC)
+        let fd = mkstemp(&buffer)
         guard fd >= 0 else { throw Testbed.Failure(description: "mkstemp failed") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd
         path = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }

@@ -116,7 +116,7 @@ disabled_plugins = [
 TOML
 
   start_ns=$(date +%s%N)
-  setsid "$bin" --config "$dir/config.toml" </dev/null >>"$dir/containerd.log" 2>&1 &
+  (close_inherited_fds; exec setsid "$bin" --config "$dir/config.toml" </dev/null >>"$dir/containerd.log" 2>&1) &
   pid=$!
   echo "$pid" >"$dir/containerd.pid"
   echo "$snap" >"$dir/snapshotter"

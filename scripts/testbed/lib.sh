@@ -51,4 +51,15 @@ stop_pidfile() {
   rm -f "$file"
 }
 
+# close_inherited_fds: closes every descriptor above 2 (call it in the subshell that execs a
+# daemon), so a daemon never holds a pipe or socket of whoever ran the script.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/$BASHPID/fd/*; do
+    fd=${fd##*/}
+    [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2 && fd != 255)) || continue
+    eval "exec $fd>&-" 2>/dev/null || true
+  done
+}
+
 die() { echo "$(basename "$0"): $*" >&2; exit 1; }

@@ -59,7 +59,7 @@ http:
   secret: prepull-testbed-$RANDOM$RANDOM
 $auth
 YAML
-    setsid "$bin" serve "$dir/config.yml" </dev/null >>"$dir/registry.log" 2>&1 &
+    (close_inherited_fds; exec setsid "$bin" serve "$dir/config.yml" </dev/null >>"$dir/registry.log" 2>&1) &
     pid=$!
     echo "$pid" >"$dir/registry.pid"
     # /v2/ answers 200 (open) or 401 (basic auth) once the registry listens.

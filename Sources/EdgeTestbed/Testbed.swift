@@ -67,13 +67,17 @@ public final class Testbed: @unchecked Sendable {
         _ = try run("install-deps.sh", [])
     }
 
-    /// Starts a registry; with `credentials` it requires basic auth (htpasswd, bcrypt).
-    public func startRegistry(_ name: String = "registry", credentials: (user: String, password: String)? = nil)
-        throws -> Registry
-    {
+    /// Starts a registry; with `credentials` it requires basic auth (htpasswd, bcrypt); with
+    /// `throttleBytesPerSecond` it is served through a proxy that limits the total download rate
+    /// (so pulls take seconds, like on an edge link).
+    public func startRegistry(
+        _ name: String = "registry", credentials: (user: String, password: String)? = nil,
+        throttleBytesPerSecond: Int? = nil
+    ) throws -> Registry {
         let registryDir = dir.appendingPathComponent(name)
         var args = ["start", registryDir.path]
         if let credentials { args += ["--htpasswd", "\(credentials.user):\(credentials.password)"] }
+        if let throttleBytesPerSecond { args += ["--throttle", String(throttleBytesPerSecond)] }
         let address = try run("registry.sh", args).trimmingCharacters(in: .whitespacesAndNewlines)
         addStop(["registry.sh", "stop", registryDir.path])
         return Registry(address: address, dir: registryDir, credentials: credentials)
@@ -171,10 +175,23 @@ public final class Testbed: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, out.fd, 1)
         posix_spawn_file_actions_adddup2(&actions, err.fd, 2)
 
+        // The test runner blocks or handles signals; daemons started by the scripts inherit the
+        // mask and dispositions, and a daemon with SIGTERM blocked can only be SIGKILLed. Reset both.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptySet = sigset_t()
+        sigemptyset(&emptySet)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptySet)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         let argv = ([program] + args).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
         guard rc == 0 else {
             throw Failure(description: "cannot start \(program): \(String(cString: strerror(rc)))")
         }

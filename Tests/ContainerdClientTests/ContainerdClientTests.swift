@@ -69,6 +69,7 @@ struct ContainerdClientRealTests {
                 try await Task.sleep(for: .milliseconds(5))
             }
             let imageRef = try await pull.value
+            print("multilayer pull: \(observedDone.count) progress observations, bytes done \(observedDone)")
             #expect(imageRef.hasPrefix("sha256:"))
             #expect(observedDone.count >= 2, "observed bytes done: \(observedDone)")
             #expect(observedDone == observedDone.sorted())
@@ -79,6 +80,53 @@ struct ContainerdClientRealTests {
             let status = try #require(try await client.imageStatus(ref))
             #expect(status.size > 32 * 1024 * 1024)
             #expect(try await client.listContentStatuses().isEmpty)
+            await client.close()
+        }
+    }
+
+    @Test("throttled registry (8 MiB/s): polling every 250 ms, like the edge worker, sees progress")
+    func throttledProgress() async throws {
+        try await Testbed.withTestbed { tb in
+            let registry = try tb.startRegistry(throttleBytesPerSecond: 8 << 20)
+            try tb.pushImages(to: registry, only: ["multilayer"])
+            let ref = "\(registry.address)/prepull/multilayer:1.0"
+            let containerd = try tb.startContainerd(registries: [registry])
+            let client = try ContainerdClient(socketPath: containerd.socketPath)
+            let started = ContinuousClock.now
+            let pull = Task { try await client.pullImage(ref) }
+            var samples: [Int64] = []
+            var maxOffsetByRef: [String: Int64] = [:]
+            while true {
+                try await Task.sleep(for: .milliseconds(250))
+                let statuses = try await client.listContentStatuses(filters: [#"ref~="layer-""#])
+                #expect(statuses.allSatisfy { $0.ref.hasPrefix("layer-") })
+                for status in statuses {
+                    maxOffsetByRef[status.ref] = max(maxOffsetByRef[status.ref] ?? 0, status.offset)
+                }
+                if statuses.isEmpty && !samples.isEmpty { break }
+                if !statuses.isEmpty { samples.append(maxOffsetByRef.values.reduce(0, +)) }
+                if ContinuousClock.now - started > .seconds(60) { break }
+            }
+            _ = try await pull.value
+            let elapsed = ContinuousClock.now - started
+            print("throttled multilayer pull: \(elapsed), samples \(samples)")
+            #expect(elapsed > .seconds(2), "32 MiB at 8 MiB/s cannot take \(elapsed)")
+            #expect(Set(samples).count >= 4, "\(samples)")
+            #expect(samples == samples.sorted())
+            await client.close()
+        }
+    }
+
+    @Test("containerd gone: socketUnreachable naming the socket")
+    func containerdStops() async throws {
+        try await Testbed.withTestbed { tb in
+            let containerd = try tb.startContainerd(registries: [])
+            let client = try ContainerdClient(socketPath: containerd.socketPath, callTimeout: .seconds(5))
+            _ = try await client.listImages()
+            try tb.stop(containerd)
+            let error = await #expect(throws: ContainerdError.self) { try await client.listImages() }
+            #expect(error?.kind == .socketUnreachable, "\(String(describing: error))")
+            #expect(error.map { "\($0)".contains(containerd.socketPath) } == true)
             await client.close()
         }
     }

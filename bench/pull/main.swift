@@ -5,7 +5,9 @@
 //   cri+poll CRI PullImage while polling content ListStatuses every 250 ms (the worker's progress)
 // Prints per-round times and the median of each, plus ratios against `ctr`.
 //
-//   swift run -c release bench-pull [--rounds N]        (root; starts and stops everything itself)
+//   swift run bench-pull [--rounds N] [--throttle BYTES_PER_SEC]
+// (root; starts and stops everything itself; --throttle serves the registry through a
+// rate-limiting proxy, like a slow edge link)
 import ContainerdClient
 import EdgeTestbed
 import Foundation
@@ -14,12 +16,14 @@ import Foundation
 struct BenchPull {
     static func main() async throws {
         var rounds = 5
+        var throttle: Int?
         var arguments = CommandLine.arguments.dropFirst()
         while let argument = arguments.popFirst() {
             switch argument {
             case "--rounds": rounds = Int(arguments.popFirst() ?? "") ?? rounds
+            case "--throttle": throttle = Int(arguments.popFirst() ?? "")
             default:
-                FileHandle.standardError.write(Data("usage: bench-pull [--rounds N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: bench-pull [--rounds N] [--throttle BYTES_PER_SEC]\n".utf8))
                 exit(2)
             }
         }
@@ -30,10 +34,11 @@ struct BenchPull {
 
         try await Testbed.withTestbed { tb in
             try tb.installDependencies()
-            let registry = try tb.startRegistry()
+            let registry = try tb.startRegistry(throttleBytesPerSecond: throttle)
             try tb.pushImages(to: registry, only: ["multilayer"])
             let ref = "\(registry.address)/prepull/multilayer:1.0"
-            print("bench-pull: \(ref), \(rounds) rounds, fresh containerd per pull")
+            let link = throttle.map { "throttled to \($0) B/s" } ?? "loopback, unthrottled"
+            print("bench-pull: \(ref) (\(link)), \(rounds) rounds, fresh containerd per pull")
 
             var times: [String: [Double]] = [:]
             let modes = ["ctr", "cri", "cri+poll"]

@@ -7,7 +7,7 @@
 #   prepull/multilayer:1.0  4 layers of 8 MiB of /dev/urandom each (incompressible, 32 MiB + a
 #                           few KiB in all; the content is random, the sizes are fixed)
 # The OCI layout is built once per cache dir (PREPULL_IMAGE_CACHE, default
-# /tmp/prepull-testbed-images-$UID) and reused; it is built in a temp dir and renamed into place,
+# /tmp/prepull-testbed-images-v$LAYOUT_VERSION-$UID) and reused; it is built in a temp dir and renamed into place,
 # so concurrent runs never see half a layout. Prints one pushed reference per line.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,6 +15,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 usage() { die "usage: images.sh build-and-push REGISTRY [--creds USER:PASS] [--only NAME]... | images.sh build CACHE_DIR"; }
 
+LAYOUT_VERSION=1 # bump when the images change, so old caches are not reused
 MULTILAYER_LAYERS=4
 MULTILAYER_LAYER_MIB=8
 
@@ -77,7 +78,7 @@ build-and-push)
   done
   ((${#only[@]})) || only=(tiny multilayer)
   command -v skopeo >/dev/null || die "skopeo not installed (run scripts/testbed/install-deps.sh)"
-  cache=${PREPULL_IMAGE_CACHE:-/tmp/prepull-testbed-images-$(id -u)}
+  cache=${PREPULL_IMAGE_CACHE:-/tmp/prepull-testbed-images-v$LAYOUT_VERSION-$(id -u)}
   build_layout "$cache/oci"
   dest_creds=()
   [[ -n $creds ]] && dest_creds=(--dest-creds "$creds")

@@ -65,7 +65,8 @@ let package = Package(
         .executableTarget(
             name: "bench-pull",
             dependencies: ["ContainerdClient", "EdgeTestbed"],
-            path: "bench/pull"
+            path: "bench/pull",
+            exclude: ["README.md"]
         ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),

@@ -141,6 +141,11 @@ public final class ContainerdClient: Sendable {
     private func call<R: Sendable>(_ operation: String, _ body: () async throws -> R) async throws(ContainerdError) -> R {
         do {
             return try await body()
+        } catch where Task.isCancelled {
+            // grpc-swift reports a cancelled call as UNKNOWN "The transport threw an unexpected
+            // error" (cause: CancellationError); the caller wants "cancelled".
+            throw ContainerdError(kind: .cancelled, operation: operation, code: .cancelled,
+                                  message: "cancelled by the caller", socketPath: socketPath)
         } catch let error as RPCError {
             throw classify(operation: operation, code: GRPCStatusCode(rawValue: error.code.rawValue) ?? .unknown,
                            message: error.message)

@@ -117,6 +117,41 @@ struct ContainerdClientRealTests {
         }
     }
 
+    @Test("cancelling the pulling task cancels the pull in containerd")
+    func cancelPull() async throws {
+        try await Testbed.withTestbed { tb in
+            let registry = try tb.startRegistry(throttleBytesPerSecond: 4 << 20)
+            try tb.pushImages(to: registry, only: ["multilayer"])
+            let ref = "\(registry.address)/prepull/multilayer:1.0"
+            let containerd = try tb.startContainerd(registries: [registry])
+            let client = try ContainerdClient(socketPath: containerd.socketPath)
+            let pull = Task { try await client.pullImage(ref) }
+            // Wait until bytes are moving, then cancel.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await client.listContentStatuses().allSatisfy({ $0.offset == 0 }) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let cancelledAt = ContinuousClock.now
+            pull.cancel()
+            let result = await pull.result
+            let reactedIn = ContinuousClock.now - cancelledAt
+            #expect(reactedIn < .seconds(2), "cancel took \(reactedIn)")
+            #expect(throws: ContainerdError.self) { try result.get() }
+            if case .failure(let error as ContainerdError) = result {
+                #expect(error.kind == .cancelled, "\(error)")
+            }
+            // containerd aborts the ingests (seen: the list is empty within 0.5 s) and the image
+            // never appears.
+            try await Task.sleep(for: .milliseconds(500))
+            let before = try await client.listContentStatuses()
+            try await Task.sleep(for: .seconds(1))
+            let after = try await client.listContentStatuses()
+            #expect(after.isEmpty, "ingests left after cancel: \(before) -> \(after)")
+            #expect(try await client.imageStatus(ref) == nil)
+            await client.close()
+        }
+    }
+
     @Test("containerd gone: socketUnreachable naming the socket")
     func containerdStops() async throws {
         try await Testbed.withTestbed { tb in

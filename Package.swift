@@ -9,12 +9,17 @@ let package = Package(
         .executable(name: "prepull", targets: ["prepull"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "PrePullKit", targets: ["PrePullKit"]),
+        .library(name: "ContainerdClient", targets: ["ContainerdClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(
@@ -34,6 +39,20 @@ let package = Package(
             name: "PrePullKit",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // containerd over its unix socket: CRI runtime.v1 ImageService + content.v1 ListStatuses.
+        // Swift code generated once from Protos/ by scripts/gen-proto.sh and committed in Generated/.
+        .target(
+            name: "ContainerdClient",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Protos"]
+        ),
+        // Real registries + containerd for tests, benchmarks and the demo (scripts/testbed/*.sh).
+        .target(name: "EdgeTestbed"),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
         .executableTarget(
@@ -46,8 +65,16 @@ let package = Package(
         ),
         // Fold throughput benchmark: swift run -c release bench-fold
         .executableTarget(name: "bench-fold", dependencies: ["PrePullKit"], path: "bench/fold"),
+        // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.
+        .executableTarget(
+            name: "bench-pull",
+            dependencies: ["ContainerdClient", "EdgeTestbed"],
+            path: "bench/pull",
+            exclude: ["README.md"]
+        ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
+        .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),
     ],
     swiftLanguageModes: [.v6]
 )

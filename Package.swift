@@ -63,6 +63,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // MQTT client throughput vs libmosquitto's own clients: swift run -c release bench-mqtt
+        .executableTarget(name: "bench-mqtt", dependencies: ["MQTT", "TestSupport"], path: "bench/mqtt"),
         // Fold throughput benchmark: swift run -c release bench-fold
         .executableTarget(name: "bench-fold", dependencies: ["PrePullKit"], path: "bench/fold"),
         // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.

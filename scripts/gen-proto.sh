@@ -18,7 +18,7 @@ lock=${PREPULL_BUILD_LOCK:-/tmp/prepull-build.lock}
 SWIFT_PROTOBUF_VERSION=1.39.0
 GRPC_SWIFT_PROTOBUF_VERSION=2.4.1
 
-command -v protoc >/dev/null || "$root/scripts/testbed/install-deps.sh"
+command -v protoc >/dev/null || "$root/scripts/install-deps.sh" protobuf-compiler
 command -v protoc >/dev/null || { echo "gen-proto: protoc not found" >&2; exit 1; }
 
 source_of() { # source_of OWNER/NAME

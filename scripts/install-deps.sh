@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages prepull builds and tests against, when they are missing.
+#   scripts/install-deps.sh [extra-package ...]
 # Idempotent and non-interactive (works with CI=true and no stdin); runs apt-get update at most once.
 set -euo pipefail
 packages=(
@@ -10,6 +11,8 @@ packages=(
     apache2-utils jq                               # htpasswd for the private registry; JSON in scripts
     tmux                                           # a real pseudo-terminal for the watch test
 )
+# Extra packages a caller needs (e.g. protobuf-compiler for scripts/gen-proto.sh).
+packages+=("$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,81 @@
+// MQTT client throughput: publisher -> mosquitto -> subscriber, 100-byte payloads, QoS 0 and 1.
+// Baseline in the same run: mosquitto_pub -l | mosquitto_sub -C N (libmosquitto's own C clients).
+//   swift run -c release bench-mqtt [messages]
+import Foundation
+import MQTT
+import TestSupport
+
+let messageCount = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 200_000
+let payload = Data(repeating: UInt8(ascii: "x"), count: 100)
+let rounds = 3
+
+func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+
+/// Swift client: one publisher with up to `window` publishes in flight, one subscriber counting.
+func swiftRun(broker: MosquittoBroker, qos: MQTTQoS, round: Int) async throws -> Double {
+    let tag = "\(qos.rawValue)-\(round)"
+    let subscriber = try MQTTClient(configuration: broker.clientConfiguration(clientID: "bench-sub-\(tag)"))
+    let messages = try await subscriber.subscribe("bench/swift/\(tag)", qos: qos)
+    try await subscriber.connect()
+    let publisher = try MQTTClient(configuration: broker.clientConfiguration(clientID: "bench-pub-\(tag)"))
+    try await publisher.connect()
+    let received = Task {
+        var count = 0
+        for await _ in messages {
+            count += 1
+            if count == messageCount { break }
+        }
+        return count
+    }
+    let start = ContinuousClock.now
+    let window = 512
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<messageCount {
+            if index >= window { try await group.next() }
+            group.addTask { try await publisher.publish("bench/swift/\(tag)", payload: payload, qos: qos) }
+        }
+        try await group.waitForAll()
+    }
+    let count = await received.value
+    let elapsed = seconds(start.duration(to: .now))
+    precondition(count == messageCount, "subscriber saw \(count) of \(messageCount)")
+    await publisher.disconnect()
+    await subscriber.disconnect()
+    return Double(messageCount) / elapsed
+}
+
+/// libmosquitto's own command-line clients over the same broker and pattern.
+func rawRun(broker: MosquittoBroker, qos: MQTTQoS, round: Int, input: String) throws -> Double {
+    let topic = "bench/raw/\(qos.rawValue)-\(round)"
+    let subLog = broker.directory.file("sub-\(qos.rawValue)-\(round).log")
+    let sub = try ManagedProcess(RepositoryPaths.which("mosquitto_sub")!,
+                                 ["-h", "127.0.0.1", "-p", "\(broker.port)", "-t", topic, "-q", "\(qos.rawValue)",
+                                  "-C", "\(messageCount)", "-i", "raw-sub-\(qos.rawValue)-\(round)"], logPath: subLog)
+    // Wait until the subscription exists (mosquitto_sub has connected and subscribed).
+    Thread.sleep(forTimeInterval: 0.5)
+    let start = ContinuousClock.now
+    let pub = try ManagedProcess("/bin/sh", ["-c", "exec \(RepositoryPaths.which("mosquitto_pub")!) -h 127.0.0.1 -p \(broker.port) -t \(topic) -q \(qos.rawValue) -l < \(input)"],
+                                 logPath: broker.directory.file("pub.log"))
+    _ = sub.waitUntilExit()
+    let elapsed = seconds(start.duration(to: .now))
+    _ = pub.waitUntilExit()
+    return Double(messageCount) / elapsed
+}
+
+let broker = try MosquittoBroker(.plain, persistence: false)
+defer { broker.shutdown() }
+// mosquitto_pub -l sends one message per line: 99 characters + newline stripped -> 99 bytes (close enough;
+// the Swift run uses exactly 100).
+let input = broker.directory.file("lines.txt")
+try String(repeating: String(repeating: "x", count: 100) + "\n", count: messageCount).write(toFile: input, atomically: true, encoding: .utf8)
+
+print("MQTT throughput, \(messageCount) messages of 100 bytes, publisher -> mosquitto -> subscriber (best of \(rounds))")
+print("qos  libmosquitto clients (msg/s)  prepull MQTT client (msg/s)  ratio")
+for qos in [MQTTQoS.atMostOnce, .atLeastOnce] {
+    var raw = 0.0, swift = 0.0
+    for round in 0..<rounds {
+        raw = max(raw, try rawRun(broker: broker, qos: qos, round: round, input: input))
+        swift = max(swift, try await swiftRun(broker: broker, qos: qos, round: round))
+    }
+    print(String(format: "%-4d %29.0f  %27.0f  %5.2f", qos.rawValue, raw, swift, swift / raw))
+}

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite against real parts: installs missing Debian packages, builds, runs every test.
+# Tests start their own mosquitto, registry and containerd on random loopback ports / temp dirs and
+# stop them by PID. containerd needs root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build --build-tests
+# Each test suite runs its own broker; the open-files soft limit must allow thousands of sockets.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+swift test --skip-build

@@ -80,3 +80,11 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `PREPULL_MQTT_ONLY=1 swift test --sanitize=thread ...` (scripts/test.sh): only the MQTT stack, so the
+// ThreadSanitizer build does not have to compile grpc and the server stack as well.
+if Context.environment["PREPULL_MQTT_ONLY"] != nil {
+    let keep: Set<String> = ["CMosquitto", "MQTT", "TestSupport", "MQTTTests"]
+    package.targets = package.targets.filter { keep.contains($0.name) }
+    package.products = [.library(name: "MQTT", targets: ["MQTT"])]
+}

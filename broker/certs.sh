@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Makes a CA, a broker certificate and client certificates for mTLS.
-#   broker/certs.sh DIR [NODE...]
+#   broker/certs.sh [--san DNS-NAME]... DIR [NODE...]
+# --san adds a DNS name to the broker certificate (e.g. the in-cluster Service name).
 # DIR gets ca.crt/ca.key, server.crt/key (SAN localhost, 127.0.0.1), prepull-cloud.crt/key,
 # prepull-monitor.crt/key and NODE.crt/key for each node (CN = node name, the ACL's %u).
 # Running it again on the same DIR keeps the CA and adds missing certificates.
 set -euo pipefail
+sans="DNS:localhost,IP:127.0.0.1"
+while [[ ${1:-} == --san ]]; do
+    [[ -n ${2:-} ]] || { echo "certs.sh: --san needs a DNS name" >&2; exit 2; }
+    sans="$sans,DNS:$2"
+    shift 2
+done
 if [[ $# -lt 1 ]]; then
-    echo "usage: $0 DIR [NODE...]" >&2
+    echo "usage: $0 [--san DNS-NAME]... DIR [NODE...]" >&2
     exit 2
 fi
 dir=$1; shift
@@ -31,7 +38,7 @@ issue() { # NAME KIND(server|client)
     ecparam "$name.key"
     ext=$(mktemp)
     if [[ $kind == server ]]; then
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$ext"
+        printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$sans" > "$ext"
         subject=/CN=localhost
     else
         printf 'extendedKeyUsage=clientAuth\n' > "$ext"

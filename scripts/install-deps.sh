@@ -8,7 +8,7 @@ packages=(
     mosquitto mosquitto-clients libmosquitto-dev   # broker and the C client library
     containerd runc                                # the real runtime for edge tests and the demo
     docker-registry skopeo umoci                   # a real OCI registry, and images built offline
-    apache2-utils jq                               # htpasswd for the private registry; JSON in scripts
+    apache2-utils jq curl                          # htpasswd for the private registry; JSON and HTTP in scripts
     tmux                                           # a real pseudo-terminal for the watch test
 )
 # Extra packages a caller needs (e.g. protobuf-compiler for scripts/gen-proto.sh).

@@ -9,3 +9,5 @@ swift build --build-tests
 # Each test suite runs its own broker; the open-files soft limit must allow thousands of sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 swift test --skip-build
+# The MQTT client under ThreadSanitizer (its own build folder; only the MQTT targets are compiled).
+PREPULL_MQTT_ONLY=1 swift test --sanitize=thread --scratch-path .build-tsan --filter MQTTTests

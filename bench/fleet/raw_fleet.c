@@ -1,0 +1,162 @@
+/*
+ * The broker's raw capacity for prepull's message pattern, without prepull:
+ * N clients each subscribe to their own task topic; one "cloud" client subscribes to every status
+ * topic, publishes one QoS 1 task per node, and waits for REPLIES QoS 1 status messages per node.
+ * Every client is driven by non-threaded libmosquitto from one epoll loop per process; the fleet is
+ * split over PROCS processes (libmosquitto keeps 3 descriptors per client, and one process may hold
+ * at most ~20,000).
+ *
+ *   cc -O2 -o raw_fleet raw_fleet.c -lmosquitto
+ *   raw_fleet HOST PORT NODES [REPLIES=4] [PROCS=2]
+ * Prints: nodes, seconds from the first task to the last status, messages per second.
+ */
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *host;
+static int port, nodes, replies = 4, procs = 2;
+static int connected_count, expected_connected;
+static long statuses_seen;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const mosquitto_property *p) {
+    (void)flags; (void)p;
+    if (rc != 0) { fprintf(stderr, "connect refused: %d\n", rc); exit(1); }
+    char topic[128];
+    long id = (long)obj - 2;
+    if (id < 0) {
+        mosquitto_subscribe_v5(m, NULL, "$hw/events/node/+/prepull/+/status", 1, 0, NULL);
+    } else {
+        snprintf(topic, sizeof topic, "$hw/events/node/edge-%ld/prepull/+/task", id);
+        mosquitto_subscribe_v5(m, NULL, topic, 1, 0, NULL);
+    }
+}
+
+static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *q, const mosquitto_property *p) {
+    (void)m; (void)obj; (void)mid; (void)n; (void)q; (void)p;
+    connected_count++;
+}
+
+static void on_node_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg, const mosquitto_property *p) {
+    (void)msg; (void)p;
+    char topic[128];
+    long id = (long)obj - 2;
+    snprintf(topic, sizeof topic, "$hw/events/node/edge-%ld/prepull/raw-job/status", id);
+    static const char body[] = "{\"header\":{},\"route\":{},\"content\":{\"seq\":1}}";
+    for (int i = 0; i < replies; i++) mosquitto_publish_v5(m, NULL, topic, sizeof body - 1, body, 1, false, NULL);
+}
+
+static void on_cloud_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg, const mosquitto_property *p) {
+    (void)m; (void)obj; (void)msg; (void)p;
+    statuses_seen++;
+}
+
+static struct mosquitto *make_client(const char *id, long tag, const char *bind) {
+    /* libmosquitto replaces a NULL user pointer with the client itself: store tag + 2, never 0. */
+    struct mosquitto *m = mosquitto_new(id, true, (void *)(tag + 2));
+    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(m, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_connect_v5_callback_set(m, on_connect);
+    mosquitto_subscribe_v5_callback_set(m, on_subscribe);
+    mosquitto_message_v5_callback_set(m, tag < 0 ? on_cloud_message : on_node_message);
+    if (mosquitto_connect_bind_v5(m, host, port, 60, bind, NULL) != MOSQ_ERR_SUCCESS) {
+        fprintf(stderr, "connect %s failed\n", id);
+        exit(1);
+    }
+    return m;
+}
+
+/* Drives clients until done() holds. */
+static void drive(struct mosquitto **clients, int count, int (*done)(void)) {
+    int ep = epoll_create1(0);
+    for (int i = 0; i < count; i++) {
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = (unsigned)i};
+        epoll_ctl(ep, EPOLL_CTL_ADD, mosquitto_socket(clients[i]), &ev);
+    }
+    struct epoll_event events[1024];
+    double last_misc = now();
+    while (!done()) {
+        int n = epoll_wait(ep, events, 1024, 100);
+        for (int i = 0; i < n; i++) {
+            struct mosquitto *m = clients[events[i].data.u32];
+            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) mosquitto_loop_read(m, 64);
+            if (events[i].events & EPOLLOUT) mosquitto_loop_write(m, 64);
+            struct epoll_event ev = {.events = EPOLLIN | (mosquitto_want_write(m) ? EPOLLOUT : 0),
+                                     .data.u32 = events[i].data.u32};
+            epoll_ctl(ep, EPOLL_CTL_MOD, mosquitto_socket(m), &ev);
+        }
+        if (now() - last_misc > 1) {
+            for (int i = 0; i < count; i++) mosquitto_loop_misc(clients[i]);
+            last_misc = now();
+        }
+    }
+    close(ep);
+}
+
+static int all_subscribed(void) { return connected_count >= expected_connected; }
+static int never(void) { return 0; }
+static long expected_statuses;
+static int all_statuses(void) { return statuses_seen >= expected_statuses; }
+
+int main(int argc, char **argv) {
+    if (argc < 4) { fprintf(stderr, "usage: %s HOST PORT NODES [REPLIES] [PROCS]\n", argv[0]); return 2; }
+    host = argv[1]; port = atoi(argv[2]); nodes = atoi(argv[3]);
+    if (argc > 4) replies = atoi(argv[4]);
+    if (argc > 5) procs = atoi(argv[5]);
+    struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
+    mosquitto_lib_init();
+    int ready[2]; if (pipe(ready) != 0) return 1;
+    pid_t children[64];
+    if (procs > 64) procs = 64;
+    for (int p = 0; p < procs; p++) {
+        if ((children[p] = fork()) == 0) {
+            int first = nodes * p / procs, last = nodes * (p + 1) / procs;
+            struct mosquitto **clients = calloc(last - first, sizeof *clients);
+            char id[64], bind[32];
+            for (int i = first; i < last; i++) {
+                snprintf(id, sizeof id, "edge-%d", i);
+                /* ~28k ephemeral ports per source address: spread over 127.0.0.x. */
+                snprintf(bind, sizeof bind, "127.0.0.%d", 2 + i / 10000);
+                clients[i - first] = make_client(id, i, bind);
+            }
+            expected_connected = last - first;
+            drive(clients, last - first, all_subscribed);
+            if (write(ready[1], "r", 1) != 1) return 1;
+            drive(clients, last - first, never); /* answer tasks until killed */
+            return 0;
+        }
+    }
+    char byte; for (int p = 0; p < procs; p++) if (read(ready[0], &byte, 1) != 1) return 1;
+    struct mosquitto *cloud = make_client("raw-cloud", -1, NULL);
+    expected_connected = 1; connected_count = 0;
+    drive(&cloud, 1, all_subscribed);
+    mosquitto_max_inflight_messages_set(cloud, 100);
+    static const char task[] = "{\"header\":{},\"route\":{},\"content\":{\"body\":{\"images\":[\"a\",\"b\",\"c\"]}}}";
+    char topic[128];
+    double start = now();
+    for (int i = 0; i < nodes; i++) {
+        snprintf(topic, sizeof topic, "$hw/events/node/edge-%d/prepull/raw-job/task", i);
+        mosquitto_publish_v5(cloud, NULL, topic, sizeof task - 1, task, 1, false, NULL);
+    }
+    expected_statuses = (long)nodes * replies;
+    drive(&cloud, 1, all_statuses);
+    double elapsed = now() - start;
+    printf("raw nodes=%d replies=%d seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, elapsed,
+           (nodes * (replies + 1.0)) / elapsed);
+    for (int p = 0; p < procs; p++) { kill(children[p], SIGTERM); waitpid(children[p], NULL, 0); }
+    return 0;
+}

@@ -74,6 +74,9 @@ final class ClientConnection: Sendable {
         var pendingFailure: MQTTError?
         /// The last error line libmosquitto logged while connecting (OpenSSL details live there).
         var lastLibraryError: String?
+        /// libmosquitto left a failed socket open (a failed TLS handshake reports no disconnect):
+        /// it is out of epoll and ignored until the next connect attempt replaces it.
+        var socketAbandoned = false
         var rng = SystemRandomNumberGenerator()
 
         mutating func identifier(for filter: String) -> UInt32 {
@@ -264,6 +267,7 @@ final class ClientConnection: Sendable {
                                          configuration.sessionExpiry)
         }
         loop.forgetSocket(of: self)
+        state.withLock { $0.socketAbandoned = false }
         // libmosquitto forgets CONNECT properties between reconnects, so every attempt is a full connect.
         let rc = mosquitto_connect_bind_v5(mosq, configuration.host, Int32(configuration.port),
                                            Int32(configuration.keepAlive), configuration.bindAddress, properties)
@@ -285,28 +289,37 @@ final class ClientConnection: Sendable {
             rc = mosquitto_loop_write(mosq, 64)
         }
         let fd = mosquitto_socket(mosq)
-        if rc != MOSQ_ERR_SUCCESS.rawValue && fd >= 0 {
-            // A failed TLS handshake returns an error but leaves libmosquitto's socket open, without a
-            // disconnect callback: record why, then close the socket so the next read reports the loss.
+        let tlsFailure = rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_TLS_HANDSHAKE.rawValue
+        // A failed TLS handshake reports no disconnect: libmosquitto either closes the socket itself
+        // (silently) or leaves it open with every later read failing the same way.
+        if rc != MOSQ_ERR_SUCCESS.rawValue && (fd >= 0 || tlsFailure) {
+            // A failed TLS handshake returns an error but leaves libmosquitto's socket open and reports
+            // no disconnect, and every later read fails the same way: give up on the socket here.
             let failure = state.withLock { state -> MQTTError in
                 let detail = state.lastLibraryError ?? MQTTError.text(rc)
                 let tls = rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_TLS_HANDSHAKE.rawValue
                     || detail.contains("SSL") || detail.contains("TLS")
-                let failure: MQTTError = tls
+                return tls
                     ? .tlsFailed(host: configuration.host, port: configuration.port, reason: detail)
                     : .connectionFailed(host: configuration.host, port: configuration.port, reason: detail)
-                if state.pendingFailure == nil { state.pendingFailure = failure }
-                return failure
             }
             logger.debug("MQTT socket error", metadata: ["reason": "\(failure)"])
-            shutdown(fd, Int32(SHUT_RDWR))
+            if fd >= 0 { abandonSocket(fd) } else { syncInterest() }
+            connectionEnded(failure)
+            return
         }
         syncInterest()
     }
 
+    /// Takes a dead socket out of epoll; libmosquitto closes it at the next connect or at destroy.
+    private func abandonSocket(_ fd: Int32) {
+        state.withLock { $0.socketAbandoned = true }
+        loop.removeSocket(fd, of: self)
+    }
+
     func housekeeping() {
         let mosq = handle.pointer
-        guard mosquitto_socket(mosq) >= 0 else { return }
+        guard mosquitto_socket(mosq) >= 0, !state.withLock({ $0.socketAbandoned }) else { return }
         mosquitto_loop_misc(mosq)
         syncInterest()
     }
@@ -330,15 +343,15 @@ final class ClientConnection: Sendable {
             return (false, false)
         }
         if timedOut {
-            // Close the socket; the read that follows reports the loss through on_disconnect.
             let fd = mosquitto_socket(handle.pointer)
-            if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } else { connectionEnded(nil) }
+            if fd >= 0 { abandonSocket(fd) }
+            connectionEnded(nil)
         }
         if reconnect { attemptConnect() }
     }
 
     private func syncInterest() {
-        guard !isClosing else { return }
+        guard !state.withLock({ $0.closing || $0.socketAbandoned }) else { return }
         let mosq = handle.pointer
         let fd = mosquitto_socket(mosq)
         loop.updateInterest(self, socket: fd, wantWrite: fd >= 0 && mosquitto_want_write(mosq))
@@ -350,6 +363,8 @@ final class ClientConnection: Sendable {
         var retryIn: Duration?
         var error: MQTTError = .connectionFailed(host: configuration.host, port: configuration.port, reason: "connection lost")
         setPhase(nil) { state in
+            // Reported twice (our own check and libmosquitto's callback): only the first counts.
+            guard state.phase == .connecting || state.phase.isConnected else { return }
             error = state.pendingFailure ?? failure ?? error
             state.pendingFailure = nil
             state.connectDeadline = nil
@@ -648,7 +663,14 @@ final class ClientConnection: Sendable {
     private func onDisconnect(rc: Int32) {
         let expected = state.withLock { $0.closing }
         if expected { return }
-        let error = rc == 0 ? nil : mapFailure(rc, errnoValue: errno)
+        let error: MQTTError?
+        if rc >= 0x80 && configuration.protocolVersion == .v5 {
+            // The broker sent DISCONNECT with an MQTT v5 reason code (e.g. 0x8E session taken over).
+            error = .connectionFailed(host: configuration.host, port: configuration.port,
+                                      reason: "broker disconnected: \(MQTTError.reasonText(rc)) (reason code \(rc))")
+        } else {
+            error = rc == 0 ? nil : mapFailure(rc, errnoValue: errno)
+        }
         loop.execute { [self] in connectionEnded(error) }
     }
 

@@ -125,6 +125,17 @@ public final class MQTTEventLoop: Sendable {
         }
     }
 
+    /// Takes `fd` out of epoll now (the socket stays open until libmosquitto closes it).
+    func removeSocket(_ fd: Int32, of connection: ClientConnection) {
+        let epfd = epollFD
+        loopState.withLock { state in
+            guard state.slots[connection.id]?.fd == fd else { return }
+            epoll_ctl(epfd, EPOLL_CTL_DEL, fd, nil)
+            state.slots[connection.id]?.fd = -1
+            state.slots[connection.id]?.events = 0
+        }
+    }
+
     /// Brings the epoll registration in line with the connection's socket and its need to write.
     func updateInterest(_ connection: ClientConnection, socket fd: Int32, wantWrite: Bool) {
         let epfd = epollFD

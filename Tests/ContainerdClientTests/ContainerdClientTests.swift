@@ -44,7 +44,9 @@ struct ContainerdClientRealTests {
     @Test("pull multilayer image while ListStatuses shows growing byte offsets")
     func pullMultilayerWithProgress() async throws {
         try await Testbed.withTestbed { tb in
-            let registry = try tb.startRegistry()
+            // Throttled like an edge link (32 MiB at 16 MiB/s: ~2 s): on loopback the pull can end
+            // between two polls when the machine is busy, and there would be nothing to observe.
+            let registry = try tb.startRegistry(throttleBytesPerSecond: 16 * 1024 * 1024)
             try tb.pushImages(to: registry, only: ["multilayer"])
             let ref = "\(registry.address)/prepull/multilayer:1.0"
             let containerd = try tb.startContainerd(registries: [registry])

@@ -1,4 +1,10 @@
 /// Writes a `JSONValue` as compact JSON text, members in their stored order.
+///
+/// Serialising only (parsing is Yams'). It stays, rather than converting to Foundation objects for
+/// `JSONSerialization.data(withJSONObject:)`, because it writes each number's literal text as is:
+/// `JSONDecoder` then sees exactly what the manifest said (`0.30`, `1e2`, integers past 2^53 or
+/// `UInt64.max`) with no round trip through `NSNumber`/`Double`, and no `NSNumber`-is-it-a-Bool
+/// guessing on Linux.
 enum JSONTextWriter {
     static func write(_ value: JSONValue) -> String {
         var out = ""

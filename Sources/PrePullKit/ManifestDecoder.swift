@@ -59,12 +59,18 @@ public struct ManifestDecoder: Sendable {
     }
 
     /// Decodes JSON: a single object, an array of objects, or a `List` with `items`.
+    ///
+    /// Parsed by Yams (JSON is YAML 1.2 flow syntax) with JSON scalar rules; any syntax problem is
+    /// `.jsonSyntax` with Yams' `line:column` message.
     public func decode(json: some Collection<UInt8>) throws(ManifestError) -> [Manifest] {
+        guard let text = String(validating: json, as: UTF8.self) else {
+            throw ManifestError(documentIndex: 0, kind: .jsonSyntax("input is not valid UTF-8"))
+        }
         let value: JSONValue
         do {
-            value = try JSONTextParser.parse(Array(json))
+            value = try JSONValue(jsonText: text)
         } catch {
-            throw ManifestError(documentIndex: 0, kind: .jsonSyntax("\(error.message) at byte \(error.offset)"))
+            throw ManifestError(documentIndex: 0, kind: .jsonSyntax(error.message))
         }
         let documents: [JSONValue]
         switch value {

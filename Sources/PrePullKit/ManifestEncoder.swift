@@ -20,7 +20,7 @@ public struct ManifestEncoder: Sendable {
         var nodes: [Node] = []
         for job in jobs {
             let json = try encodeJSON(job)
-            let value = try JSONTextParser.parse(Array(json))
+            let value = try JSONValue(jsonText: String(decoding: json, as: UTF8.self))
             nodes.append(JSONValueToYAML.node(Self.conventionalOrder(value)))
         }
         return try Yams.serialize(nodes: nodes, sortKeys: false)

@@ -3,17 +3,65 @@ import Yams
 
 /// Converts a composed Yams node into a `JSONValue` using YAML 1.1 core tag resolution.
 /// Aliases are expanded by Yams; a node budget stops alias bombs.
+///
+/// JSON text goes through here too (`JSONValue(jsonText:)`): JSON is YAML 1.2 flow syntax, so
+/// Yams does the parsing and this converter only checks that every scalar is a JSON scalar.
 struct YAMLToJSONValue {
     static let maximumNodes = 200_000
     static let maximumDepth = 100
 
     struct Failure: Error { var message: String }
 
+    /// Scalars and member names must be JSON ones (double-quoted strings, `true`, `false`, `null`,
+    /// JSON numbers), not YAML ones (`yes`, `~`, `'x'`, bare words, `0x1F`, `.inf`). YAML-only
+    /// structure Yams accepts (comments, trailing commas, block style, anchors, tags) is not rejected.
+    private let json: Bool
     private var remaining = maximumNodes
 
+    private init(json: Bool) { self.json = json }
+
     static func convert(_ node: Node) throws(Failure) -> JSONValue {
-        var converter = YAMLToJSONValue()
+        var converter = YAMLToJSONValue(json: false)
         return try converter.convert(node, depth: 0)
+    }
+
+    /// JSON text (one document) parsed by Yams, member order and number text kept.
+    static func convert(jsonText text: String) throws(Failure) -> JSONValue {
+        let node: Node?
+        do {
+            node = try composeJSON(text)
+        } catch {
+            // Yams quotes the offending line; compact JSON is one long line, so cut quoted lines short.
+            let lines = String(describing: error).split(separator: "\n", omittingEmptySubsequences: false)
+            throw Failure(message: lines.map { $0.count > 160 ? $0.prefix(160) + "…" : $0 }.joined(separator: "\n"))
+        }
+        guard let node else { throw Failure(message: "no JSON value in the input") }
+        var converter = YAMLToJSONValue(json: true)
+        return try converter.convert(node, depth: 0)
+    }
+
+    /// Yams reads nearly all JSON. The little RFC 8259 allows and YAML does not (surrogate-pair
+    /// `\uD83D\uDE00` escapes, a tab before or after the top-level value, a line break before a
+    /// `:`) Foundation's `JSONSerialization` reads; its re-serialisation (such characters unescaped,
+    /// plain spacing) is then read by Yams. Only in that case do numbers come back as
+    /// `JSONSerialization` writes them (`0.30` as `0.3`), and a duplicate member name is caught only
+    /// if Yams reached it before the part it could not read.
+    private static func composeJSON(_ text: String) throws -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch {
+            if case .duplicatedKeysInMapping? = error as? YamlError { throw error }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed),
+                  let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes]),
+                  let node = try? Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+            else { throw error }
+            return node
+        }
+    }
+
+    /// The JSON (RFC 8259) number grammar, whole string.
+    static func isJSONNumber(_ text: String) -> Bool {
+        text.wholeMatch(of: #/-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/#) != nil
     }
 
     private mutating func convert(_ node: Node, depth: Int) throws(Failure) -> JSONValue {
@@ -22,7 +70,7 @@ struct YAMLToJSONValue {
         guard depth < Self.maximumDepth else { throw Failure(message: "document is nested deeper than \(Self.maximumDepth)") }
         switch node {
         case let .scalar(scalar):
-            return Self.scalarValue(node, scalar)
+            return json ? try Self.jsonScalarValue(node, scalar) : Self.scalarValue(node, scalar)
         case let .sequence(seq):
             var out: [JSONValue] = []
             out.reserveCapacity(seq.count)
@@ -33,12 +81,30 @@ struct YAMLToJSONValue {
             var seen = Set<String>()
             for (k, v) in mapping {
                 guard case let .scalar(ks) = k else { throw Failure(message: "mapping keys must be scalars") }
+                if json, ks.style != .doubleQuoted {
+                    throw Failure(message: "\(Self.location(k))not JSON: member name \(ks.string) is not a double-quoted string")
+                }
                 guard seen.insert(ks.string).inserted else { throw Failure(message: "duplicate key \"\(ks.string)\"") }
                 members.append((ks.string, try convert(v, depth: depth + 1)))
             }
             return .object(members)
         case .alias:
             throw Failure(message: "unresolved alias")
+        }
+    }
+
+    private static func location(_ node: Node) -> String {
+        node.mark.map { "\($0.line):\($0.column): " } ?? ""
+    }
+
+    private static func jsonScalarValue(_ node: Node, _ scalar: Node.Scalar) throws(Failure) -> JSONValue {
+        switch (scalar.style, scalar.string) {
+        case (.doubleQuoted, let s): return .string(s)
+        case (.plain, "true"): return .bool(true)
+        case (.plain, "false"): return .bool(false)
+        case (.plain, "null"): return .null
+        case (.plain, let s) where isJSONNumber(s): return .number(s)
+        default: throw Failure(message: "\(location(node))not JSON: \(scalar.string) is not a JSON value")
         }
     }
 
@@ -51,11 +117,18 @@ struct YAMLToJSONValue {
             return .string(scalar.string)
         case .float:
             guard let d = node.float, d.isFinite else { return .string(scalar.string) }
-            if case .number? = try? JSONTextParser.parse(scalar.string) { return .number(scalar.string) }
+            if isJSONNumber(scalar.string) { return .number(scalar.string) }
             return .number(String(d))
         default:
             return .string(scalar.string)
         }
+    }
+}
+
+extension JSONValue {
+    /// Parses JSON text (through Yams; see `YAMLToJSONValue.convert(jsonText:)`).
+    init(jsonText: String) throws(YAMLToJSONValue.Failure) {
+        self = try YAMLToJSONValue.convert(jsonText: jsonText)
     }
 }
 

@@ -77,12 +77,17 @@ import Testing
         #expect(outcomes[1] > 0)
     }
 
-    @Test func jsonParserSurvivesRandomText() {
+    @Test func jsonManifestDecoderSurvivesRandomText() {
         var rng = SeededRandom(seed: 42)
         let seed = Array(#"{"a":[1,2.5e3,-0.1,"x\u00e9\n",true,false,null,{"b":{}}]}"#.utf8)
+        let decoder = ManifestDecoder()
         for _ in 0..<5_000 {
-            _ = try? JSONTextParser.parse(Self.mutate(seed, rng: &rng))
+            let bytes = Self.mutate(seed, rng: &rng)
+            _ = try? JSONValue(jsonText: String(decoding: bytes, as: UTF8.self))
+            do { _ = try decoder.decode(json: bytes) } catch { _ = error.description }  // typed: ManifestError
         }
-        #expect(throws: JSONTextParser.Failure.self) { try JSONTextParser.parse(Array(repeating: UInt8(ascii: "["), count: 10_000)) }
+        let deep = #expect(throws: ManifestError.self) { try decoder.decode(json: Array(repeating: UInt8(ascii: "["), count: 10_000)) }
+        guard case let .jsonSyntax(message)? = deep?.kind else { Issue.record("deep nesting: \(String(describing: deep))"); return }
+        #expect(message.count < 1_000)
     }
 }

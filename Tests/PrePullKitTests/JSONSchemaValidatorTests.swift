@@ -3,7 +3,7 @@ import Testing
 
 /// The validator itself must be able to fail, or the schema tests prove nothing.
 @Suite struct JSONSchemaValidatorTests {
-    let schema = try! JSONTextParser.parse(#"""
+    let schema = try! JSONValue(jsonText: #"""
         {"type":"object","required":["a"],"additionalProperties":false,
          "properties":{"a":{"$ref":"#/$defs/small"},"b":{"type":"array","items":{"enum":["x","y"]}},
                        "c":{"const":"k"},"d":{"type":"string","pattern":"^[a-z]+$"},"e":{"type":["integer","null"]}},
@@ -12,7 +12,7 @@ import Testing
 
     @Test func acceptsValid() throws {
         let v = JSONSchemaValidator(schema: schema)
-        #expect(v.validate(try JSONTextParser.parse(#"{"a":3,"b":["x"],"c":"k","d":"abc","e":null}"#)) == [])
+        #expect(v.validate(try JSONValue(jsonText: #"{"a":3,"b":["x"],"c":"k","d":"abc","e":null}"#)) == [])
     }
 
     @Test(arguments: [
@@ -20,11 +20,11 @@ import Testing
         #"{"a":1,"c":"j"}"#, #"{"a":1,"d":"ABC"}"#, #"{"a":1,"e":"s"}"#, #"[]"#,
     ])
     func rejectsInvalid(instance: String) throws {
-        #expect(!JSONSchemaValidator(schema: schema).validate(try JSONTextParser.parse(instance)).isEmpty)
+        #expect(!JSONSchemaValidator(schema: schema).validate(try JSONValue(jsonText: instance)).isEmpty)
     }
 
     @Test func rejectsUnsupportedKeywords() throws {
-        let s = try JSONTextParser.parse(#"{"oneOf":[]}"#)
+        let s = try JSONValue(jsonText: #"{"oneOf":[]}"#)
         #expect(!JSONSchemaValidator(schema: s).validate(.null).isEmpty)
     }
 }

@@ -314,3 +314,66 @@ let v1alpha2Selector = """
         }
     }
 }
+
+/// JSON text is parsed by Yams (JSON is YAML 1.2 flow syntax), with JSON's scalar rules on top.
+@Suite struct JSONTextTests {
+    @Test func valuesAndNumberTextAreKept() throws {
+        let v = try JSONValue(jsonText: #"{"s":"\u00e9\/\t\"","n":[0.30,1e2,-0,18446744073709551616,-1.5E-3],"t":true,"f":false,"z":null,"o":{},"a":[]}"#)
+        #expect(v == .object([
+            ("s", .string("é/\t\"")),
+            ("n", .array([.number("0.30"), .number("1e2"), .number("-0"), .number("18446744073709551616"), .number("-1.5E-3")])),
+            ("t", .bool(true)), ("f", .bool(false)), ("z", .null), ("o", .object([])), ("a", .array([])),
+        ]))
+        guard case let .array(numbers)? = v["n"] else { Issue.record("n"); return }
+        #expect(numbers.map { if case let .number(t) = $0 { t } else { "" } } == ["0.30", "1e2", "-0", "18446744073709551616", "-1.5E-3"])
+        #expect(JSONTextWriter.write(v) == #"{"s":"é/\t\"","n":[0.30,1e2,-0,18446744073709551616,-1.5E-3],"t":true,"f":false,"z":null,"o":{},"a":[]}"#)
+    }
+
+    @Test(arguments: [
+        "", "{\"kind\": ", "{kind: \"x\"}", "{'kind': \"x\"}", "{\"a\": 'x'}", "{\"a\": yes}", "{\"a\": ~}", "{\"a\": .5}",
+        "{\"a\": 01}", "{\"a\": 0x1F}", "{\"a\": +1}", "{\"a\": 1, \"a\": 2}", "{\"a\": bare}", "{}\n---\n{}", "{\"a\": 1} x",
+    ])
+    func nonJSONIsASyntaxError(text: String) {
+        let error = #expect(throws: ManifestError.self) { try ManifestDecoder().decode(json: Array(text.utf8)) }
+        guard case let .jsonSyntax(message)? = error?.kind else {
+            Issue.record("\(text.debugDescription): expected a JSON syntax error, got \(String(describing: error))")
+            return
+        }
+        #expect(!message.isEmpty)
+        #expect(error?.documentIndex == 0)
+    }
+
+    /// What RFC 8259 allows and YAML does not is read through Foundation's `JSONSerialization`.
+    @Test func jsonThatYAMLCannotReadStillParses() throws {
+        #expect(try JSONValue(jsonText: #"{"s":"\ud83d\ude00","b":true,"n":1}"#) == .object([("s", .string("😀")), ("b", .bool(true)), ("n", .number("1"))]))
+        #expect(try JSONValue(jsonText: "\t{\"a\":[false]}\n\t\n") == .object([("a", .array([.bool(false)]))]))
+        #expect(try JSONValue(jsonText: "{\"a\"\n:0}") == .object([("a", .number("0"))]))
+        #expect(throws: YAMLToJSONValue.Failure.self) { try JSONValue(jsonText: #""\ud800""#) }
+    }
+
+    @Test func syntaxErrorSaysWhere() {
+        let error = #expect(throws: ManifestError.self) { try ManifestDecoder().decode(json: Array("{\"a\": 1,\n \"b\": yes}".utf8)) }
+        #expect(error?.description.contains("2:") == true, "\(String(describing: error))")
+        let invalidUTF8 = #expect(throws: ManifestError.self) { try ManifestDecoder().decode(json: [0x7B, 0xFF, 0x7D]) }
+        #expect(invalidUTF8?.kind == .jsonSyntax("input is not valid UTF-8"))
+    }
+
+    @Test func jsonNumberGrammar() {
+        for good in ["0", "-0", "7", "10", "0.30", "1e2", "1E+2", "-1.5e-3", "18446744073709551616"] {
+            #expect(YAMLToJSONValue.isJSONNumber(good), "\(good)")
+        }
+        for bad in ["", "-", "01", "+1", ".5", "1.", "1e", "1e+", "0x1F", "1_000", ".inf", "NaN", "1 ", " 1", "1.5.5", "١"] {
+            #expect(!YAMLToJSONValue.isJSONNumber(bad), "\(bad)")
+        }
+    }
+
+    @Test func numericFailureTolerateDecodesFromYAMLAndJSON() throws {
+        let yaml = kubeEdgeSample.replacingOccurrences(of: "failureTolerate: \"0.3\"", with: "failureTolerate: 0.30")
+        let job = try ManifestDecoder().decodeJob(yaml: yaml)
+        #expect(job.template.failureTolerate == "0.3")
+        let json = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+            .replacingOccurrences(of: "\"failureTolerate\":\"0.3\"", with: "\"failureTolerate\":0.30")
+        #expect(json.contains("\"failureTolerate\":0.30"))
+        #expect(try ManifestDecoder().decode(json: Array(json.utf8)).first?.job?.template.failureTolerate == "0.3")
+    }
+}

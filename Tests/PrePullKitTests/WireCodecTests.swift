@@ -127,14 +127,14 @@ import Testing
     static func schema(_ name: String) throws -> JSONSchemaValidator {
         let url = WireFixtures.repositoryRoot.appendingPathComponent("docs/schemas/\(name).schema.json")
         let data = try Data(contentsOf: url)
-        return JSONSchemaValidator(schema: try JSONTextParser.parse(Array(data)))
+        return JSONSchemaValidator(schema: try JSONValue(jsonText: String(decoding: data, as: UTF8.self)))
     }
 
     @Test(arguments: WireFixtures.all)
     func encoderOutputValidatesAgainstItsSchema(envelope: Envelope, schema: String) throws {
         let validator = try Self.schema(schema)
         let payload = try WireCodec().encode(envelope)
-        let value = try JSONTextParser.parse(payload)
+        let value = try JSONValue(jsonText: String(decoding: payload, as: UTF8.self))
         #expect(validator.validate(value) == [], "\(schema)")
     }
 
@@ -142,7 +142,7 @@ import Testing
     func schemaRejectsOtherMessageTypes(envelope: Envelope, schema: String) throws {
         let validator = try Self.schema(schema)
         for other in WireFixtures.all where other.schema != schema {
-            let value = try JSONTextParser.parse(try WireCodec().encode(other.envelope))
+            let value = try JSONValue(jsonText: String(decoding: try WireCodec().encode(other.envelope), as: UTF8.self))
             #expect(!validator.validate(value).isEmpty, "\(schema) accepted \(other.schema)")
         }
     }
@@ -161,7 +161,7 @@ import Testing
         let blocks = doc.components(separatedBy: "```json\n").dropFirst().compactMap { $0.components(separatedBy: "\n```").first }
         var validated = 0
         for block in blocks {
-            let value = try JSONTextParser.parse(block)
+            let value = try JSONValue(jsonText: block)
             guard let op = value["route"]?["operation"]?.stringValue, let schema = WireFixtures.all.first(where: { $0.envelope.route.operation.rawValue == op })?.schema else { continue }
             #expect(try Self.schema(schema).validate(value) == [], "example of \(op)")
             let envelope = try JSONDecoder().decode(Envelope.self, from: Data(block.utf8))

@@ -24,7 +24,7 @@ final class ClientConnection: Sendable {
 
     struct PendingPublish {
         let topic: String
-        let continuation: CheckedContinuation<Void, any Error>
+        let completion: PublishCompletion
     }
 
     struct PendingSubscribe {
@@ -45,7 +45,7 @@ final class ClientConnection: Sendable {
         let payload: Data
         let qos: MQTTQoS
         let retain: Bool
-        let continuation: CheckedContinuation<Void, any Error>
+        let completion: PublishCompletion
     }
 
     struct State {
@@ -155,11 +155,15 @@ final class ClientConnection: Sendable {
         }
     }
 
-    func publish(topic: String, payload: Data, qos: MQTTQoS, retain: Bool) async throws {
+    func publish(_ messages: [MQTTMessage]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let completion = PublishCompletion(count: messages.count, continuation: continuation)
+            // One hand-over to the loop thread for the whole batch.
             loop.execute { [self] in
-                startPublish(OutboxEntry(topic: topic, payload: payload, qos: qos, retain: retain,
-                                         continuation: continuation))
+                for message in messages {
+                    startPublish(OutboxEntry(topic: message.topic, payload: message.payload, qos: message.qos,
+                                             retain: message.retain, completion: completion))
+                }
             }
         }
     }
@@ -428,7 +432,7 @@ final class ClientConnection: Sendable {
             return .queue
         }
         switch route {
-        case .fail(let error): entry.continuation.resume(throwing: error)
+        case .fail(let error): entry.completion.fail(error)
         case .queue: break
         case .send: send(entry)
         }
@@ -444,9 +448,9 @@ final class ClientConnection: Sendable {
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue:
             if entry.qos == .atMostOnce {
-                entry.continuation.resume()
+                entry.completion.succeed()
             } else {
-                state.withLock { $0.publishes[mid] = PendingPublish(topic: entry.topic, continuation: entry.continuation) }
+                state.withLock { $0.publishes[mid] = PendingPublish(topic: entry.topic, completion: entry.completion) }
             }
         case MOSQ_ERR_NO_CONN.rawValue:
             state.withLock { $0.outbox.append(entry) }
@@ -455,15 +459,15 @@ final class ClientConnection: Sendable {
                 state.withLock { $0.outbox.append(entry) }
             } else {
                 // libmosquitto keeps the message and resends it after the reconnect.
-                state.withLock { $0.publishes[mid] = PendingPublish(topic: entry.topic, continuation: entry.continuation) }
+                state.withLock { $0.publishes[mid] = PendingPublish(topic: entry.topic, completion: entry.completion) }
             }
         case MOSQ_ERR_OVERSIZE_PACKET.rawValue, MOSQ_ERR_PAYLOAD_SIZE.rawValue:
-            entry.continuation.resume(throwing: MQTTError.payloadTooLarge(size: entry.payload.count,
+            entry.completion.fail(MQTTError.payloadTooLarge(size: entry.payload.count,
                                                                           limit: configuration.maxPayloadSize))
         case MOSQ_ERR_INVAL.rawValue:
-            entry.continuation.resume(throwing: MQTTError.invalidTopic(entry.topic, reason: MQTTError.text(rc)))
+            entry.completion.fail(MQTTError.invalidTopic(entry.topic, reason: MQTTError.text(rc)))
         default:
-            entry.continuation.resume(throwing: MQTTError.library(code: rc, operation: "publish to '\(entry.topic)'",
+            entry.completion.fail(MQTTError.library(code: rc, operation: "publish to '\(entry.topic)'",
                                                                   message: MQTTError.text(rc)))
         }
         syncInterest()
@@ -555,9 +559,9 @@ final class ClientConnection: Sendable {
             return copy
         }
         for waiter in snapshot.connectWaiters.values { waiter.resume(throwing: MQTTError.closed) }
-        for pending in snapshot.publishes.values { pending.continuation.resume(throwing: MQTTError.closed) }
+        for pending in snapshot.publishes.values { pending.completion.fail(.closed) }
         for pending in snapshot.subscribes.values { pending.continuation?.resume(throwing: MQTTError.closed) }
-        for entry in snapshot.outbox { entry.continuation.resume(throwing: MQTTError.closed) }
+        for entry in snapshot.outbox { entry.completion.fail(.closed) }
         for subscription in snapshot.subscriptions.values { subscription.continuation.finish() }
         for observer in snapshot.observers.values {
             observer.yield(.closed)
@@ -677,11 +681,11 @@ final class ClientConnection: Sendable {
     private func onPublish(mid: Int32, reasonCode: Int32) {
         guard let pending = state.withLock({ $0.publishes.removeValue(forKey: mid) }) else { return }
         if reasonCode < 0x80 {
-            pending.continuation.resume()
+            pending.completion.succeed()
         } else if reasonCode == 135 {
-            pending.continuation.resume(throwing: MQTTError.notAuthorized(topic: pending.topic))
+            pending.completion.fail(MQTTError.notAuthorized(topic: pending.topic))
         } else {
-            pending.continuation.resume(throwing: MQTTError.publishRejected(
+            pending.completion.fail(MQTTError.publishRejected(
                 topic: pending.topic, reasonCode: Int(reasonCode), reason: MQTTError.reasonText(reasonCode)))
         }
     }

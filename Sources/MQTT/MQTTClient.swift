@@ -63,7 +63,20 @@ public final class MQTTClient: Sendable {
         guard payload.count <= configuration.maxPayloadSize else {
             throw MQTTError.payloadTooLarge(size: payload.count, limit: configuration.maxPayloadSize)
         }
-        try await connection.publish(topic: topic, payload: payload, qos: qos, retain: retain)
+        try await connection.publish([MQTTMessage(topic: topic, payload: payload, qos: qos, retain: retain)])
+    }
+
+    /// Publishes several messages with one hand-over to the event loop, in order. Returns when all are
+    /// written (QoS 0) or acknowledged (QoS 1/2); throws the first failure. For bursts: a dispatcher's
+    /// tasks, a fleet's reports, benchmarks.
+    public func publish(_ messages: [MQTTMessage]) async throws {
+        for message in messages {
+            try Topic.validateName(message.topic)
+            guard message.payload.count <= configuration.maxPayloadSize else {
+                throw MQTTError.payloadTooLarge(size: message.payload.count, limit: configuration.maxPayloadSize)
+            }
+        }
+        try await connection.publish(messages)
     }
 
     /// Publishes a UTF-8 string payload.

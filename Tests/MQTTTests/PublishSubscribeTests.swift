@@ -25,6 +25,25 @@ import TestSupport
         await publisher.disconnect()
     }
 
+    @Test(arguments: [MQTTQoS.atMostOnce, .atLeastOnce])
+    func batchPublishDeliversEveryMessageInOrder(qos: MQTTQoS) async throws {
+        let subscriber = try await connectedClient(broker, "batch-sub-\(qos.rawValue)")
+        let messages = try await subscriber.subscribe("batch/\(qos.rawValue)", qos: qos)
+        let publisher = try await connectedClient(broker, "batch-pub-\(qos.rawValue)")
+        let batch = (0..<1_000).map { MQTTMessage(topic: "batch/\(qos.rawValue)", payload: Data("\($0)".utf8), qos: qos) }
+        try await publisher.publish(batch)
+        let received = try await messages.take(1_000)
+        #expect(received.map(\.payloadString) == (0..<1_000).map { "\($0)" })
+        // An invalid topic anywhere in the batch rejects the whole batch before anything is sent.
+        await #expect(throws: MQTTError.self) {
+            try await publisher.publish([MQTTMessage(topic: "batch/ok", payload: Data()),
+                                         MQTTMessage(topic: "batch/#", payload: Data())])
+        }
+        try await publisher.publish([])
+        await subscriber.disconnect()
+        await publisher.disconnect()
+    }
+
     @Test func retainedMessageReachesLateSubscriber() async throws {
         let publisher = try await connectedClient(broker, "retain-pub")
         try await publisher.publish("test/retained/state", "online", qos: .atLeastOnce, retain: true)

@@ -19,17 +19,6 @@ public struct MQTTMessage: Sendable, Equatable {
     public var payloadString: String { String(decoding: payload, as: UTF8.self) }
 }
 
-/// A message the broker publishes on the client's behalf when the client disappears without DISCONNECT.
-public struct MQTTWill: Sendable, Equatable {
-    public var topic: String
-    public var payload: Data
-    public var qos: MQTTQoS
-    public var retain: Bool
-
-    public init(topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) {
-        self.topic = topic
-        self.payload = payload
-        self.qos = qos
-        self.retain = retain
-    }
-}
+/// A message the broker publishes on the client's behalf when the client disappears without
+/// DISCONNECT (topic, payload, QoS, retain: the same fields as any message).
+public typealias MQTTWill = MQTTMessage

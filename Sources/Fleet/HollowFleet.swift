@@ -1,0 +1,155 @@
+import Edge
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+import Synchronization
+
+/// N hollow edge nodes in one process: each a real MQTT connection (client id = node name) running
+/// the real `EdgeWorker` over a `SimulatedRuntime` and an in-memory journal. All connections share one
+/// `MQTTEventLoop`, so the thread count does not grow with N.
+public final class HollowFleet: Sendable {
+    public let options: HollowFleetOptions
+    public let eventLoop: MQTTEventLoop
+    private let logger: Logger
+    private let workers = Mutex<[EdgeWorker]>([])
+    private let runtimes = Mutex<[SimulatedRuntime]>([])
+    private let returning = Mutex<[Task<Void, Never>]>([])
+
+    public init(options: HollowFleetOptions, logger: Logger = Logger(label: "prepull.fleet")) {
+        self.options = options
+        self.logger = logger
+        self.eventLoop = MQTTEventLoop(name: "fleet-loop")
+    }
+
+    /// Connects every node (at most `connectConcurrency` connects in flight) and starts its worker.
+    /// Returns once all are online; offline-rate nodes then stop and come back after `offlineFor`.
+    public func start() async throws {
+        let indices = Array(options.indices)
+        var offline: [EdgeWorker] = []
+        var rng = SystemRandomNumberGenerator()
+        try await withThrowingTaskGroup(of: (EdgeWorker, SimulatedRuntime).self) { group in
+            var next = 0
+            func addNext() throws {
+                let index = indices[next]
+                next += 1
+                let (worker, runtime) = try makeWorker(index)
+                group.addTask {
+                    try await worker.start()
+                    return (worker, runtime)
+                }
+            }
+            while next < min(indices.count, options.connectConcurrency) { try addNext() }
+            while let (worker, runtime) = try await group.next() {
+                workers.withLock { $0.append(worker) }
+                runtimes.withLock { $0.append(runtime) }
+                if options.offlineRate > 0 && Double.random(in: 0..<1, using: &rng) < options.offlineRate {
+                    offline.append(worker)
+                }
+                if next < indices.count { try addNext() }
+            }
+        }
+        logger.info("hollow fleet online", metadata: ["nodes": "\(indices.count)"])
+        for worker in offline { scheduleReturn(of: worker) }
+    }
+
+    /// Stops `worker` now (offline presence) and starts a fresh worker for the same node after
+    /// `offlineFor`: the broker keeps the persistent session and its queued tasks meanwhile.
+    private func scheduleReturn(of worker: EdgeWorker) {
+        let name = worker.options.nodeName
+        guard let index = Int(name.dropFirst(options.prefix.count)) else { return }
+        let delay = options.offlineFor
+        let task = Task { [self] in
+            await worker.stop()
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled, let (fresh, runtime) = try? makeWorker(index) else { return }
+            workers.withLock { workers in
+                workers.removeAll { $0 === worker }
+                workers.append(fresh)
+            }
+            runtimes.withLock { $0.append(runtime) }
+            try? await fresh.start()
+        }
+        returning.withLock { $0.append(task) }
+    }
+
+    private func makeWorker(_ index: Int) throws -> (EdgeWorker, SimulatedRuntime) {
+        let name = options.nodeName(index)
+        let workerOptions = EdgeWorkerOptions(nodeName: name, topics: options.topics, labels: options.labels,
+                                              versions: ["prepull": "hollow", "runtime": "simulated"])
+        var base = options.broker
+        base.tls = options.tlsForNode?(name) ?? base.tls
+        if !options.bindAddresses.isEmpty {
+            let slot = (index - options.indices.lowerBound) / options.nodesPerBindAddress
+            base.bindAddress = options.bindAddresses[slot % options.bindAddresses.count]
+        }
+        let configuration = EdgeWorker.clientConfiguration(base, options: workerOptions)
+        let client = try MQTTClient(configuration: configuration, eventLoop: eventLoop, logger: logger)
+        var runtimeConfiguration = options.runtime
+        runtimeConfiguration.seed = options.runtime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        let runtime = SimulatedRuntime(runtimeConfiguration)
+        let worker = EdgeWorker(client: client, runtime: runtime, journal: InMemoryTaskJournal(),
+                                checks: FixedNodeChecks(), options: workerOptions, logger: logger)
+        return (worker, runtime)
+    }
+
+    /// Sums of every node's counters.
+    public func statistics() async -> HollowFleetStatistics {
+        var total = HollowFleetStatistics()
+        for worker in workers.withLock({ $0 }) {
+            let stats = await worker.statistics
+            total.nodes += 1
+            total.tasksReceived += stats.tasksReceived
+            total.tasksFinished += stats.tasksFinished
+            total.statusPublished += stats.statusPublished
+            total.progressPublished += stats.progressPublished
+            total.duplicateTasks += stats.duplicateTasks
+        }
+        for runtime in runtimes.withLock({ $0 }) {
+            let counters = runtime.counters
+            total.pullsSucceeded += counters.pullsSucceeded
+            total.pullsFailed += counters.pullsFailed
+        }
+        total.online = workers.withLock { $0.filter { $0.client.state.isConnected }.count }
+        return total
+    }
+
+    /// Stops every worker (offline presence, DISCONNECT) and the event loop.
+    public func stop() async {
+        for task in returning.withLock({ $0 }) { task.cancel() }
+        let all = workers.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in all { group.addTask { await worker.stop() } }
+        }
+        eventLoop.shutdown()
+    }
+}
+
+/// What a fleet did, summed over its nodes (written by `prepull fleet --stats-file`).
+public struct HollowFleetStatistics: Sendable, Codable, Equatable {
+    public var nodes = 0
+    public var online = 0
+    public var tasksReceived = 0
+    public var tasksFinished = 0
+    public var statusPublished = 0
+    public var progressPublished = 0
+    public var duplicateTasks = 0
+    public var pullsSucceeded = 0
+    public var pullsFailed = 0
+
+    public init() {}
+
+    public static func + (a: Self, b: Self) -> Self {
+        var sum = a
+        sum.nodes += b.nodes
+        sum.online += b.online
+        sum.tasksReceived += b.tasksReceived
+        sum.tasksFinished += b.tasksFinished
+        sum.statusPublished += b.statusPublished
+        sum.progressPublished += b.progressPublished
+        sum.duplicateTasks += b.duplicateTasks
+        sum.pullsSucceeded += b.pullsSucceeded
+        sum.pullsFailed += b.pullsFailed
+        return sum
+    }
+}

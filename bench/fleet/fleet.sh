@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The fleet benchmark: one mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (hollow nodes),
+# a 3-image job over all N nodes with concurrency N; then the same message pattern without prepull
+# (bench/fleet/raw_fleet.c on libmosquitto) against a fresh broker, for the ratio.
+#   bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
+# Prints: apply -> all tasks delivered, apply -> Completed, events folded/s, peak RSS and CPU seconds
+# of cloud / fleet / broker, the raw time and the ratio. Simulated pulls take 0 ms (the messaging is
+# what is measured; see BENCHMARKS.md).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+nodes=${1:-10000}
+procs=${2:-2}
+cd "$root"
+swift build -c release --product prepull >/dev/null
+bin=$(swift build -c release --show-bin-path)/prepull
+work=$(mktemp -d -t prepull-fleet.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+# One broker holds ~20,000 clients: the open-files hard limit here (no CAP_SYS_RESOURCE to raise it).
+ulimit -n "$(ulimit -Hn)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_broker() { # DIR -> port
+    local dir=$1 port
+    port=$(free_port)
+    mkdir -p "$dir"
+    sed -e "s|^listener 1883.*|listener $port 127.0.0.1|" broker/mosquitto-fleet.conf > "$dir/mosquitto.conf"
+    printf 'user root\nlog_dest file %s/mosquitto.log\n' "$dir" >> "$dir/mosquitto.conf"
+    mosquitto -c "$dir/mosquitto.conf" & pids+=($!)
+    echo "$! $port"
+}
+until_true() { local deadline=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.1; done; }
+now() { date +%s.%N; }
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+
+read -r broker_pid port < <(start_broker "$work/broker")
+until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+api=$(free_port)
+"$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" \
+    > "$work/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
+export PREPULL_SERVER=http://127.0.0.1:$api
+until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
+
+echo "starting $nodes hollow nodes in $procs process(es)..."
+t0=$(now)
+"$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
+    --stats-file "$work/fleet.json" > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
+online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.online == true or .status.state == "online" or .online == true)] | length') -ge $nodes ]]; }
+until_true 300 online
+printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
+
+cat > "$work/job.yaml" <<YAML
+apiVersion: operations.kubeedge.io/v1alpha2
+kind: ImagePrePullJob
+metadata:
+  name: fleet-bench
+spec:
+  imagePrePullTemplate:
+    images: [registry.local/app/a:1, registry.local/app/b:1, registry.local/app/c:1]
+    labelSelector:
+      matchLabels:
+        prepull.io/fleet: hollow
+    concurrency: $nodes
+    timeoutSeconds: 300
+    failureTolerate: "0"
+YAML
+cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
+t_apply=$(now)
+"$bin" apply -f "$work/job.yaml" >/dev/null
+delivered=""
+phase=""
+while :; do
+    if [[ -z $delivered ]] && [[ -f $work/fleet.json ]] && [[ $(jq .tasksReceived "$work/fleet.json") -ge $nodes ]]; then
+        delivered=$(echo "$(now) - $t_apply" | bc)
+    fi
+    phase=$("$bin" get job fleet-bench -o json | jq -r .status.phase)
+    [[ $phase == Completed || $phase == Failure ]] && break
+    sleep 0.05
+done
+completed=$(echo "$(now) - $t_apply" | bc)
+"$bin" get job fleet-bench -o json > "$work/job.json"
+successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
+events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_events_folded_total/ { s += $2 } END { print s + 0 }')
+fleet_rss=0; fleet_cpu=0
+for pid in $(tree_pids "$fleet_pid"); do
+    fleet_rss=$((fleet_rss + $(peak_rss_mib "$pid"))); fleet_cpu=$(echo "$fleet_cpu + $(cpu_seconds "$pid")" | bc)
+done
+printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
+printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
+printf '  apply -> Completed            %8.2f s\n' "$completed"
+printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$events / $completed" | bc -l)"
+printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mib "$cloud_pid")" "$fleet_rss" "$(peak_rss_mib "$broker_pid")"
+printf '  CPU s (job) cloud %.1f, broker %.1f; fleet total %.1f\n' \
+    "$(echo "$(cpu_seconds "$cloud_pid") - $cloud_cpu0" | bc)" "$(echo "$(cpu_seconds "$broker_pid") - $broker_cpu0" | bc)" "$fleet_cpu"
+kill "$fleet_pid" "$cloud_pid" 2>/dev/null || true
+wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true
+kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
+
+# The same pattern without prepull: N clients, one QoS 1 task each, 4 QoS 1 messages back.
+cc -O2 -o "$work/raw_fleet" bench/fleet/raw_fleet.c -lmosquitto
+read -r raw_broker port < <(start_broker "$work/raw-broker")
+until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+sleep 1
+raw=$("$work/raw_fleet" 127.0.0.1 "$port" "$nodes" 4 "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
+kill "$raw_broker"; wait "$raw_broker" 2>/dev/null || true
+printf '\nraw libmosquitto, same pattern: %.2f s\n' "$raw"
+printf 'ratio prepull apply->Completed / raw: %.2f\n' "$(echo "$completed / $raw" | bc -l)"

@@ -108,13 +108,22 @@ public actor EdgeWorker {
         })
         let states = client.connectionStates()
         background.append(Task { [weak self] in
+            var connections = 0
             for await state in states {
                 guard let self else { return }
-                if case .connected = state { await self.publishPresence(.online) }
+                if case .connected = state {
+                    connections += 1
+                    // The first connection's presence is published by `start()` itself.
+                    if connections > 1 { await self.publishPresence(.online) }
+                }
                 if case .closed = state { return }
             }
         })
         try await client.connect(retryUntilConnected: true)
+        // The SUBSCRIBE went out right after CONNACK, before this PUBLISH on the same connection:
+        // once the broker acknowledged the presence, our task subscription is in place, and the
+        // cloud (which re-sends open tasks on `online`) cannot reach us before it is.
+        await publishPresence(.online)
         logger.info("edge worker started", metadata: [
             "runtime": "\(runtime.name)", "maxParallelPulls": "\(options.maxParallelPulls)"])
         for entry in entries {

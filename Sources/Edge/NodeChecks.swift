@@ -42,8 +42,12 @@ public enum NodeChecks {
             timeMs: now(), items: results)
     }
 
+    /// `80`, `85.3`, `0.01`: at most two decimals, no trailing zeros.
     static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        var text = String(format: "%.2f", value)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
     }
 }
 

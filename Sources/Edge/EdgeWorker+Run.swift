@@ -64,8 +64,9 @@ extension EdgeWorker {
             succeeded: failed.isEmpty,
             reason: failed.isEmpty ? nil : "\(failed.count) of \(results.count) images failed",
             timeMs: EpochClock.nowMs(), images: results)
+        // Not persisted on its own: `finish` writes it with the node result right after, and a
+        // crash in between recomputes it from the image results.
         jobs[uid]?.entry.pullResult = pull
-        await persist(uid)
         await publish(uid, .pullResult(pull))
         if failed.isEmpty {
             await finish(uid, phase: .successful, reason: nil)

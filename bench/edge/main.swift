@@ -76,10 +76,15 @@ struct BenchEdge {
             var rss: [Int] = []
             for _ in 0..<10 {
                 try await Task.sleep(for: .milliseconds(500))
-                rss.append(vmRSSKiB(idlePID))
+                rss.append(statusKiB(idlePID, "VmRSS"))
             }
             print(String(format: "idle RSS of prepull edge (%@, connected, idle): max %.1f MiB (samples %@ KiB)",
                          idleNode, Double(rss.max() ?? 0) / 1024, rss.map(String.init).joined(separator: ",")))
+            // Most of VmRSS is file-backed (the binary and the Swift runtime libraries, shared with
+            // every other Swift process); the private part is RssAnon, the fair share is Pss.
+            print(String(format: "  of which RssAnon %.1f MiB, RssFile %.1f MiB; Pss %.1f MiB; threads %d",
+                         Double(statusKiB(idlePID, "RssAnon")) / 1024, Double(statusKiB(idlePID, "RssFile")) / 1024,
+                         Double(pssKiB(idlePID)) / 1024, statusKiB(idlePID, "Threads")))
             processes.last!.stop()
 
             // 2. Pull overhead.
@@ -115,11 +120,19 @@ struct BenchEdge {
         await cloud.close()
     }
 
-    static func vmRSSKiB(_ pid: pid_t) -> Int {
+    /// A numeric field of /proc/PID/status (kB for memory fields).
+    static func statusKiB(_ pid: pid_t, _ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
         else { return 0 }
-        return Int(line.split(separator: " ")[1]) ?? 0
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) ?? 0
+    }
+
+    static func pssKiB(_ pid: pid_t) -> Int {
+        guard let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+              let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") })
+        else { return 0 }
+        return Int(line.split(whereSeparator: { $0 == " " })[1]) ?? 0
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -36,8 +36,9 @@ extension EdgeWorker {
             for (item, value) in task.checkThresholds ?? [:] { thresholds[item] = value }
             let result = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
             if interrupted(uid) { return }
+            // Not persisted on its own (one fsync fewer before the pull): after a crash the
+            // check simply runs again. A failed check is written by `finish`.
             jobs[uid]?.entry.checkResult = result
-            await persist(uid)
             await publish(uid, .checkResult(result))
             if !result.succeeded {
                 logger.info("check failed", metadata: ["jobUID": "\(uid)", "reason": "\(result.reason ?? "")"])
@@ -167,7 +168,12 @@ extension EdgeWorker {
         logger.info("image done", metadata: [
             "jobUID": "\(uid)", "image": "\(image)", "succeeded": "\(outcome.succeeded)", "attempts": "\(outcome.attempts)",
             "alreadyPresent": "\(outcome.alreadyPresent)", "reason": "\(outcome.reason ?? "")"])
-        await persist(uid)
+        // Written at once while other images remain (a restart must not pull this one again);
+        // the last image's result is written by `finish` a moment later (after a crash in
+        // between, ImageStatus finds the image and reports it present).
+        if let entry = jobs[uid]?.entry, entry.imageResults.count < Self.unique(entry.task.images).count {
+            await persist(uid)
+        }
     }
 
     private func pullReference(

@@ -24,8 +24,9 @@ final class EdgeHarness: Sendable {
     init(testbed: Testbed, registry: Testbed.Registry, extraRegistries: [Testbed.Registry] = []) async throws {
         self.testbed = testbed
         self.registry = registry
-        broker = try MosquittoBroker(.plain)
-        containerd = try testbed.startContainerd(registries: [registry] + extraRegistries)
+        broker = try await offPool { try MosquittoBroker(.plain) }
+        let registries = [registry] + extraRegistries
+        containerd = try await offPool { try testbed.startContainerd(registries: registries) }
         cri = try ContainerdClient(socketPath: containerd.socketPath)
         stateDir = try TemporaryDirectory(prefix: "prepull-edge-state")
         cloud = try await CloudPeer(broker: broker)
@@ -71,7 +72,7 @@ final class EdgeHarness: Sendable {
     ) async throws {
         try await Testbed.withTestbed { testbed in
             let registry = try makeRegistry(testbed)
-            try testbed.pushImages(to: registry, only: images)
+            _ = try await offPool { try testbed.pushImages(to: registry, only: images) }
             let harness = try await EdgeHarness(testbed: testbed, registry: registry)
             do {
                 try await body(harness)
@@ -85,4 +86,12 @@ final class EdgeHarness: Sendable {
 
     var tiny: String { "\(registry.address)/prepull/tiny:1.0" }
     var multilayer: String { "\(registry.address)/prepull/multilayer:1.0" }
+}
+
+/// Runs blocking harness work (spawning daemons and waiting for them) on a Dispatch thread, so it
+/// never holds one of the two cooperative threads that every other test needs.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
 }

@@ -42,10 +42,12 @@ struct SimulatedRuntimeTests {
         let started = ContinuousClock.now
         let pulled = try await runtime.pull(image, credential: nil) { bytes in samples.withLock { $0.append(bytes) } }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(2), "\(elapsed)")
+        // No upper bound tighter than 10 s: suites run in parallel on 2 cores, and the real-process
+        // suites' harness blocks cooperative threads while it starts daemons.
+        #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(10), "\(elapsed)")
         #expect(pulled.sizeBytes == 10 << 20 && pulled.digest.hasPrefix("sha256:"))
         let done = samples.withLock { $0 }.map(\.done)
-        #expect(done.count >= 4 && done == done.sorted() && done.last == 10 << 20, "\(done)")
+        #expect(done.count >= 2 && done == done.sorted() && done.last == 10 << 20, "\(done)")
         #expect(try await runtime.imageStatus(image) == pulled)
         #expect(runtime.counters.pullsSucceeded == 1)
         try await runtime.remove(image)

@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "PrePullKit", targets: ["PrePullKit"]),
         .library(name: "ContainerdClient", targets: ["ContainerdClient"]),
+        .library(name: "Edge", targets: ["Edge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -51,14 +52,27 @@ let package = Package(
             ],
             exclude: ["Protos"]
         ),
+        // The edge worker: checks, runtime protocol (containerd CRI + simulated), journal, worker.
+        .target(
+            name: "Edge",
+            dependencies: [
+                "MQTT", "PrePullKit", "ContainerdClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Real registries + containerd for tests, benchmarks and the demo (scripts/testbed/*.sh).
         .target(name: "EdgeTestbed"),
+        // Hollow fleets: N edge workers over the simulated runtime on one MQTT event loop.
+        .target(
+            name: "Fleet",
+            dependencies: ["Edge", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]
+        ),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
         .target(name: "TestSupport", dependencies: ["MQTT"]),
         .executableTarget(
             name: "prepull",
             dependencies: [
-                "MQTT", "PrePullKit",
+                "MQTT", "PrePullKit", "Edge", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -74,9 +88,22 @@ let package = Package(
             path: "bench/pull",
             exclude: ["README.md"]
         ),
+        // Edge footprint: idle RSS of `prepull edge`, worker pull vs direct CRI pull.
+        .executableTarget(
+            name: "bench-edge",
+            dependencies: ["ContainerdClient", "EdgeTestbed", "MQTT", "PrePullKit", "TestSupport"],
+            path: "bench/edge"
+        ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),
+        .testTarget(
+            name: "EdgeTests",
+            dependencies: [
+                "Edge", "MQTT", "PrePullKit", "ContainerdClient", "EdgeTestbed", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -12,7 +12,7 @@ struct Prepull: AsyncParsableCommand {
             reports progress; the controller folds the reports into the job status.
             """,
         version: PrepullVersion.current,
-        subcommands: [],
+        subcommands: [EdgeCommand.self, FleetCommand.self],
     )
 }
 

@@ -1,0 +1,297 @@
+import Foundation
+import MQTT
+import PrePullKit
+
+/// One task's run: accepted -> Check -> Pull (per image) -> pullResult -> nodeResult.
+extension EdgeWorker {
+    func startRun(_ uid: String, fresh: Bool, parentId: String?) {
+        let run = Task { await self.runJob(uid, fresh: fresh, parentId: parentId) }
+        jobs[uid]?.run = run
+    }
+
+    /// Whether the run of `uid` must stop now without reporting (cancelled by the cloud, or the worker stops).
+    func interrupted(_ uid: String) -> Bool {
+        stopping || Task.isCancelled || jobs[uid]?.cancelReason != nil
+    }
+
+    func runJob(_ uid: String, fresh: Bool, parentId: String?) async {
+        guard let initial = jobs[uid]?.entry else { return }
+        if fresh {
+            await persist(uid)
+            await publish(uid, .accepted(TaskAccepted(alreadyHeld: false)), parentId: parentId)
+        } else if initial.hadCredentials, jobs[uid]?.credentials == nil {
+            // Credentials never touch the disk: wait for the cloud to re-send the task (it does
+            // when our `online` presence arrives), then go on without them.
+            let until = ContinuousClock.now + options.credentialWait
+            while jobs[uid]?.credentials == nil, ContinuousClock.now < until, !interrupted(uid) {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        if interrupted(uid) { return }
+        let task = initial.task
+
+        // Check
+        if jobs[uid]?.entry.checkResult == nil {
+            var thresholds = options.checkThresholds
+            for (item, value) in task.checkThresholds ?? [:] { thresholds[item] = value }
+            let result = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
+            if interrupted(uid) { return }
+            // Not persisted on its own (one fsync fewer before the pull): after a crash the
+            // check simply runs again. A failed check is written by `finish`.
+            jobs[uid]?.entry.checkResult = result
+            await publish(uid, .checkResult(result))
+            if !result.succeeded {
+                logger.info("check failed", metadata: ["jobUID": "\(uid)", "reason": "\(result.reason ?? "")"])
+                await finish(uid, phase: .failure, reason: result.reason ?? "check failed")
+                return
+            }
+        }
+
+        // Pull
+        let timeout = task.timeoutSeconds > 0 ? task.timeoutSeconds : JobDefaults.timeoutSeconds
+        let remainingMs = initial.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
+        let deadline = ContinuousClock.now + .milliseconds(max(0, remainingMs))
+        let done = Set(jobs[uid]?.entry.imageResults.map(\.image) ?? [])
+        await withTaskGroup(of: Void.self) { group in
+            for image in Self.unique(task.images) where !done.contains(image) {
+                group.addTask { await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline) }
+            }
+        }
+        if interrupted(uid) { return }
+        guard let entry = jobs[uid]?.entry else { return }
+        let results = Self.unique(task.images).compactMap { image in entry.imageResults.first { $0.image == image } }
+        let failed = results.filter { !$0.succeeded }
+        let pull = PullResult(
+            succeeded: failed.isEmpty,
+            reason: failed.isEmpty ? nil : "\(failed.count) of \(results.count) images failed",
+            timeMs: EpochClock.nowMs(), images: results)
+        // Not persisted on its own: `finish` writes it with the node result right after, and a
+        // crash in between recomputes it from the image results.
+        jobs[uid]?.entry.pullResult = pull
+        await publish(uid, .pullResult(pull))
+        if failed.isEmpty {
+            await finish(uid, phase: .successful, reason: nil)
+        } else {
+            let reasons = failed.map { "\($0.image): \($0.reason ?? "failed")" }.joined(separator: "; ")
+            await finish(uid, phase: .failure, reason: "pull failed: " + reasons)
+        }
+    }
+
+    static func unique(_ images: [String]) -> [String] {
+        var seen = Set<String>()
+        return images.filter { seen.insert($0).inserted }
+    }
+
+    /// Records the node's verdict, publishes it (QoS 1) and marks it reported once acknowledged.
+    func finish(_ uid: String, phase: NodeResult.Phase, reason: String?) async {
+        guard let entry = jobs[uid]?.entry else { return }
+        let result = NodeResult(phase: phase, reason: reason, startTimeMs: entry.receivedAtMs, finishTimeMs: EpochClock.nowMs())
+        jobs[uid]?.entry.nodeResult = result
+        await persist(uid)
+        stats.tasksFinished += 1
+        logger.info("task finished", metadata: [
+            "job": "\(entry.jobName)", "jobUID": "\(uid)", "phase": "\(phase.rawValue)", "reason": "\(reason ?? "")"])
+        if await publish(uid, .nodeResult(result)) {
+            jobs[uid]?.entry.reported = true
+            await persist(uid)
+        }
+        await pruneFinished()
+    }
+
+    /// After a cloud cancel stopped the run: report what was done and that the rest was cancelled.
+    func reportCancelled(_ uid: String) async {
+        guard var job = jobs[uid], let reason = job.cancelReason, !job.entry.isFinished else { return }
+        let now = EpochClock.nowMs()
+        let finished = job.entry.imageResults
+        var images: [ImagePullResult] = []
+        for image in Self.unique(job.entry.task.images) {
+            if let result = finished.first(where: { $0.image == image }) {
+                images.append(result)
+            } else {
+                images.append(ImagePullResult(image: image, succeeded: false, attempts: 0, finishTimeMs: now, durationMs: 0,
+                                              reason: reason))
+            }
+        }
+        job.entry.cancelled = true
+        jobs[uid] = job
+        if job.entry.checkResult?.succeeded != false {
+            let pull = PullResult(succeeded: false, reason: reason, timeMs: now, images: images)
+            jobs[uid]?.entry.pullResult = pull
+            await persist(uid)
+            await publish(uid, .pullResult(pull))
+        }
+        await finish(uid, phase: .failure, reason: reason)
+    }
+
+    /// Keeps the newest `keepFinished` finished entries.
+    func pruneFinished() async {
+        let finished = jobs.values.filter { $0.entry.isFinished && $0.entry.reported }
+        guard finished.count > options.keepFinished else { return }
+        let old = finished.sorted { $0.entry.receivedAtMs < $1.entry.receivedAtMs }.prefix(finished.count - options.keepFinished)
+        for job in old {
+            jobs[job.entry.jobUID] = nil
+            try? await journal.remove(jobUID: job.entry.jobUID)
+        }
+    }
+
+    // MARK: one image
+
+    /// ImageStatus first (present: success, no pull), else up to retryTimes + 1 attempts with
+    /// backoff, each bounded by the node deadline and the no-progress timeout. Records the result
+    /// in the journal unless the run was interrupted.
+    func pullImage(_ uid: String, image: String, retryTimes: Int, timeoutSeconds: Int, deadline: ContinuousClock.Instant) async {
+        let startMs = EpochClock.nowMs()
+        let clock = ContinuousClock()
+        let started = clock.now
+        func result(_ succeeded: Bool, attempts: Int, runtimeImage: RuntimeImage? = nil, reason: String? = nil,
+                    alreadyPresent: Bool = false) -> ImagePullResult
+        {
+            let finish = EpochClock.nowMs()
+            return ImagePullResult(
+                image: image, succeeded: succeeded, digest: runtimeImage?.digest, sizeBytes: runtimeImage?.sizeBytes,
+                attempts: attempts, startTimeMs: startMs, finishTimeMs: finish,
+                durationMs: Int64(((clock.now - started) / .milliseconds(1)).rounded()), reason: reason,
+                alreadyPresent: alreadyPresent)
+        }
+        let outcome: ImagePullResult
+        if let reference = try? ImageReference(image) {
+            outcome = await pullReference(uid, image: image, reference: reference, retryTimes: retryTimes,
+                                          timeoutSeconds: timeoutSeconds, deadline: deadline, result: result)
+        } else {
+            let reason: String
+            do { _ = try ImageReference(image); reason = "invalid image reference" } catch { reason = "invalid image reference \"\(image)\": \(error)" }
+            outcome = result(false, attempts: 0, reason: reason)
+        }
+        jobs[uid]?.progress.end(image)
+        if interrupted(uid) { return }
+        jobs[uid]?.entry.imageResults.append(outcome)
+        logger.info("image done", metadata: [
+            "jobUID": "\(uid)", "image": "\(image)", "succeeded": "\(outcome.succeeded)", "attempts": "\(outcome.attempts)",
+            "alreadyPresent": "\(outcome.alreadyPresent)", "reason": "\(outcome.reason ?? "")"])
+        // Written at once while other images remain (a restart must not pull this one again);
+        // the last image's result is written by `finish` a moment later (after a crash in
+        // between, ImageStatus finds the image and reports it present).
+        if let entry = jobs[uid]?.entry, entry.imageResults.count < Self.unique(entry.task.images).count {
+            await persist(uid)
+        }
+    }
+
+    private func pullReference(
+        _ uid: String, image: String, reference: ImageReference, retryTimes: Int, timeoutSeconds: Int,
+        deadline: ContinuousClock.Instant,
+        result: (Bool, Int, RuntimeImage?, String?, Bool) -> ImagePullResult
+    ) async -> ImagePullResult {
+        guard await pullSlots.acquire() else { return result(false, 0, nil, "cancelled", false) }
+        defer { pullSlots.release() }
+        let deadlineReason = "the node's deadline (timeoutSeconds \(timeoutSeconds)) passed"
+        if ContinuousClock.now >= deadline { return result(false, 0, nil, deadlineReason, false) }
+        do {
+            if let present = try await runtime.imageStatus(reference) {
+                stats.imagesAlreadyPresent += 1
+                return result(true, 0, present, nil, true)
+            }
+        } catch {
+            // Not fatal: the pull below reports the real problem if there is one.
+            logger.warning("image status failed", metadata: ["image": "\(image)", "error": "\(error)"])
+        }
+        let credential = jobs[uid]?.credentials?.credential(for: reference)
+        var attempts = 0
+        var lastError = RuntimeError(.other, "not attempted")
+        while attempts <= max(0, retryTimes) {
+            if interrupted(uid) { return result(false, attempts, nil, "cancelled", false) }
+            attempts += 1
+            stats.pullAttempts += 1
+            switch await attempt(uid, image: image, reference: reference, credential: credential, deadline: deadline,
+                                 deadlineReason: deadlineReason) {
+            case .success(let pulled):
+                return result(true, attempts, pulled, nil, false)
+            case .failure(let error):
+                lastError = error
+                logger.info("pull attempt failed", metadata: [
+                    "image": "\(image)", "attempt": "\(attempts)", "of": "\(retryTimes + 1)", "error": "\(error)"])
+                if error.kind == .cancelled || interrupted(uid) { return result(false, attempts, nil, "cancelled", false) }
+                if ContinuousClock.now >= deadline { return result(false, attempts, nil, error.message, false) }
+            }
+            if attempts <= retryTimes {
+                let delay = min(options.retryBackoff.delay(afterAttempt: attempts), deadline - ContinuousClock.now)
+                if delay > .zero { try? await Task.sleep(for: delay) }
+                if ContinuousClock.now >= deadline {
+                    return result(false, attempts, nil, "\(lastError) (then \(deadlineReason))", false)
+                }
+            }
+        }
+        return result(false, attempts, nil, "\(lastError) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))", false)
+    }
+
+    /// One pull attempt raced against the node deadline and the no-progress watchdog.
+    private func attempt(_ uid: String, image: String, reference: ImageReference, credential: RegistryCredential?,
+                         deadline: ContinuousClock.Instant, deadlineReason: String) async -> Result<RuntimeImage, RuntimeError>
+    {
+        guard let tracker = jobs[uid]?.progress else { return .failure(RuntimeError(.cancelled, "job gone")) }
+        tracker.begin(image)
+        pullStarted()
+        defer { pullEnded() }
+        let runtime = runtime
+        let noProgress = options.noProgressTimeout
+        return await withTaskGroup(of: Result<RuntimeImage, RuntimeError>?.self) { group in
+            group.addTask {
+                do {
+                    return .success(try await runtime.pull(reference, credential: credential) { bytes in
+                        tracker.update(image, bytes)
+                    })
+                } catch {
+                    return .failure(RuntimeError.from(error))
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    let now = ContinuousClock.now
+                    if now >= deadline { return .failure(RuntimeError(.deadlineExceeded, deadlineReason)) }
+                    let idle = now - (tracker.lastChange(image) ?? now)
+                    if idle >= noProgress {
+                        return .failure(RuntimeError(.deadlineExceeded, "no progress for \(noProgress) while pulling \(image)"))
+                    }
+                    let wait = min(.seconds(1), deadline - now, noProgress - idle)
+                    try? await Task.sleep(for: wait)
+                }
+                return nil
+            }
+            var outcome: Result<RuntimeImage, RuntimeError> = .failure(RuntimeError(.cancelled, "cancelled"))
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    break
+                }
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+
+    // MARK: progress coalescing
+
+    private func pullStarted() {
+        activePulls += 1
+        if flusher == nil {
+            flusher = Task { await self.flushLoop() }
+        }
+    }
+
+    private func pullEnded() {
+        activePulls -= 1
+    }
+
+    /// While pulls run: every `progressInterval`, one `progress` message (QoS 0) per job whose
+    /// bytes changed.
+    private func flushLoop() async {
+        while activePulls > 0, !stopping {
+            try? await Task.sleep(for: options.progressInterval)
+            for (uid, job) in jobs where job.run != nil && !job.entry.isFinished && job.cancelReason == nil {
+                guard let images = job.progress.takeIfChanged(), !images.isEmpty else { continue }
+                let progress = PullProgress(images: images.map { ImageProgress(image: $0.image, bytesDone: $0.done, bytesTotal: $0.total) })
+                await publish(uid, .progress(progress), qos: .atMostOnce)
+            }
+        }
+        flusher = nil
+    }
+}

@@ -1,0 +1,72 @@
+import PrePullKit
+
+/// How one edge worker behaves. Everything a node-specific flag of `prepull edge` sets.
+public struct EdgeWorkerOptions: Sendable {
+    /// The node name: MQTT client id, topic segment, `content.nodeName`.
+    public var nodeName: String
+    public var topics: Topics
+    /// Published in presence (matched by the cloud's `labelSelector`).
+    public var labels: [String: String]
+    /// Published in presence (`prepull`, the runtime's name, ...).
+    public var versions: [String: String]
+    /// Maximum percent used per check item when the task does not say; absent items use 80.
+    public var checkThresholds: [CheckItem: Double]
+    /// Image pulls running at once on this node, over all its jobs.
+    public var maxParallelPulls: Int
+    /// Delay between failed pull attempts of one image.
+    public var retryBackoff: Backoff
+    /// An attempt that moves no byte for this long is abandoned (and retried if retries remain).
+    public var noProgressTimeout: Duration
+    /// Progress is published at most this often per job (coalesced, QoS 0).
+    public var progressInterval: Duration
+    /// A task resumed after a restart that had credentials waits this long for the cloud to
+    /// re-send it (credentials are never written to disk) before pulling without them.
+    public var credentialWait: Duration
+    /// Finished tasks kept in the journal (answering late duplicates); older ones are pruned.
+    public var keepFinished: Int
+    /// Seqs reserved per journal write, so a restart continues above every seq used.
+    public var seqReserveBlock: UInt64
+
+    public init(
+        nodeName: String, topics: Topics = Topics(), labels: [String: String] = [:], versions: [String: String] = [:],
+        checkThresholds: [CheckItem: Double] = [:], maxParallelPulls: Int = 1, retryBackoff: Backoff = Backoff(),
+        noProgressTimeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1),
+        credentialWait: Duration = .seconds(30), keepFinished: Int = 256, seqReserveBlock: UInt64 = 1000
+    ) {
+        self.nodeName = nodeName
+        self.topics = topics
+        self.labels = labels
+        self.versions = versions
+        self.checkThresholds = checkThresholds
+        self.maxParallelPulls = max(1, maxParallelPulls)
+        self.retryBackoff = retryBackoff
+        self.noProgressTimeout = noProgressTimeout
+        self.progressInterval = progressInterval
+        self.credentialWait = credentialWait
+        self.keepFinished = keepFinished
+        self.seqReserveBlock = max(1, seqReserveBlock)
+    }
+}
+
+/// Exponential backoff: `initial`, `initial * multiplier`, ... capped at `maximum`.
+public struct Backoff: Sendable, Equatable {
+    public var initial: Duration
+    public var multiplier: Double
+    public var maximum: Duration
+
+    public init(initial: Duration = .seconds(1), multiplier: Double = 2, maximum: Duration = .seconds(30)) {
+        self.initial = initial
+        self.multiplier = multiplier
+        self.maximum = maximum
+    }
+
+    /// The delay after failed attempt number `attempt` (1-based).
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        var delay = initial
+        for _ in 1..<max(1, attempt) {
+            delay = delay * multiplier
+            if delay >= maximum { return maximum }
+        }
+        return min(delay, maximum)
+    }
+}

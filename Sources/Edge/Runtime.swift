@@ -1,0 +1,52 @@
+import PrePullKit
+
+/// What the edge worker needs from a container runtime: look an image up, pull it (reporting
+/// bytes as they move, stopping when the calling task is cancelled), and remove it.
+///
+/// Two implementations: ``ContainerdRuntime`` (real: CRI over containerd's socket) and
+/// ``SimulatedRuntime`` (hollow fleets and cloud tests). Every method throws ``RuntimeError``.
+public protocol Runtime: Sendable {
+    /// Short name for presence `versions` and logs (`containerd`, `simulated`).
+    var name: String { get }
+
+    /// The image if the runtime already has it, else nil.
+    func imageStatus(_ image: ImageReference) async throws -> RuntimeImage?
+
+    /// Pulls `image` and returns it once present. `progress` is called from time to time (the
+    /// containerd runtime: every 250 ms) with the bytes moved so far; it must be cheap and must
+    /// not block. Cancelling the calling task cancels the pull and throws
+    /// `RuntimeError(kind: .cancelled)`.
+    func pull(_ image: ImageReference, credential: RegistryCredential?,
+              progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+
+    /// Removes `image`; removing an absent image is not an error.
+    func remove(_ image: ImageReference) async throws
+}
+
+/// An image present in the runtime.
+public struct RuntimeImage: Sendable, Equatable, Hashable {
+    /// The runtime's image ID (containerd: the config digest, `sha256:...`).
+    public var id: String
+    /// The manifest digest (`sha256:...`) when the runtime knows it, else the image ID.
+    public var digest: String
+    /// Size in bytes as the runtime accounts it.
+    public var sizeBytes: Int64
+
+    public init(id: String, digest: String, sizeBytes: Int64) {
+        self.id = id
+        self.digest = digest
+        self.sizeBytes = sizeBytes
+    }
+}
+
+/// Bytes moved so far by one pull. `done` never decreases within one pull attempt.
+public struct PullBytes: Sendable, Equatable {
+    public var done: Int64
+    /// Sum of the sizes of the blobs seen so far (grows as layers are discovered); nil if unknown.
+    public var total: Int64?
+
+    public init(done: Int64, total: Int64? = nil) {
+        self.done = done
+        self.total = total
+    }
+}

@@ -1,0 +1,46 @@
+import Synchronization
+
+/// Where the worker keeps its ``JournalEntry``s. ``FileTaskJournal`` for real nodes (under
+/// `--state`), ``InMemoryTaskJournal`` for hollow fleets and tests.
+///
+/// `write` must ignore an entry whose `revision` is lower than the one already stored for the
+/// same job uid (writes may arrive out of order).
+public protocol TaskJournal: Sendable {
+    func loadEntries() async throws -> [JournalEntry]
+    func write(_ entry: JournalEntry) async throws
+    func remove(jobUID: String) async throws
+}
+
+/// A journal in memory (lost at exit): for hollow fleets and tests.
+public final class InMemoryTaskJournal: TaskJournal {
+    private struct State {
+        var entries: [String: JournalEntry] = [:]
+        var writes = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The entries by job uid, synchronously (tests, fleet metrics).
+    public var snapshot: [String: JournalEntry] { state.withLock { $0.entries } }
+
+    /// Number of entry writes so far (tests).
+    public var writeCount: Int { state.withLock { $0.writes } }
+
+    public func loadEntries() async throws -> [JournalEntry] {
+        state.withLock { Array($0.entries.values) }.sorted { $0.receivedAtMs < $1.receivedAtMs }
+    }
+
+    public func write(_ entry: JournalEntry) async throws {
+        state.withLock { state in
+            state.writes += 1
+            if let current = state.entries[entry.jobUID], current.revision > entry.revision { return }
+            state.entries[entry.jobUID] = entry
+        }
+    }
+
+    public func remove(jobUID: String) async throws {
+        _ = state.withLock { $0.entries.removeValue(forKey: jobUID) }
+    }
+}

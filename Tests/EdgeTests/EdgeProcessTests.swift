@@ -1,0 +1,69 @@
+import ContainerdClient
+import Edge
+import EdgeTestbed
+import Foundation
+import PrePullKit
+import Testing
+import TestSupport
+
+/// `prepull edge` as a real child process (binary `.build/debug/prepull`, built by
+/// `swift build --build-tests`), killed with SIGKILL in the middle of a pull and restarted.
+@Suite("prepull edge process", .serialized,
+       .enabled(if: Testbed.isRoot, "containerd must run as root"),
+       .enabled(if: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull")),
+                "build the prepull binary first (swift build --build-tests)"))
+struct EdgeProcessTests {
+    static func arguments(_ h: EdgeHarness, node: String) -> [String] {
+        ["edge", "--node", node, "--broker", "mqtt://127.0.0.1:\(h.broker.port)",
+         "--containerd", h.containerd.socketPath, "--state", h.stateDir.file(node),
+         "--disk-path", h.containerd.rootDir.path, "--disk-threshold", "99", "--mem-threshold", "99",
+         "--cpu-threshold", "100", "--retry-backoff-ms", "100", "--label", "zone=test", "--log-level", "debug"]
+    }
+
+    @Test("kill -9 during the large pull, restart: the job completes and the node reports once")
+    func killAndRestart() async throws {
+        try await EdgeHarness.with(registry: { try $0.startRegistry(throttleBytesPerSecond: 4 << 20) }, images: ["multilayer"]) { h in
+            let node = "edge-proc-1"
+            let binary = RepositoryPaths.path(".build/debug/prepull")
+            let log = h.stateDir.file("edge.log")
+            let first = try ManagedProcess(binary, Self.arguments(h, node: node), logPath: log)
+            defer { first.kill9() }
+            try await h.cloud.waitFor("online presence", timeout: .seconds(15)) {
+                h.cloud.presences(node: node).contains { $0.state == .online }
+            }
+            let online = try #require(h.cloud.presences(node: node).last)
+            #expect(online.labels["zone"] == "test" && online.versions["prepull"] != nil && (online.freeDiskBytes ?? 0) > 0)
+
+            let uid = UUID().uuidString
+            try await h.cloud.sendTask(node: node, job: "crash", uid: uid, TaskCreate(images: [h.multilayer]))
+            try await h.cloud.waitFor("bytes moving", timeout: .seconds(20)) {
+                h.cloud.progress(uid: uid).contains { ($0.1.images.first?.bytesDone ?? 0) > 0 }
+            }
+            first.kill9()
+            try await h.cloud.waitFor("offline will", timeout: .seconds(10)) {
+                h.cloud.presences(node: node).last?.state == .offline
+            }
+            #expect(h.cloud.nodeResults(uid: uid).isEmpty)
+
+            let second = try ManagedProcess(binary, Self.arguments(h, node: node), logPath: log)
+            defer { second.kill9() }
+            let result = try await h.cloud.waitForNodeResult(uid: uid, timeout: .seconds(60))
+            #expect(result.phase == .successful, "\(result)")
+            try await Task.sleep(for: .seconds(2))
+            #expect(h.cloud.nodeResults(uid: uid).count == 1, "node status reported \(h.cloud.nodeResults(uid: uid).count) times")
+            #expect(h.cloud.pullResults(uid: uid).count == 1)
+            let image = try #require(h.cloud.pullResults(uid: uid).first?.images.first)
+            let info = try await h.cri.imageStatus(h.multilayer)
+            #expect(image.succeeded && image.digest == info?.manifestDigest)
+            // Seqs continue above everything the first process used.
+            let seqs = h.cloud.messages(uid: uid).map(\.envelope.content.seq)
+            #expect(Set(seqs).count == seqs.count, "\(seqs)")
+            #expect(second.output.contains("resuming task"))
+
+            // Graceful stop: exit 0 and an explicit offline presence.
+            second.stop()
+            #expect(second.waitUntilExit() == 0)
+            try await h.cloud.waitFor("offline", timeout: .seconds(5)) { h.cloud.presences(node: node).last?.state == .offline }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+// bench-edge: the edge worker's footprint.
+//
+//  1. Idle RSS of `prepull edge` (VmRSS from /proc/PID/status) once it is connected (online
+//     presence seen) and has nothing to do; sampled for a few seconds, max reported.
+//  2. Pull overhead: the multi-layer image (4 x 8 MiB) pulled cold into a FRESH containerd
+//     (a) directly with CRI PullImage (ContainerdClient), and (b) by a running `prepull edge`
+//     given a task over MQTT (timed from publishing the task to receiving its nodeResult, so it
+//     includes MQTT, the disk check, ImageStatus, progress polling and the journal writes).
+//     Same registry, same run, interleaved; unthrottled and throttled. Ratio = median(b) / median(a).
+//
+//   swift build -c release --product prepull && swift run -c release bench-edge \
+//       [--binary .build/release/prepull] [--rounds N] [--throttle BYTES_PER_SEC]
+// (root; starts and stops everything itself)
+import ContainerdClient
+import EdgeTestbed
+import Foundation
+import MQTT
+import PrePullKit
+import TestSupport
+
+@main
+struct BenchEdge {
+    static func main() async throws {
+        var rounds = 3
+        var throttle = 16 << 20
+        var binary = RepositoryPaths.path(".build/release/prepull")
+        if !FileManager.default.isExecutableFile(atPath: binary) { binary = RepositoryPaths.path(".build/debug/prepull") }
+        var arguments = CommandLine.arguments.dropFirst()
+        while let argument = arguments.popFirst() {
+            switch argument {
+            case "--rounds": rounds = Int(arguments.popFirst() ?? "") ?? rounds
+            case "--throttle": throttle = Int(arguments.popFirst() ?? "") ?? throttle
+            case "--binary": binary = arguments.popFirst() ?? binary
+            default:
+                FileHandle.standardError.write(Data("usage: bench-edge [--binary PATH] [--rounds N] [--throttle BYTES_PER_SEC]\n".utf8))
+                exit(2)
+            }
+        }
+        guard Testbed.isRoot else {
+            FileHandle.standardError.write(Data("bench-edge: containerd needs root\n".utf8))
+            exit(1)
+        }
+        let edgeBinary = binary
+        print("bench-edge: binary \(edgeBinary)")
+        let broker = try MosquittoBroker(.plain)
+        defer { broker.shutdown() }
+        let cloud = try await Cloud(broker: broker)
+        let work = try TemporaryDirectory(prefix: "bench-edge")
+        defer { work.remove() }
+
+        try await Testbed.withTestbed { tb in
+            let plain = try tb.startRegistry("plain")
+            try tb.pushImages(to: plain, only: ["multilayer"])
+            let slow = try tb.startRegistry("slow", throttleBytesPerSecond: throttle)
+            try tb.pushImages(to: slow, only: ["multilayer"])
+            var processes: [ManagedProcess] = []
+            defer { for p in processes { p.stop() } }
+            var counter = 0
+            func startEdge(_ containerd: Testbed.Containerd) async throws -> String {
+                counter += 1
+                let node = "bench-edge-\(counter)"
+                let process = try ManagedProcess(edgeBinary, [
+                    "edge", "--node", node, "--broker", "mqtt://127.0.0.1:\(broker.port)",
+                    "--containerd", containerd.socketPath, "--state", work.file(node), "--disk-path", containerd.rootDir.path,
+                    "--disk-threshold", "99", "--log-level", "warning",
+                ], logPath: work.file("\(node).log"))
+                processes.append(process)
+                try await cloud.waitOnline(node)
+                return node
+            }
+
+            // 1. Idle RSS.
+            let idleContainerd = try tb.startContainerd("idle", registries: [plain])
+            let idleNode = try await startEdge(idleContainerd)
+            let idlePID = processes.last!.pid
+            var rss: [Int] = []
+            for _ in 0..<10 {
+                try await Task.sleep(for: .milliseconds(500))
+                rss.append(statusKiB(idlePID, "VmRSS"))
+            }
+            print(String(format: "idle RSS of prepull edge (%@, connected, idle): max %.1f MiB (samples %@ KiB)",
+                         idleNode, Double(rss.max() ?? 0) / 1024, rss.map(String.init).joined(separator: ",")))
+            // Most of VmRSS is file-backed (the binary and the Swift runtime libraries, shared with
+            // every other Swift process); the private part is RssAnon, the fair share is Pss.
+            print(String(format: "  of which RssAnon %.1f MiB, RssFile %.1f MiB; Pss %.1f MiB; threads %d",
+                         Double(statusKiB(idlePID, "RssAnon")) / 1024, Double(statusKiB(idlePID, "RssFile")) / 1024,
+                         Double(pssKiB(idlePID)) / 1024, statusKiB(idlePID, "Threads")))
+            processes.last!.stop()
+
+            // 2. Pull overhead.
+            for (label, registry) in [("unthrottled", plain), ("throttled \(throttle / 1_048_576) MiB/s", slow)] {
+                let ref = "\(registry.address)/prepull/multilayer:1.0"
+                var direct: [Double] = []
+                var worker: [Double] = []
+                for round in 1...rounds {
+                    for first in [round % 2 == 0, round % 2 != 0] {
+                        let containerd = try tb.startContainerd("c-\(counter)-\(round)-\(first)", registries: [registry])
+                        if first {
+                            let client = try ContainerdClient(socketPath: containerd.socketPath)
+                            _ = try await client.listImages()
+                            let start = ContinuousClock.now
+                            _ = try await client.pullImage(ref)
+                            direct.append(seconds(ContinuousClock.now - start))
+                            await client.close()
+                        } else {
+                            let node = try await startEdge(containerd)
+                            let elapsed = try await cloud.runTask(node: node, image: ref)
+                            worker.append(elapsed)
+                            processes.last!.stop()
+                        }
+                        try tb.stop(containerd)
+                    }
+                }
+                let ratio = median(worker) / median(direct)
+                print(String(format: "pull %@: direct CRI median %.3f s %@, worker median %.3f s %@, ratio %.3f",
+                             label, median(direct), "\(direct.map { String(format: "%.3f", $0) })",
+                             median(worker), "\(worker.map { String(format: "%.3f", $0) })", ratio))
+            }
+        }
+        await cloud.close()
+    }
+
+    /// A numeric field of /proc/PID/status (kB for memory fields).
+    static func statusKiB(_ pid: pid_t, _ field: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") })
+        else { return 0 }
+        return Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" })[1]) ?? 0
+    }
+
+    static func pssKiB(_ pid: pid_t) -> Int {
+        guard let rollup = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8),
+              let line = rollup.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") })
+        else { return 0 }
+        return Int(line.split(whereSeparator: { $0 == " " })[1]) ?? 0
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func median(_ xs: [Double]) -> Double {
+        guard !xs.isEmpty else { return .nan }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+/// The cloud side of the benchmark: publishes a task, waits for the node's result.
+final class Cloud: Sendable {
+    let client: MQTTClient
+    let codec = WireCodec()
+    let status: MQTTSubscription
+    let presence: MQTTSubscription
+    private let inbox = Inbox()
+
+    actor Inbox {
+        var online: Set<String> = []
+        var results: [String: (NodeResult, ContinuousClock.Instant)] = [:]
+        func add(_ envelope: Envelope, at instant: ContinuousClock.Instant) {
+            switch envelope.content.body {
+            case .presence(let p) where p.state == .online: online.insert(envelope.content.nodeName ?? "")
+            case .nodeResult(let r): results[envelope.content.jobUID ?? ""] = (r, instant)
+            default: break
+            }
+        }
+        func isOnline(_ node: String) -> Bool { online.contains(node) }
+        func result(_ uid: String) -> (NodeResult, ContinuousClock.Instant)? { results[uid] }
+    }
+
+    init(broker: MosquittoBroker) async throws {
+        client = try MQTTClient(configuration: broker.clientConfiguration(clientID: "bench-cloud"))
+        status = try await client.subscribe(Topics().statusFilter)
+        presence = try await client.subscribe(Topics().presenceFilter)
+        try await client.connect()
+        for subscription in [status, presence] {
+            Task { [inbox, codec] in
+                for await message in subscription {
+                    let now = ContinuousClock.now
+                    if let envelope = try? codec.decode(topic: message.topic, payload: message.payload) {
+                        await inbox.add(envelope, at: now)
+                    }
+                }
+            }
+        }
+    }
+
+    func waitOnline(_ node: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !(await inbox.isOnline(node)) {
+            guard ContinuousClock.now < deadline else { throw HarnessError("\(node) did not come online") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Seconds from publishing the task to receiving the node's result.
+    func runTask(node: String, image: String) async throws -> Double {
+        let uid = UUID().uuidString
+        let envelope = Envelope.job(id: UUID().uuidString, timestampMs: Int64(Date().timeIntervalSince1970 * 1000), jobName: "bench",
+                                    jobUID: uid, nodeName: node, seq: 1, body: .taskCreate(TaskCreate(images: [image])))
+        let start = ContinuousClock.now
+        try await client.publish(envelope.topic(in: Topics()), payload: try codec.encodeData(envelope), qos: .atLeastOnce)
+        let deadline = start + .seconds(120)
+        while true {
+            if let (result, at) = await inbox.result(uid) {
+                guard result.phase == .successful else { throw HarnessError("worker pull failed: \(result.reason ?? "")") }
+                return BenchEdge.seconds(at - start)
+            }
+            guard ContinuousClock.now < deadline else { throw HarnessError("no result from \(node)") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    func close() async { await client.disconnect() }
+}

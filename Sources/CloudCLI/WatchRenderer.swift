@@ -54,7 +54,7 @@ public struct WatchRenderer: Sendable {
         let c = status?.counts ?? JobCounts()
         lines.append("job \(job.metadata.name)   phase \(status?.phase?.rawValue ?? "-")   \(c.finished)/\(c.total) finished")
         let nodes = status?.nodeStatus ?? []
-        let nameWidth = min(24, nodes.map(\.nodeName.count).max() ?? 4)
+        let nameWidth = max(5, min(24, nodes.map(\.nodeName.count).max() ?? 5))
         let barWidth = max(10, min(40, width - nameWidth - 40))
         for n in nodes.prefix(maxNodeRows) {
             let f = Self.fraction(n)

@@ -6,8 +6,16 @@ import TestSupport
 
 @Suite("prepull watch in a terminal", .serialized, .timeLimit(.minutes(2)))
 struct WatchTTYTests {
-    static func tmux(_ socket: String, _ args: [String]) -> (status: Int32, output: String) {
-        ManagedProcessRunner.run(RepositoryPaths.which("tmux") ?? "/usr/bin/tmux", ["-L", socket] + args)
+    /// Runs a tmux command with its output in a file: the tmux server it may start keeps the
+    /// inherited output open, so reading a pipe to its end would wait for the server to exit.
+    static func tmux(_ socket: String, _ args: [String], in dir: TemporaryDirectory) -> (status: Int32, output: String) {
+        let log = dir.file("tmux-\(UUID().uuidString).log")
+        guard let p = try? ManagedProcess(RepositoryPaths.which("tmux") ?? "/usr/bin/tmux", ["-L", socket] + args, logPath: log) else {
+            return (-1, "cannot start tmux")
+        }
+        let status = p.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        return ((status >> 8) & 0xff, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
     @Test("`prepull watch job` in a real pseudo-terminal shows progress bars and exits 0 on Completed")
@@ -20,14 +28,16 @@ struct WatchTTYTests {
             try await h.waitForOnlineNodes(3)
             _ = try await h.api.apply(Manifests.job("watched", nodes: ["w-1", "w-2", "w-3"], concurrency: 2))
             let socket = "prepull-watch-\(UUID().uuidString.prefix(8))"
+            let dir = try TemporaryDirectory(prefix: "prepull-tmux")
+            defer { dir.remove() }
             let command = "\(binary) watch job watched --server \(h.api.server); echo EXIT=$?; sleep 60"
-            let started = Self.tmux(socket, ["new-session", "-d", "-x", "120", "-y", "30", "-s", "w", command])
+            let started = Self.tmux(socket, ["new-session", "-d", "-x", "120", "-y", "30", "-s", "w", command], in: dir)
             #expect(started.status == 0, "\(started.output)")
-            defer { _ = Self.tmux(socket, ["kill-server"]) }
+            defer { _ = Self.tmux(socket, ["kill-server"], in: dir) }
             var sawProgress = false
             var screen = ""
             try await eventually("watch to exit", timeout: .seconds(30)) {
-                screen = Self.tmux(socket, ["capture-pane", "-p", "-t", "w"]).output
+                screen = Self.tmux(socket, ["capture-pane", "-p", "-t", "w"], in: dir).output
                 if screen.contains("InProgress") && screen.contains("[#") { sawProgress = true }
                 return screen.contains("EXIT=")
             }

@@ -98,6 +98,10 @@ actor Controller {
             var seen = Set<String>()
             nodes = t.nodeNames.filter { seen.insert($0).inserted }
         }
+        if nodes.isEmpty {
+            // A job over no node would never end: say so instead of accepting it.
+            throw .invalid([FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
+        }
         job.metadata.uid = UUID().uuidString.lowercased()
         job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
         job.metadata.namespace = job.metadata.namespace ?? "default"

@@ -173,4 +173,26 @@ struct DispatchTests {
             #expect(status == 404)
         }
     }
+
+    @Test("labelSelector selects registered nodes by their presence labels; a selector matching none is rejected")
+    func labelSelector() async throws {
+        try await withHarness { h in
+            let a = try await h.nodes(["sel-a1", "sel-a2"], options: .init(labels: ["region": "a"]))
+            let b = try await h.node("sel-b1", .init(labels: ["region": "b"]))
+            try await h.waitForOnlineNodes(3)
+            var job = Manifests.job("by-label", nodes: [])
+            job.spec.imagePrePullTemplate.labelSelector = LabelSelector(matchLabels: ["region": "a"])
+            job.spec.imagePrePullTemplate.concurrency = 2
+            _ = try await h.api.apply(job)
+            let done = try await h.waitForEnd("by-label")
+            #expect(done.status?.phase == .completed)
+            #expect(done.status?.nodeStatus.map(\.nodeName).sorted() == ["sel-a1", "sel-a2"])
+            #expect(a.allSatisfy { $0.createTasks.count == 1 })
+            #expect(b.createTasks.isEmpty)
+            var none = Manifests.job("by-label-none", nodes: [])
+            none.spec.imagePrePullTemplate.labelSelector = LabelSelector(matchLabels: ["region": "mars"])
+            let (status, _) = try await h.api.send(.POST, APIClient.jobsPath, body: try ManifestEncoder().encodeJSON(none))
+            #expect(status == 422)
+        }
+    }
 }

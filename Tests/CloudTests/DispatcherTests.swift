@@ -27,7 +27,7 @@ struct DispatcherTests {
     }
 
     @Test func noSlotWhileConcurrencyIsUsed() {
-        let rt = Self.runtime(["a", "b", "c"], concurrency: 1)
+        let rt = Self.runtime(["a", "b", "c"], concurrency: 1, tolerate: "0.5")
         rt.state.apply(.dispatched(jobUID: "uid-1", node: "a", at: Date()))
         rt.waiting = ["b", "c"]
         #expect(Dispatcher.decide(rt, registry: Self.registry(online: ["a", "b", "c"])).isEmpty)

@@ -195,4 +195,23 @@ struct DispatchTests {
             #expect(status == 422)
         }
     }
+
+    @Test("At-least-once: a dispatched node that comes back online gets its open task again")
+    func resendOnOnline() async throws {
+        try await withHarness { h in
+            // Takes the task and loses it (restarts without a journal).
+            let forgetful = try await h.node("flaky-node", .init(behavior: .ignore))
+            try await h.waitForOnlineNodes(1)
+            _ = try await h.api.apply(Manifests.job("resend", nodes: ["flaky-node"]))
+            try await eventually("first task") { forgetful.createTasks.count == 1 }
+            await forgetful.stop(announceOffline: true)
+            try await eventually("offline") { try await h.api.nodes().first?.state == "offline" }
+            #expect(try await h.api.job("resend").status?.phase == .inProgress)
+            // Back online: the cloud sends the open task again, and this time it is done.
+            let back = try await h.node("flaky-node")
+            let job = try await h.waitForEnd("resend")
+            #expect(job.status?.phase == .completed)
+            #expect(back.createTasks.count >= 1)
+        }
+    }
 }

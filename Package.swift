@@ -21,6 +21,13 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -68,11 +75,36 @@ let package = Package(
             dependencies: ["Edge", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]
         ),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
-        .target(name: "TestSupport", dependencies: ["MQTT"]),
+        .target(name: "TestSupport", dependencies: ["MQTT", "PrePullKit"]),
+        // Cloud controller: store (GRDB), node registry, dispatcher, aggregator, HTTP API, metrics.
+        .target(
+            name: "Cloud",
+            dependencies: [
+                "MQTT", "PrePullKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Operator CLI: HTTP client of the cloud API (AsyncHTTPClient: streams the watch body on Linux).
+        .target(
+            name: "CloudCLI",
+            dependencies: [
+                "PrePullKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "prepull",
             dependencies: [
-                "MQTT", "PrePullKit", "Edge", "Fleet",
+                "MQTT", "PrePullKit", "Edge", "Fleet", "Cloud", "CloudCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -94,8 +126,21 @@ let package = Package(
             dependencies: ["ContainerdClient", "EdgeTestbed", "MQTT", "PrePullKit", "TestSupport"],
             path: "bench/edge"
         ),
+        // Dispatch latency and completion of one job over 1,000 scripted nodes: swift run -c release bench-dispatch
+        .executableTarget(
+            name: "bench-dispatch",
+            dependencies: ["Cloud", "CloudCLI", "TestSupport", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")],
+            path: "bench/cloud"
+        ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
+        .testTarget(
+            name: "CloudTests",
+            dependencies: [
+                "Cloud", "CloudCLI", "PrePullKit", "MQTT", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),
         .testTarget(
             name: "EdgeTests",

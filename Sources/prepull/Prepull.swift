@@ -12,7 +12,10 @@ struct Prepull: AsyncParsableCommand {
             reports progress; the controller folds the reports into the job status.
             """,
         version: PrepullVersion.current,
-        subcommands: [EdgeCommand.self, FleetCommand.self],
+        subcommands: [
+            CloudCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
+            NodesCommand.self, WatchCommand.self, EdgeCommand.self, FleetCommand.self,
+        ],
     )
 }
 

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import PrePullKit
+
+/// JSON responses of the API, errors as Kubernetes `Status` objects:
+/// `{"kind":"Status","apiVersion":"v1","status":"Failure","code":422,"reason":"Invalid","message":"…",
+///   "details":{"causes":[{"field":"spec.imagePrePullTemplate.images","message":"…"}]}}`
+public enum APIResponses {
+    public struct Status: Codable, Sendable, Equatable {
+        public struct Cause: Codable, Sendable, Equatable {
+            public var field: String
+            public var message: String
+        }
+
+        public struct Details: Codable, Sendable, Equatable {
+            public var causes: [Cause]
+        }
+
+        public var kind = "Status"
+        public var apiVersion = "v1"
+        public var status = "Failure"
+        public var code: Int
+        public var reason: String
+        public var message: String
+        public var details: Details?
+    }
+
+    static func status(for error: CloudAPIError) -> Status {
+        switch error {
+        case let .badRequest(m): return Status(code: 400, reason: "BadRequest", message: m)
+        case let .invalid(errors):
+            return Status(
+                code: 422, reason: "Invalid", message: errors.map(\.description).joined(separator: "; "),
+                details: Status.Details(causes: errors.map { Status.Cause(field: $0.path, message: $0.message) }))
+        case let .conflict(m): return Status(code: 409, reason: "AlreadyExists", message: m)
+        case let .notFound(m): return Status(code: 404, reason: "NotFound", message: m)
+        case .unauthorized: return Status(code: 401, reason: "Unauthorized", message: "a valid bearer token is required")
+        }
+    }
+
+    /// Any error of a handler: API errors as their Status, anything else as a 500.
+    static func error(_ error: any Error) -> Response {
+        if let e = error as? CloudAPIError { return self.error(e) }
+        let s = Status(code: 500, reason: "InternalError", message: "\(error)")
+        return json(s, status: .internalServerError)
+    }
+
+    static func error(_ error: CloudAPIError) -> Response {
+        let s = status(for: error)
+        return json(s, status: HTTPResponse.Status(code: s.code))
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func job(_ job: ImagePrePullJob, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? ManifestEncoder().encodeJSON(job)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; charset=utf-8", status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// A job list in the Kubernetes list shape.
+struct JobList: Encodable {
+    var apiVersion = ImagePrePullJob.v1alpha2
+    var kind = "ImagePrePullJobList"
+    var items: [ImagePrePullJob]
+
+    func encode(to encoder: any Encoder) throws {
+        enum K: String, CodingKey { case apiVersion, kind, items }
+        var c = encoder.container(keyedBy: K.self)
+        try c.encode(apiVersion, forKey: .apiVersion)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(items, forKey: .items)
+    }
+}
+
+/// The node registry in the Kubernetes list shape.
+struct NodeList: Encodable {
+    var apiVersion = "v1"
+    var kind = "NodeList"
+    var items: [RegisteredNode]
+}

@@ -1,0 +1,46 @@
+import Foundation
+import MQTT
+import PrePullKit
+
+/// Everything `prepull cloud` is started with.
+public struct CloudConfiguration: Sendable {
+    /// The broker connection of the controller (its client id should be stable: persistent session).
+    public var mqtt: MQTTConfiguration
+    /// Directory of the SQLite store (created if missing).
+    public var dataDirectory: String
+    public var listenHost: String
+    /// 0 picks a free port (see `CloudServer.waitUntilListening()`).
+    public var listenPort: Int
+    /// Bearer token required on every route but /healthz and /readyz; nil disables auth.
+    public var token: String?
+    public var topics: Topics
+    /// Store batches are committed this long after their first write ...
+    public var flushInterval: Duration = .milliseconds(50)
+    /// ... or as soon as this many rows are queued.
+    public var flushBatchSize: Int = 5_000
+    /// At most one retained summary and one watch event per job per interval.
+    public var summaryInterval: Duration = .milliseconds(250)
+    /// How often timeouts are checked.
+    public var tickInterval: Duration = .milliseconds(50)
+    /// QoS 1 publishes awaiting PUBACK at once.
+    public var publishWindow: Int = 256
+
+    public init(mqtt: MQTTConfiguration, dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 8080,
+                token: String? = nil, topics: Topics = Topics()) {
+        self.mqtt = mqtt
+        self.dataDirectory = dataDirectory
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.token = token
+        self.topics = topics
+    }
+
+    /// Parses `HOST:PORT` (`:PORT` means 0.0.0.0).
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.isEmpty { host = "0.0.0.0" }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}

@@ -1,0 +1,105 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import PrePullKit
+import Synchronization
+
+/// The controller's metrics: swift-metrics handles backed by a Prometheus registry of this
+/// controller (not the global one, so several controllers can live in one test process).
+/// `/metrics` renders `registry` in the Prometheus text format.
+public final class CloudMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    let messagesIn: CoreMetrics.Counter
+    let messagesOut: CoreMetrics.Counter
+    let tasksSent: CoreMetrics.Counter
+    let storeErrors: CoreMetrics.Counter
+    let nodesOnline: CoreMetrics.Gauge
+    let foldLatency: CoreMetrics.Timer
+    let dispatchLatency: CoreMetrics.Timer
+    let storeBatchLatency: CoreMetrics.Timer
+    let storeBatchRows: CoreMetrics.Recorder
+    private let droppedCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let jobPhases = Mutex<[JobPhase: CoreMetrics.Gauge]>([:])
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        self.registry = registry
+        self.factory = factory
+        messagesIn = CoreMetrics.Counter(label: "prepull_messages_in_total", factory: factory)
+        messagesOut = CoreMetrics.Counter(label: "prepull_messages_out_total", factory: factory)
+        tasksSent = CoreMetrics.Counter(label: "prepull_tasks_sent_total", factory: factory)
+        storeErrors = CoreMetrics.Counter(label: "prepull_store_errors_total", factory: factory)
+        nodesOnline = CoreMetrics.Gauge(label: "prepull_nodes_online", factory: factory)
+        foldLatency = CoreMetrics.Timer(label: "prepull_fold_latency_seconds", factory: factory)
+        dispatchLatency = CoreMetrics.Timer(label: "prepull_dispatch_latency_seconds", factory: factory)
+        storeBatchLatency = CoreMetrics.Timer(label: "prepull_store_batch_seconds", factory: factory)
+        storeBatchRows = CoreMetrics.Recorder(label: "prepull_store_batch_rows", factory: factory)
+        for phase in JobPhase.allCases { jobPhases.withLock { $0[phase] = CoreMetrics.Gauge(label: "prepull_jobs", dimensions: [("phase", phase.rawValue)], factory: factory) } }
+        for reason in DropReason.allCases { dropped(reason).increment(by: 0) }
+    }
+
+    /// Counts a dropped message by reason (`prepull_messages_dropped_total{reason=...}`).
+    func dropped(_ reason: DropReason) -> CoreMetrics.Counter {
+        droppedCounters.withLock { counters in
+            if let c = counters[reason.rawValue] { return c }
+            let c = CoreMetrics.Counter(label: "prepull_messages_dropped_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+            counters[reason.rawValue] = c
+            return c
+        }
+    }
+
+    func setJobs(byPhase counts: [JobPhase: Int]) {
+        jobPhases.withLock { gauges in
+            for phase in JobPhase.allCases { gauges[phase]?.record(counts[phase] ?? 0) }
+        }
+    }
+
+    func storeBatch(count: Int, duration: Duration) {
+        storeBatchRows.record(count)
+        storeBatchLatency.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// Why an incoming MQTT message was not folded.
+public enum DropReason: String, Sendable, CaseIterable {
+    case oversize, unknownTopic = "unknown_topic", malformed, unsupportedVersion = "unsupported_version"
+    case wrongTopic = "wrong_topic", topicMismatch = "topic_mismatch", invalidContent = "invalid_content"
+    case unknownJob = "unknown_job", unknownNode = "unknown_node", unexpectedOperation = "unexpected_operation"
+    case other
+
+    init(_ error: WireError) {
+        switch error {
+        case .oversize: self = .oversize
+        case .unknownTopic: self = .unknownTopic
+        case .malformed: self = .malformed
+        case .unsupportedVersion: self = .unsupportedVersion
+        case .operationNotAllowed: self = .wrongTopic
+        case .topicMismatch: self = .topicMismatch
+        case .invalidContent: self = .invalidContent
+        default: self = .other
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (s, atto) = components
+        return s * 1_000_000_000 + atto / 1_000_000_000
+    }
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

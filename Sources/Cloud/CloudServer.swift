@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import Logging
+import MQTT
+import NIOCore
+import PrePullKit
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The cloud controller as one service: store, MQTT client, aggregator, dispatcher ticks and the
+/// HTTP API. `run()` runs until cancelled or (with `gracefulShutdownSignals`) SIGTERM/SIGINT, then
+/// stops taking requests, flushes the store and disconnects.
+///
+/// In-process (tests, benchmarks):
+/// ```swift
+/// let server = try CloudServer(configuration: config)
+/// let task = Task { try await server.run() }
+/// let port = try await server.waitUntilListening()
+/// ...
+/// task.cancel(); try? await task.value
+/// ```
+public final class CloudServer: Sendable {
+    public let configuration: CloudConfiguration
+    public let metrics: CloudMetrics
+    public let readiness = Readiness()
+    public let store: CloudStore
+    let logger: Logger
+    private let boundPort = Mutex<Int?>(nil)
+
+    public init(configuration: CloudConfiguration, logger: Logger = Logger(label: "prepull.cloud")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.metrics = CloudMetrics()
+        self.store = try CloudStore(directory: configuration.dataDirectory)
+    }
+
+    /// The HTTP port once the server listens.
+    public var port: Int? { boundPort.withLock { $0 } }
+
+    public func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let p = port, readiness.isReady { return p }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw CloudServerError.notListening
+    }
+
+    /// Runs until cancelled; with `handleSignals`, SIGTERM and SIGINT shut down gracefully.
+    public func run(handleSignals: Bool = false) async throws {
+        let gracefulShutdownSignals: [UnixSignal] = handleSignals ? [.sigterm, .sigint] : []
+        let c = configuration
+        let codec = WireCodec(topics: c.topics)
+        var mqttConfig = c.mqtt
+        mqttConfig.cleanStart = false
+        let client = try MQTTClient(configuration: mqttConfig, logger: logger)
+        let publisher = Publisher(client: client, window: c.publishWindow, metrics: metrics, logger: logger)
+        let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
+        let controller = Controller(
+            store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
+            logger: logger)
+        try await controller.load()
+        let aggregator = Aggregator(codec: codec, controller: controller, metrics: metrics, logger: logger)
+        // Subscribe before connecting so that messages of the persistent session are routed.
+        let statuses = try await client.subscribe(c.topics.statusFilter, qos: .atLeastOnce)
+        let presences = try await client.subscribe(c.topics.presenceFilter, qos: .atLeastOnce)
+
+        let core = CoreService(
+            client: client, publisher: publisher, batcher: batcher, controller: controller, aggregator: aggregator, statuses: statuses,
+            presences: presences, tickInterval: c.tickInterval, readiness: readiness, logger: logger)
+        let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, logger: logger)
+        let logger = logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(c.listenHost, port: c.listenPort), serverName: "prepull-cloud"),
+            onServerRunning: { [self] channel in
+                let port = channel.localAddress?.port ?? c.listenPort
+                self.boundPort.withLock { $0 = port }
+                logger.info("HTTP API listening", metadata: ["address": "\(c.listenHost):\(port)"])
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: core, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: app, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: gracefulShutdownSignals, logger: logger))
+        try await group.run()
+    }
+}
+
+public enum CloudServerError: Error, Sendable {
+    case notListening
+}
+
+/// MQTT intake, dispatcher ticks, publisher and store flushing, as one lifecycle service.
+struct CoreService: Service {
+    let client: MQTTClient
+    let publisher: Publisher
+    let batcher: StoreBatcher
+    let controller: Controller
+    let aggregator: Aggregator
+    let statuses: MQTTSubscription
+    let presences: MQTTSubscription
+    let tickInterval: Duration
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        let batcherTask = Task { await batcher.run() }
+        let publisherTask = Task { await publisher.run() }
+        try await client.connect(retryUntilConnected: true)
+        logger.info("connected to the broker", metadata: ["broker": "\(client.configuration.host):\(client.configuration.port)"])
+        await controller.resume()
+        readiness.set(true)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await aggregator.consume(statuses) }
+            group.addTask { await aggregator.consume(presences) }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tickInterval)
+                    await controller.tick()
+                }
+            }
+            await gracefulShutdownOrCancel()
+            group.cancelAll()
+        }
+        readiness.set(false)
+        logger.info("shutting down: flushing the store and disconnecting")
+        await controller.tick()
+        await batcher.flush()
+        batcher.finish()
+        await batcherTask.value
+        publisher.finish()
+        // Give queued publishes a moment to be acknowledged.
+        _ = await withTaskGroup(of: Bool.self) { g in
+            g.addTask { await publisherTask.value; return true }
+            g.addTask { try? await Task.sleep(for: .seconds(2)); return false }
+            let first = await g.next() ?? false
+            g.cancelAll()
+            return first
+        }
+        publisherTask.cancel()
+        await client.disconnect()
+    }
+}
+
+/// Waits until the service group shuts down gracefully or the task is cancelled.
+func gracefulShutdownOrCancel() async {
+    let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+    await withGracefulShutdownHandler {
+        await withTaskCancellationHandler {
+            for await _ in stream { break }
+        } onCancel: {
+            continuation.finish()
+        }
+    } onGracefulShutdown: {
+        continuation.finish()
+    }
+}

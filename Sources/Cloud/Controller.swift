@@ -1,0 +1,411 @@
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// The controller's single owner of mutable state: open jobs, the node registry and secrets.
+///
+/// Every input goes through this actor: API calls (apply, delete, secrets), incoming MQTT
+/// messages (already decoded by the `Aggregator`) and the periodic `tick` (timeouts, summaries,
+/// watch notifications). Each input folds events into the job's `JobStatusState` (O(1) per event),
+/// queues the matching store rows in the `StoreBatcher`, and runs the `Dispatcher` when a slot may
+/// have freed. Outgoing messages go to the `Publisher` and never wait inside the actor.
+actor Controller {
+    private let store: CloudStore
+    private let batcher: StoreBatcher
+    private let publisher: Publisher
+    private let codec: WireCodec
+    private let metrics: CloudMetrics
+    private let logger: Logger
+    private let summaryInterval: Duration
+
+    private var jobs: [String: JobRuntime] = [:]
+    private var uidByName: [String: String] = [:]
+    private var registry = NodeRegistry()
+    private var secrets: [SecretReference: DockerConfigSecret] = [:]
+    private var watchers: [String: [Int: AsyncStream<WatchEvent>.Continuation]] = [:]
+    private var nextWatcher = 0
+    private var seq: UInt64
+    private var pendingBatch = StoreBatch()
+
+    init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
+         summaryInterval: Duration, logger: Logger) {
+        self.store = store
+        self.batcher = batcher
+        self.publisher = publisher
+        self.codec = codec
+        self.metrics = metrics
+        self.summaryInterval = summaryInterval
+        self.logger = logger
+        // Per-(job, node) seqs of cloud messages only have to grow across restarts: start from the clock.
+        self.seq = UInt64(Date().epochMilliseconds) * 1000
+    }
+
+    // MARK: start-up
+
+    /// Loads secrets, the registry and open jobs (re-folding their stored events).
+    func load() throws {
+        for s in try store.loadSecrets() { secrets[s.reference] = s }
+        registry = NodeRegistry(try store.loadNodes())
+        metrics.nodesOnline.record(registry.onlineCount)
+        for stored in try store.loadJobs() {
+            let rt = JobRuntime(job: stored.job, nodes: stored.nodes)
+            var events = 0
+            for row in try store.loadEvents(jobUID: rt.uid) {
+                guard let e = row.nodeEvent(codec: codec) else { continue }
+                rt.state.apply(e)
+                events += 1
+            }
+            rt.rebuildBookkeeping()
+            jobs[rt.uid] = rt
+            uidByName[rt.name] = rt.uid
+            logger.info("job restored", metadata: [
+                "job": "\(rt.name)", "uid": "\(rt.uid)", "events": "\(events)", "phase": "\(rt.state.phase.rawValue)",
+                "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
+            ])
+        }
+    }
+
+    /// After a restart: run the dispatcher for every open job (nodes whose presence is retained
+    /// come back online through `presence`, which re-sends their open tasks).
+    func resume() {
+        for rt in jobs.values { pump(rt) }
+        commit()
+    }
+
+    // MARK: API
+
+    func apply(_ input: ImagePrePullJob) async throws(CloudAPIError) -> ImagePrePullJob {
+        var job = input.withDefaults()
+        job.apiVersion = ImagePrePullJob.v1alpha2
+        job.status = nil
+        var errors = JobValidator.validate(job)
+        let t = job.spec.imagePrePullTemplate
+        if let text = t.imageSecrets, !text.isEmpty {
+            if let ref = SecretReference(text) {
+                if secrets[ref] == nil {
+                    errors.append(FieldError(path: "\(JobValidator.templatePath).imageSecrets", message: "secret \(ref) not found (apply the Secret first)"))
+                }
+            }
+        }
+        guard errors.isEmpty else { throw .invalid(errors) }
+        let name = job.metadata.name
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        let nodes: [String]
+        if let selector = t.labelSelector {
+            nodes = registry.names(matching: selector)
+        } else {
+            var seen = Set<String>()
+            nodes = t.nodeNames.filter { seen.insert($0).inserted }
+        }
+        if nodes.isEmpty {
+            // A job over no node would never end: say so instead of accepting it.
+            throw .invalid([FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
+        }
+        job.metadata.uid = UUID().uuidString.lowercased()
+        job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
+        job.metadata.namespace = job.metadata.namespace ?? "default"
+        do {
+            try await store.insertJob(job, nodes: nodes)
+        } catch StoreError.nameExists {
+            throw .conflict("imageprepulljobs \"\(name)\" already exists")
+        } catch {
+            logger.error("store: cannot insert job", metadata: ["job": "\(name)", "error": "\(error)"])
+            throw .badRequest("cannot store the job: \(error)")
+        }
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        let rt = JobRuntime(job: job, nodes: nodes)
+        jobs[rt.uid] = rt
+        uidByName[name] = rt.uid
+        logger.info("job applied", metadata: [
+            "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
+            "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(Int(rt.timeout))",
+        ])
+        // Nodes never seen fail at once (the job is never silent about them).
+        let now = Date()
+        let unknown = Set(Dispatcher.unknownNodes(nodes, registry: registry))
+        if !unknown.isEmpty {
+            for node in nodes where unknown.contains(node) {
+                fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: Dispatcher.unknownNodeReason(node), at: now))
+            }
+            rt.waiting.removeAll { unknown.contains($0) }
+        }
+        pump(rt)
+        commit()
+        notify(rt, type: .added)
+        return rt.object()
+    }
+
+    func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        jobs[uid] = nil
+        uidByName[name] = nil
+        let now = Date()
+        rt.state.apply(.cancelled(jobUID: uid, reason: "job deleted", at: now))
+        var cancelled = 0
+        for node in rt.state.nodes where node.dispatchedAt != nil && !node.phase.isTerminal {
+            sendCancel(rt, node: node.name, reason: "job deleted")
+            cancelled += 1
+        }
+        // Clear the retained summary.
+        publisher.send(topic: codec.topics.jobSummary(job: name), payload: Data(), retain: true)
+        do {
+            try await store.deleteJob(uid: uid)
+        } catch {
+            logger.error("store: cannot delete job", metadata: ["job": "\(name)", "error": "\(error)"])
+        }
+        logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "cancelled": "\(cancelled)"])
+        let object = rt.object()
+        for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
+            w.yield(WatchEvent(type: .deleted, object: object))
+            w.finish()
+        }
+        updateJobMetrics()
+        return object
+    }
+
+    func putSecret(_ secret: DockerConfigSecret) async throws(CloudAPIError) -> SecretMetadata {
+        do {
+            try await store.putSecret(secret)
+        } catch {
+            throw .badRequest("cannot store the secret: \(type(of: error))")
+        }
+        secrets[secret.reference] = secret
+        logger.info("secret stored", metadata: ["secret": "\(secret.namespace)/\(secret.name)", "registries": "\(secret.auths.entries.count)"])
+        return SecretMetadata(secret)
+    }
+
+    func secret(namespace: String, name: String) throws(CloudAPIError) -> SecretMetadata {
+        guard let s = secrets[SecretReference(namespace: namespace, name: name)] else { throw .notFound("secrets \"\(name)\" not found") }
+        return SecretMetadata(s)
+    }
+
+    func job(name: String) throws(CloudAPIError) -> ImagePrePullJob {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        return rt.object()
+    }
+
+    func list() -> [ImagePrePullJob] {
+        jobs.values.sorted { $0.name < $1.name }.map { $0.object() }
+    }
+
+    func nodes() -> [RegisteredNode] { registry.all }
+
+    /// A stream of watch events for a job: the current object first, then changes (at most one per
+    /// summary interval); it ends after the job completes or is deleted.
+    func watch(name: String) throws(CloudAPIError) -> AsyncStream<WatchEvent> {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(16))
+        continuation.yield(WatchEvent(type: .added, object: rt.object()))
+        if rt.isFinished && rt.finalPublished {
+            continuation.finish()
+            return stream
+        }
+        let id = nextWatcher
+        nextWatcher += 1
+        watchers[uid, default: [:]][id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeWatcher(uid: uid, id: id) }
+        }
+        return stream
+    }
+
+    private func removeWatcher(uid: String, id: Int) {
+        watchers[uid]?[id] = nil
+    }
+
+    // MARK: MQTT input
+
+    /// A presence message: updates the registry; a node that (re)appears online gets its open
+    /// tasks again (at-least-once) and waiting jobs may dispatch to it.
+    func presence(node: String, presence p: Presence, retained: Bool) {
+        let (entry, cameOnline) = registry.record(node: node, presence: p, at: Date(), retained: retained)
+        pendingBatch.nodes.append(entry)
+        metrics.nodesOnline.record(registry.onlineCount)
+        if cameOnline {
+            for rt in jobs.values where !rt.isFinished {
+                guard let n = rt.state.node(node) else { continue }
+                if n.phase == .inProgress, rt.deadlines[node] != nil {
+                    sendTask(rt, node: node, resend: true)
+                } else if n.phase == .pending {
+                    pump(rt)
+                }
+            }
+        }
+        commit()
+    }
+
+    /// A node report from a status topic (already checked against its topic by the codec).
+    func report(_ envelope: Envelope, payload: Data, received: ContinuousClock.Instant) {
+        guard let event = NodeEvent(envelope: envelope), case let .report(r) = event else {
+            metrics.dropped(.unexpectedOperation).increment()
+            return
+        }
+        guard let rt = jobs[r.jobUID] else {
+            metrics.dropped(.unknownJob).increment()
+            logger.debug("dropped report for an unknown job uid", metadata: ["message": "\(envelope)"])
+            return
+        }
+        guard rt.state.node(r.node) != nil else {
+            metrics.dropped(.unknownNode).increment()
+            logger.debug("dropped report from a node outside the job", metadata: ["message": "\(envelope)"])
+            return
+        }
+        if case .progress = r.kind {
+            // Progress is QoS 0 and superseded by the next report: folded, not stored.
+            fold(rt, event, store: false)
+        } else {
+            pendingBatch.events.append(.report(r, payload: payload))
+            fold(rt, event, store: false)
+        }
+        metrics.foldLatency.recordNanoseconds((ContinuousClock.now - received).nanoseconds)
+        commit()
+    }
+
+    // MARK: periodic work
+
+    /// Timeouts, then summaries and watch notifications of changed jobs.
+    func tick() {
+        let now = Date()
+        let clock = ContinuousClock.now
+        for rt in jobs.values {
+            var expired = false
+            for (node, deadline) in rt.deadlines where deadline <= now {
+                rt.deadlines[node] = nil
+                if rt.state.node(node)?.phase == .inProgress {
+                    fold(rt, .timedOut(jobUID: rt.uid, node: node, at: now))
+                    logger.info("node timed out", metadata: ["job": "\(rt.name)", "node": "\(node)"])
+                    expired = true
+                }
+            }
+            if expired { pump(rt) }
+            guard rt.dirty else { continue }
+            let finished = rt.isFinished
+            if finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true {
+                rt.dirty = false
+                rt.lastSummary = clock
+                publishSummary(rt)
+                notify(rt, type: .modified)
+                if finished && !rt.finalPublished {
+                    rt.finalPublished = true
+                    let c = rt.state.counts
+                    logger.info("job finished", metadata: [
+                        "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "successful": "\(c.successful)",
+                        "failed": "\(c.failed)", "unknown": "\(c.unknown)", "total": "\(c.total)",
+                    ])
+                    for (_, w) in watchers.removeValue(forKey: rt.uid) ?? [:] { w.finish() }
+                }
+            }
+        }
+        updateJobMetrics()
+        commit()
+    }
+
+    // MARK: internals
+
+    /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
+    /// node that ended.
+    private func fold(_ rt: JobRuntime, _ event: NodeEvent, store: Bool = true) {
+        let node = event.node
+        let before = node.flatMap { rt.state.node($0)?.phase }
+        rt.state.apply(event)
+        rt.dirty = true
+        if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
+        guard let node, let after = rt.state.node(node) else { return }
+        if after.phase != before {
+            pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds))
+            if after.phase.isTerminal, rt.deadlines.removeValue(forKey: node) != nil || before == .inProgress {
+                pump(rt)
+            }
+        }
+    }
+
+    /// Runs the dispatcher until it has nothing more to decide.
+    private func pump(_ rt: JobRuntime) {
+        for _ in 0..<4 {
+            let decisions = Dispatcher.decide(rt, registry: registry)
+            guard !decisions.isEmpty else { return }
+            var decided = Set<String>()
+            let now = Date()
+            for d in decisions {
+                switch d {
+                case let .fail(node, reason):
+                    decided.insert(node)
+                    rt.waiting.removeAll { $0 == node }
+                    fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: reason, at: now))
+                case let .dispatch(node):
+                    decided.insert(node)
+                    rt.waiting.removeAll { $0 == node }
+                    rt.deadlines[node] = now.addingTimeInterval(rt.timeout)
+                    fold(rt, .dispatched(jobUID: rt.uid, node: node, at: now))
+                    sendTask(rt, node: node, resend: false)
+                }
+            }
+            rt.waiting.removeAll { decided.contains($0) }
+        }
+    }
+
+    private func nextSeq() -> UInt64 {
+        seq += 1
+        return seq
+    }
+
+    private func sendTask(_ rt: JobRuntime, node: String, resend: Bool) {
+        let t = rt.template
+        var credentials: RegistryAuths?
+        if let text = t.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
+        let task = TaskCreate(template: t, credentials: credentials)
+        let envelope = Envelope.job(
+            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            nodeName: node, seq: nextSeq(), body: .taskCreate(task))
+        do {
+            let (topic, payload) = try codec.publication(envelope)
+            let metrics = metrics
+            let created = rt.job.metadata.creationTimestamp ?? Date()
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce) {
+                metrics.tasksSent.increment()
+                if !resend { metrics.dispatchLatency.recordNanoseconds(Int64(Date().timeIntervalSince(created) * 1e9)) }
+            }
+            if resend { logger.debug("task re-sent", metadata: ["job": "\(rt.name)", "node": "\(node)"]) }
+        } catch {
+            logger.error("cannot encode a task", metadata: ["job": "\(rt.name)", "node": "\(node)", "error": "\(error)"])
+        }
+    }
+
+    private func sendCancel(_ rt: JobRuntime, node: String, reason: String) {
+        let envelope = Envelope.job(
+            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            nodeName: node, seq: nextSeq(), body: .taskCancel(TaskCancel(reason: reason)))
+        if let (topic, payload) = try? codec.publication(envelope) {
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce)
+        }
+    }
+
+    private func publishSummary(_ rt: JobRuntime) {
+        let envelope = Envelope.jobSummary(
+            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            seq: nextSeq(), summary: rt.state.summary())
+        if let (topic, payload) = try? codec.publication(envelope) {
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, retain: true)
+        }
+    }
+
+    private func notify(_ rt: JobRuntime, type: WatchEvent.EventType) {
+        guard let ws = watchers[rt.uid], !ws.isEmpty else { return }
+        let event = WatchEvent(type: type, object: rt.object())
+        for (_, w) in ws { w.yield(event) }
+    }
+
+    private func updateJobMetrics() {
+        var byPhase: [JobPhase: Int] = [:]
+        for rt in jobs.values { byPhase[rt.state.phase, default: 0] += 1 }
+        metrics.setJobs(byPhase: byPhase)
+    }
+
+    /// Hands the rows collected by this input to the batcher.
+    private func commit() {
+        guard !pendingBatch.isEmpty else { return }
+        batcher.enqueue(pendingBatch)
+        pendingBatch = StoreBatch()
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import PrePullKit
+
+/// Everything the controller keeps in memory for one open job: the spec, the folded status and
+/// the dispatch bookkeeping that is not part of the fold. A class, owned by the controller actor,
+/// so that folding an event never copies the node array.
+final class JobRuntime {
+    var job: ImagePrePullJob
+    var state: JobStatusState
+    /// Nodes not yet dispatched nor failed, in job order (the dispatch queue).
+    var waiting: [String]
+    /// Dispatched nodes still running: node -> deadline (dispatch + timeoutSeconds).
+    var deadlines: [String: Date] = [:]
+    /// Changed since the last summary/watch notification.
+    var dirty = true
+    /// Last time a summary was published.
+    var lastSummary: ContinuousClock.Instant?
+    /// The final summary (Completed/Failure) has been published.
+    var finalPublished = false
+
+    var uid: String { state.jobUID }
+    var name: String { job.metadata.name }
+    var template: ImagePrePullTemplate { job.spec.imagePrePullTemplate }
+    var concurrency: Int { max(1, template.concurrency) }
+    var timeout: TimeInterval { TimeInterval(template.timeoutSeconds > 0 ? template.timeoutSeconds : JobDefaults.timeoutSeconds) }
+    var isFinished: Bool { state.completionTime != nil }
+
+    init(job: ImagePrePullJob, nodes: [String]) {
+        self.job = job
+        self.state = JobStatusState(job: job, nodeNames: nodes)
+        self.waiting = nodes
+    }
+
+    /// Re-derives the bookkeeping from the folded state (after a restart).
+    func rebuildBookkeeping() {
+        waiting = state.nodeNames(in: .pending)
+        deadlines = [:]
+        for node in state.nodes where node.phase == .inProgress {
+            let start = node.dispatchedAt ?? Date()
+            deadlines[node.name] = start.addingTimeInterval(timeout)
+        }
+    }
+
+    /// The job as the API shows it: spec plus the rendered status.
+    func object() -> ImagePrePullJob {
+        var j = job
+        j.status = state.status()
+        return j
+    }
+}

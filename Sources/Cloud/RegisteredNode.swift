@@ -1,0 +1,23 @@
+import Foundation
+import PrePullKit
+
+/// One node of the registry, as last announced on its presence topic.
+public struct RegisteredNode: Sendable, Codable, Equatable {
+    public var name: String
+    public var state: Presence.State
+    public var labels: [String: String]
+    public var versions: [String: String]
+    public var freeDiskBytes: Int64?
+    public var lastSeen: Date
+
+    public init(name: String, state: Presence.State, labels: [String: String] = [:], versions: [String: String] = [:], freeDiskBytes: Int64? = nil, lastSeen: Date) {
+        self.name = name
+        self.state = state
+        self.labels = labels
+        self.versions = versions
+        self.freeDiskBytes = freeDiskBytes
+        self.lastSeen = lastSeen
+    }
+
+    public var isOnline: Bool { state == .online }
+}

@@ -1,0 +1,67 @@
+import GRDB
+
+/// The SQLite schema of the cloud store (see docs/cloud.md).
+///
+/// - `jobs`: one row per applied job (the manifest as JSON, defaults applied), keyed by uid.
+/// - `job_nodes`: the node set a job was resolved to when it was applied (fixed for its life).
+/// - `events`: the per-(job, node) status log: node reports (the wire envelope) and cloud facts
+///   (dispatched, timed out, failed by controller, cancelled). Append-only, written in batches;
+///   a job's status is the pure fold of its rows, so a restart rebuilds it exactly.
+/// - `node_status`: the folded phase/reason of each (job, node), upserted per batch for the
+///   nodes that changed (never the whole job).
+/// - `secrets`: dockerconfigjson auths by namespace/name (never returned by the API).
+/// - `nodes`: the node registry from presence messages.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "jobs") { t in
+                t.primaryKey("uid", .text)
+                t.column("name", .text).notNull().unique()
+                t.column("manifest", .text).notNull()
+                t.column("created_ms", .integer).notNull()
+            }
+            try db.create(table: "job_nodes") { t in
+                t.column("job_uid", .text).notNull().references("jobs", onDelete: .cascade)
+                t.column("node", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.primaryKey(["job_uid", "node"])
+            }
+            try db.create(table: "events") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job_uid", .text).notNull().indexed()
+                t.column("node", .text)
+                t.column("kind", .text).notNull()
+                t.column("seq", .integer).notNull()
+                t.column("time_ms", .integer).notNull()
+                t.column("reason", .text)
+                t.column("payload", .blob)
+            }
+            try db.create(index: "events_dedup", on: "events", columns: ["job_uid", "node", "kind", "seq"], options: [.unique])
+            try db.create(table: "node_status") { t in
+                t.column("job_uid", .text).notNull()
+                t.column("node", .text).notNull()
+                t.column("phase", .text).notNull()
+                t.column("reason", .text)
+                t.column("updated_ms", .integer).notNull()
+                t.primaryKey(["job_uid", "node"])
+            }
+            try db.create(table: "secrets") { t in
+                t.column("namespace", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("auths", .text).notNull()
+                t.column("created_ms", .integer).notNull()
+                t.primaryKey(["namespace", "name"])
+            }
+            try db.create(table: "nodes") { t in
+                t.primaryKey("name", .text)
+                t.column("state", .text).notNull()
+                t.column("labels", .text).notNull()
+                t.column("versions", .text).notNull()
+                t.column("free_disk", .integer)
+                t.column("last_seen_ms", .integer).notNull()
+            }
+        }
+        return m
+    }
+}

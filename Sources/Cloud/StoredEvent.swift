@@ -1,0 +1,55 @@
+import Foundation
+import PrePullKit
+
+/// One row of the `events` table: a fold input in storable form.
+///
+/// Node reports keep the whole wire envelope (so the fold input is re-derived by the same decoder
+/// that read it off MQTT); cloud facts keep their kind, time and reason. Rows are deduplicated by
+/// (job uid, node, kind, seq): a replayed report with the same seq is stored once.
+struct StoredEvent: Sendable, Equatable {
+    enum Kind: String, Sendable {
+        case report, dispatched, timedOut, failed, cancelled
+    }
+
+    var jobUID: String
+    var node: String?
+    var kind: Kind
+    var seq: Int64
+    var timeMs: Int64
+    var reason: String?
+    var payload: Data?
+
+    /// A report as received (payload = the raw envelope JSON).
+    static func report(_ r: NodeReport, payload: Data) -> StoredEvent {
+        StoredEvent(jobUID: r.jobUID, node: r.node, kind: .report, seq: Int64(bitPattern: r.seq), timeMs: r.time.epochMilliseconds, payload: payload)
+    }
+
+    /// A cloud-side fact (never a report).
+    static func fact(_ e: NodeEvent) -> StoredEvent? {
+        switch e {
+        case .report: return nil
+        case let .dispatched(uid, node, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .dispatched, seq: 0, timeMs: at.epochMilliseconds)
+        case let .timedOut(uid, node, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .timedOut, seq: 0, timeMs: at.epochMilliseconds)
+        case let .failedByController(uid, node, reason, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .failed, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
+        case let .cancelled(uid, reason, at):
+            return StoredEvent(jobUID: uid, node: "", kind: .cancelled, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
+        }
+    }
+
+    /// The fold input this row stands for (nil if a stored payload no longer decodes).
+    func nodeEvent(codec: WireCodec) -> NodeEvent? {
+        let at = Date(epochMilliseconds: timeMs)
+        switch kind {
+        case .report:
+            guard let payload, let envelope = try? JSONDecoder().decode(Envelope.self, from: payload) else { return nil }
+            return NodeEvent(envelope: envelope)
+        case .dispatched: return node.map { .dispatched(jobUID: jobUID, node: $0, at: at) }
+        case .timedOut: return node.map { .timedOut(jobUID: jobUID, node: $0, at: at) }
+        case .failed: return node.map { .failedByController(jobUID: jobUID, node: $0, reason: reason ?? "failed", at: at) }
+        case .cancelled: return .cancelled(jobUID: jobUID, reason: reason ?? "cancelled", at: at)
+        }
+    }
+}

@@ -1,0 +1,200 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import PrePullKit
+
+/// HTTP client of the cloud API, for the operator CLI.
+///
+/// AsyncHTTPClient rather than URLSession: on Linux, FoundationNetworking cannot stream a
+/// response body as it arrives, and `watch` needs exactly that.
+public struct APIClient: Sendable {
+    public static let jobsPath = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
+
+    public var server: String
+    public var token: String?
+    var http: HTTPClient { HTTPClient.shared }
+
+    public init(server: String, token: String? = nil) {
+        var s = server
+        while s.hasSuffix("/") { s.removeLast() }
+        if !s.contains("://") { s = "http://" + s }
+        self.server = s
+        self.token = token
+    }
+
+    // MARK: raw
+
+    public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+                     timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: server + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: timeout)
+        let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
+        return (Int(response.status.code), Data(buffer.readableBytesView))
+    }
+
+    /// Sends and checks: a non-2xx answer throws `APIError` with the server's Status.
+    func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Data {
+        let (status, data) = try await send(method, path, body: body, contentType: contentType)
+        guard (200..<300).contains(status) else { throw APIError(status: status, body: data) }
+        return data
+    }
+
+    // MARK: jobs
+
+    public func apply(_ job: ImagePrePullJob) async throws -> ImagePrePullJob {
+        let data = try await call(.POST, Self.jobsPath, body: try ManifestEncoder().encodeJSON(job))
+        return try Self.decodeJob(data)
+    }
+
+    /// Posts a raw body (YAML or JSON) as the server received it.
+    public func applyRaw(_ body: Data, contentType: String) async throws -> ImagePrePullJob {
+        try Self.decodeJob(try await call(.POST, Self.jobsPath, body: body, contentType: contentType))
+    }
+
+    public func job(_ name: String) async throws -> ImagePrePullJob {
+        try Self.decodeJob(try await call(.GET, "\(Self.jobsPath)/\(name)"))
+    }
+
+    public func jobs() async throws -> [ImagePrePullJob] {
+        struct List: Decodable { var items: [ImagePrePullJob] }
+        return try JSONDecoder().decode(List.self, from: try await call(.GET, Self.jobsPath)).items
+    }
+
+    @discardableResult
+    public func delete(_ name: String) async throws -> ImagePrePullJob {
+        try Self.decodeJob(try await call(.DELETE, "\(Self.jobsPath)/\(name)"))
+    }
+
+    // MARK: secrets and nodes
+
+    public func apply(_ secret: DockerConfigSecret) async throws -> SecretInfo {
+        let data = try await call(.POST, "/api/v1/namespaces/\(secret.namespace)/secrets", body: try SecretManifestEncoding.json(secret))
+        return try JSONDecoder().decode(SecretInfo.self, from: data)
+    }
+
+    public func nodes() async throws -> [NodeInfo] {
+        struct List: Decodable { var items: [NodeInfo] }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(List.self, from: try await call(.GET, "/api/v1/nodes")).items
+    }
+
+    // MARK: watch
+
+    /// The job's states as the server streams them (`?watch=true`), until the server ends the stream.
+    public func watch(_ name: String) -> AsyncThrowingStream<ImagePrePullJob, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ImagePrePullJob.self)
+        let task = Task {
+            do {
+                var request = HTTPClientRequest(url: "\(server)\(Self.jobsPath)/\(name)?watch=true")
+                if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                let response = try await http.execute(request, timeout: .hours(24 * 365))
+                guard response.status.code == 200 else {
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    throw APIError(status: Int(response.status.code), body: Data(body.readableBytesView))
+                }
+                var pending: [UInt8] = []
+                for try await chunk in response.body {
+                    pending += chunk.readableBytesView
+                    while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                        let line = Array(pending[..<newline])
+                        pending.removeSubrange(...newline)
+                        guard !line.isEmpty else { continue }
+                        struct Event: Decodable { var type: String; var object: ImagePrePullJob }
+                        let event = try JSONDecoder().decode(Event.self, from: Data(line))
+                        continuation.yield(event.object)
+                    }
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    static func decodeJob(_ data: Data) throws -> ImagePrePullJob {
+        try JSONDecoder().decode(ImagePrePullJob.self, from: data)
+    }
+}
+
+/// A non-2xx answer: the server's Kubernetes Status, printed as sent (message and field causes).
+public struct APIError: Error, CustomStringConvertible, Sendable {
+    public struct Status: Decodable, Sendable {
+        public struct Cause: Decodable, Sendable {
+            public var field: String?
+            public var message: String?
+        }
+
+        public struct Details: Decodable, Sendable { public var causes: [Cause]? }
+
+        public var code: Int?
+        public var reason: String?
+        public var message: String?
+        public var details: Details?
+    }
+
+    public var status: Int
+    public var serverStatus: Status?
+    public var raw: String
+
+    init(status: Int, body: Data) {
+        self.status = status
+        self.serverStatus = try? JSONDecoder().decode(Status.self, from: body)
+        self.raw = String(decoding: body, as: UTF8.self)
+    }
+
+    public var description: String {
+        guard let s = serverStatus else { return "Error from server (HTTP \(status)): \(raw)" }
+        var text = "Error from server (\(s.reason ?? "HTTP \(status)")): "
+        if let causes = s.details?.causes, !causes.isEmpty {
+            text += causes.map { "\n  \($0.field ?? ""): \($0.message ?? "")" }.joined()
+        } else {
+            text += s.message ?? raw
+        }
+        return text
+    }
+}
+
+/// A secret as the server returns it (metadata only).
+public struct SecretInfo: Decodable, Sendable {
+    public struct Meta: Decodable, Sendable {
+        public var name: String
+        public var namespace: String
+    }
+
+    public var metadata: Meta
+    public var registries: [String]?
+}
+
+/// One node of the registry.
+public struct NodeInfo: Decodable, Sendable {
+    public var name: String
+    public var state: String
+    public var labels: [String: String]
+    public var versions: [String: String]
+    public var freeDiskBytes: Int64?
+    public var lastSeen: Date
+}
+
+/// Kubernetes Secret JSON of a dockerconfigjson secret (for `apply`).
+enum SecretManifestEncoding {
+    static func json(_ secret: DockerConfigSecret) throws -> Data {
+        struct Config: Encodable { var auths: RegistryAuths }
+        let config = try JSONEncoder().encode(Config(auths: secret.auths))
+        let object: [String: Any] = [
+            "apiVersion": "v1", "kind": "Secret", "type": DockerConfigSecret.type,
+            "metadata": ["name": secret.name, "namespace": secret.namespace],
+            "data": [DockerConfigSecret.dataKey: config.base64EncodedString()],
+        ]
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import CloudCLI
+
+/// `prepull delete job NAME`: deletes the job; the cloud cancels its tasks on the nodes.
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a job (cancels its tasks on the nodes).")
+
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "job") var resource: String
+    @Argument(help: "Job name.") var name: String
+
+    func run() async throws {
+        let api = client.client
+        _ = try await failing { try await api.delete(name) }
+        print("imageprepulljob.operations.kubeedge.io \"\(name)\" deleted")
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import CloudCLI
+
+/// `prepull describe job NAME`: spec, status and a per-node table.
+struct DescribeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "describe", abstract: "Describe a job (kubectl describe style).")
+
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "job") var resource: String
+    @Argument(help: "Job name.") var name: String
+
+    func run() async throws {
+        let api = client.client
+        let job = try await failing { try await api.job(name) }
+        print(Formatting.describe(job), terminator: "")
+    }
+}

@@ -1,0 +1,82 @@
+import CloudCLI
+import Foundation
+import MQTT
+import PrePullKit
+import Testing
+import TestSupport
+
+@Suite("Cloud restart", .serialized, .timeLimit(.minutes(3)))
+struct RestartTests {
+    static var binary: String { RepositoryPaths.path(".build/debug/prepull") }
+
+    static func startCloud(broker: MosquittoBroker, data: String, port: Int, log: String) throws -> ManagedProcess {
+        try ManagedProcess(
+            binary,
+            ["cloud", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--data", data, "--listen", "127.0.0.1:\(port)", "--log-level", "debug"],
+            logPath: log)
+    }
+
+    @Test("kill -9 mid 50-node job, restart on the same data dir: completes, nothing lost, no finished node dispatched again")
+    func killNineAndRestart() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
+        let broker = try MosquittoBroker(.plain)
+        let dir = try TemporaryDirectory(prefix: "prepull-restart")
+        let loop = MQTTEventLoop(name: "restart-nodes")
+        let port = try FreePort.allocate()
+        let api = APIClient(server: "http://127.0.0.1:\(port)")
+        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"))
+        var nodes: [ScriptedNode] = []
+        defer {
+            cloud.kill9()
+            loop.shutdown()
+            broker.shutdown()
+            dir.remove()
+        }
+        do {
+            try await eventually("cloud HTTP up", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
+            let names = (0..<50).map { String(format: "r-node-%02d", $0) }
+            for name in names {
+                let n = try ScriptedNode(
+                    name: name, configuration: broker.clientConfiguration(clientID: "node-\(name)"),
+                    options: .init(workTime: .milliseconds(250), progressSteps: 1), eventLoop: loop)
+                try await n.start()
+                nodes.append(n)
+            }
+            try await eventually("50 nodes online") { try await api.nodes().filter { $0.state == "online" }.count == 50 }
+            let created = try await api.apply(Manifests.job("restart-job", nodes: names, concurrency: 5, timeoutSeconds: 60))
+            let uid = try #require(created.metadata.uid)
+            try await eventually("20 results", timeout: .seconds(20)) { nodes.filter { $0.resultTime(jobUID: uid) != nil }.count >= 20 }
+            cloud.kill9()
+            let killedAt = Date()
+            let finishedBeforeKill = nodes.filter { ($0.resultTime(jobUID: uid) ?? .distantFuture) < killedAt.addingTimeInterval(-0.3) }
+            #expect(finishedBeforeKill.count >= 5)
+            try await Task.sleep(for: .milliseconds(500))
+            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"))
+            try await eventually("cloud back", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
+            var job = try await api.job("restart-job")
+            try await eventually("job end", timeout: .seconds(60)) {
+                job = try await api.job("restart-job")
+                return job.status?.phase == .completed || job.status?.phase == .failure
+            }
+            #expect(job.metadata.uid == uid)
+            #expect(job.status?.phase == .completed)
+            #expect(job.status?.counts?.successful == 50)
+            #expect(job.status?.nodeStatus.count == 50)
+            #expect(job.status?.nodeStatus.allSatisfy { $0.phase == .successful && $0.imageStatus.first?.digest != nil } == true)
+            // A node whose result was in the store before the crash never gets its task again.
+            for n in finishedBeforeKill {
+                let after = n.createTasks.filter { $0.jobUID == uid && $0.wallTime > killedAt }
+                #expect(after.isEmpty, "\(n.name) got \(after.count) task(s) after the restart")
+            }
+            // Every node pulled exactly once (re-sent tasks are answered from the node's own record).
+            for n in nodes { #expect(n.createTasks.filter { $0.jobUID == uid }.count >= 1) }
+            let log2 = (try? String(contentsOfFile: dir.file("cloud-2.log"), encoding: .utf8)) ?? ""
+            #expect(log2.contains("job restored"))
+            for n in nodes { await n.stop(announceOffline: false) }
+            cloud.stop()
+        } catch {
+            for n in nodes { await n.stop(announceOffline: false) }
+            throw error
+        }
+    }
+}

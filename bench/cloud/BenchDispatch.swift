@@ -1,0 +1,129 @@
+import Cloud
+import CloudCLI
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+import TestSupport
+
+// bench-dispatch: dispatch latency (apply -> task received by the node, p50/p99) and end-to-end
+// completion time (apply -> retained summary says Completed) of one job over N scripted nodes,
+// all N real MQTT clients on one shared MQTTEventLoop, against a real mosquitto and an
+// in-process cloud controller (store on a temp dir).
+//
+//   flock -o /tmp/prepull-build.lock swift run -c release bench-dispatch [--nodes 1000] [--rounds 3] [--concurrency N]
+
+func argument(_ name: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
+    return sorted[min(sorted.count - 1, max(0, rank))]
+}
+
+func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+
+@main
+struct BenchDispatch {
+    static func main() async throws {
+        let nodeCount = argument("--nodes", 1000)
+        let rounds = argument("--rounds", 3)
+        let concurrency = argument("--concurrency", nodeCount)
+
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .warning
+            return h
+        }
+
+        _ = FreePort.raiseFileLimit()
+        let broker = try MosquittoBroker(.plain, persistence: false)
+        let data = try TemporaryDirectory(prefix: "prepull-bench-dispatch")
+        var config = CloudConfiguration(
+            mqtt: broker.clientConfiguration(clientID: "prepull-cloud"), dataDirectory: data.path, listenHost: "127.0.0.1", listenPort: 0)
+        config.mqtt.maxOutboxMessages = 1_000_000
+        let server = try CloudServer(configuration: config)
+        let serverTask = Task { try await server.run() }
+        let port = try await server.waitUntilListening()
+        let api = APIClient(server: "http://127.0.0.1:\(port)")
+
+        let loop = MQTTEventLoop(name: "bench-nodes")
+        var nodes: [ScriptedNode] = []
+        let names = (0..<nodeCount).map { String(format: "bench-node-%05d", $0) }
+        let connectStart = ContinuousClock.now
+        for batch in stride(from: 0, to: nodeCount, by: 100) {
+            let started = try await withThrowingTaskGroup(of: ScriptedNode.self) { group in
+                for i in batch..<min(batch + 100, nodeCount) {
+                    let name = names[i]
+                    group.addTask {
+                        var c = broker.clientConfiguration(clientID: "node-\(name)")
+                        c.bindAddress = "127.0.0.\(2 + i % 200)"
+                        let n = try ScriptedNode(name: name, configuration: c, options: .init(workTime: .zero, progressSteps: 0), eventLoop: loop)
+                        try await n.start()
+                        return n
+                    }
+                }
+                var r: [ScriptedNode] = []
+                for try await n in group { r.append(n) }
+                return r
+            }
+            nodes += started
+        }
+        while try await api.nodes().filter({ $0.state == "online" }).count < nodeCount { try await Task.sleep(for: .milliseconds(50)) }
+        print("\(nodeCount) scripted nodes online in \(ContinuousClock.now - connectStart) (one MQTTEventLoop thread)")
+
+        // Watches the retained summaries for completion.
+        let watcher = try MQTTClient(configuration: broker.clientConfiguration(clientID: "bench-watcher"))
+        let summaries = try await watcher.subscribe(Topics().jobSummaryFilter)
+        try await watcher.connect()
+        let codec = WireCodec()
+
+        var dispatchP50: [Double] = [], dispatchP99: [Double] = [], completions: [Double] = []
+        for round in 0..<rounds {
+            let name = "bench-\(round)"
+            let job = ImagePrePullJob(
+                metadata: ObjectMeta(name: name),
+                spec: ImagePrePullJobSpec(imagePrePullTemplate: ImagePrePullTemplate(
+                    images: ["registry.example.com/app:1"], nodeNames: names, failureTolerate: "0", concurrency: concurrency, timeoutSeconds: 120)))
+            let applyAt = Date()
+            let applyClock = ContinuousClock.now
+            let created = try await api.apply(job)
+            let uid = created.metadata.uid ?? ""
+            var doneAt: ContinuousClock.Instant?
+            for await m in summaries {
+                guard let e = try? codec.decode(topic: m.topic, payload: m.payload), e.content.jobUID == uid,
+                    case let .jobSummary(s) = e.content.body
+                else { continue }
+                if s.phase == .completed || s.phase == .failure {
+                    doneAt = .now
+                    if s.phase == .failure { print("round \(round): job FAILED: \(s.counts)") }
+                    break
+                }
+            }
+            let completion = ((doneAt ?? .now) - applyClock)
+            let latencies = nodes.compactMap { n in n.createTasks.first { $0.jobUID == uid }?.wallTime.timeIntervalSince(applyAt) }.sorted()
+            let p50 = percentile(latencies, 50), p99 = percentile(latencies, 99)
+            dispatchP50.append(p50)
+            dispatchP99.append(p99)
+            completions.append(Double(completion.components.seconds) + Double(completion.components.attoseconds) / 1e18)
+            print("round \(round): tasks received \(latencies.count)/\(nodeCount), dispatch p50 \(ms(p50)) p99 \(ms(p99)) max \(ms(latencies.last ?? .nan)), completion \(ms(completions.last!))")
+            _ = try await api.delete(name)
+        }
+        func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+        print("median of \(rounds) rounds: dispatch p50 \(ms(median(dispatchP50))), p99 \(ms(median(dispatchP99))), completion \(ms(median(completions)))")
+        print(server.metrics.render().split(separator: "\n").filter { $0.hasPrefix("prepull_store_batch_rows_count") || $0.hasPrefix("prepull_store_batch_rows_sum") || $0.hasPrefix("prepull_messages_dropped_total") && !$0.hasSuffix(" 0") }.joined(separator: "\n"))
+
+        await watcher.disconnect()
+        for n in nodes { await n.stop(announceOffline: false) }
+        serverTask.cancel()
+        _ = try? await serverTask.value
+        loop.shutdown()
+        broker.shutdown()
+        data.remove()
+
+    }
+}

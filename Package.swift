@@ -143,6 +143,11 @@ let package = Package(
         ),
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),
         .testTarget(
+            name: "FleetTests",
+            dependencies: ["Fleet", "Edge", "Cloud", "CloudCLI", "MQTT", "PrePullKit", "TestSupport",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "EdgeTests",
             dependencies: [
                 "Edge", "MQTT", "PrePullKit", "ContainerdClient", "EdgeTestbed", "TestSupport",

@@ -87,6 +87,9 @@ public final class HollowFleet: Sendable {
         let client = try MQTTClient(configuration: configuration, eventLoop: eventLoop, logger: logger)
         var runtimeConfiguration = options.runtime
         runtimeConfiguration.seed = options.runtime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        // The failure rate is per node (a failing node fails every image, retries included), so that
+        // "5% of the nodes fail" holds for jobs of any number of images.
+        runtimeConfiguration.failureRate = options.isFailing(index) ? 1 : 0
         let runtime = SimulatedRuntime(runtimeConfiguration)
         let worker = EdgeWorker(client: client, runtime: runtime, journal: InMemoryTaskJournal(),
                                 checks: FixedNodeChecks(), options: workerOptions, logger: logger)

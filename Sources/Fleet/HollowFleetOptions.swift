@@ -48,4 +48,15 @@ public struct HollowFleetOptions: Sendable {
     }
 
     public func nodeName(_ index: Int) -> String { "\(prefix)\(index)" }
+
+    /// Whether node `index` fails its pulls: drawn from `runtime.failureRate` with a hash of the seed and
+    /// the index, so every process of a split fleet (and a test) agrees on which nodes fail.
+    public func isFailing(_ index: Int) -> Bool {
+        guard runtime.failureRate > 0 else { return false }
+        var x = runtime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        x ^= x >> 31
+        return Double(x >> 11) / Double(1 << 53) < runtime.failureRate
+    }
 }

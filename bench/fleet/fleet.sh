@@ -51,7 +51,7 @@ echo "starting $nodes hollow nodes in $procs process(es)..."
 t0=$(now)
 "$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
     --stats-file "$work/fleet.json" > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
-online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.online == true or .status.state == "online" or .online == true)] | length') -ge $nodes ]]; }
+online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.state == "online")] | length') -ge $nodes ]]; }
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 
@@ -86,7 +86,7 @@ done
 completed=$(echo "$(now) - $t_apply" | bc)
 "$bin" get job fleet-bench -o json > "$work/job.json"
 successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
-events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_events_folded_total/ { s += $2 } END { print s + 0 }')
+events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
 fleet_rss=0; fleet_cpu=0
 for pid in $(tree_pids "$fleet_pid"); do
     fleet_rss=$((fleet_rss + $(peak_rss_mib "$pid"))); fleet_cpu=$(echo "$fleet_cpu + $(cpu_seconds "$pid")" | bc)

@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "EdgeTests",
             dependencies: [
-                "Edge", "MQTT", "PrePullKit", "ContainerdClient", "EdgeTestbed", "TestSupport",
+                "Edge", "MQTT", "PrePullKit", "ContainerdClient", "EdgeTestbed", "TestSupport", "CloudCLI",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -8,6 +8,7 @@ scripts/install-deps.sh
 swift build --build-tests
 # Each test suite runs its own broker; the open-files soft limit must allow thousands of sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-swift test --skip-build
+# Serial: suites start real daemons, and a loaded 2-core machine makes parallel suites starve each other.
+swift test --skip-build --no-parallel
 # The MQTT client under ThreadSanitizer (its own build folder; only the MQTT targets are compiled).
 PREPULL_MQTT_ONLY=1 swift test --sanitize=thread --scratch-path .build-tsan --filter MQTTTests

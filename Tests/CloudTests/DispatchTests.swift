@@ -77,7 +77,9 @@ struct DispatchTests {
             _ = try await h.nodes(names, options: .init(workTime: .milliseconds(60)))
             try await h.waitForOnlineNodes(10)
             let topics = Topics()
-            let recorder = try await TopicRecorder(broker: h.broker, filters: ["\(topics.root)/node/+/prepull/+/task", topics.statusFilter])
+            // One filter for tasks and statuses: one subscription keeps the broker's order between them
+            // (two subscriptions are two streams, read by two tasks, and may interleave differently).
+            let recorder = try await TopicRecorder(broker: h.broker, filters: ["\(topics.root)/node/+/prepull/+/+"])
             _ = try await h.api.apply(Manifests.job("conc", nodes: names, concurrency: 2))
             let job = try await h.waitForEnd("conc")
             #expect(job.status?.phase == .completed)

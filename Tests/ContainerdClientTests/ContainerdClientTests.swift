@@ -51,8 +51,13 @@ struct ContainerdClientRealTests {
             let ref = "\(registry.address)/prepull/multilayer:1.0"
             let containerd = try tb.startContainerd(registries: [registry])
             let client = try ContainerdClient(socketPath: containerd.socketPath)
-            // Warm the connection so the first poll is not the connect.
-            _ = try await client.listContentStatuses()
+            // Warm the connection so the first poll is not the connect (a fresh containerd may still be
+            // settling its gRPC server: retry briefly).
+            for attempt in 0..<20 {
+                if (try? await client.listContentStatuses()) != nil { break }
+                if attempt == 19 { _ = try await client.listContentStatuses() }
+                try await Task.sleep(for: .milliseconds(100))
+            }
 
             let pull = Task { try await client.pullImage(ref) }
             var maxOffsetByRef: [String: Int64] = [:]
@@ -60,7 +65,11 @@ struct ContainerdClientRealTests {
             var observedDone: [Int64] = []  // bytes done (sum of per-ref max offsets), when it grew
             let started = ContinuousClock.now
             while ContinuousClock.now - started < .seconds(60) {
-                let statuses = try await client.listContentStatuses()
+                // One failed poll (a transient stream reset) is not a failed pull: poll again.
+                guard let statuses = try? await client.listContentStatuses() else {
+                    try await Task.sleep(for: .milliseconds(20))
+                    continue
+                }
                 for status in statuses where status.ref.hasPrefix("layer-") {
                     maxOffsetByRef[status.ref] = max(maxOffsetByRef[status.ref] ?? 0, status.offset)
                     totals[status.ref] = status.total

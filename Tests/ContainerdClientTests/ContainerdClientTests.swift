@@ -77,7 +77,9 @@ struct ContainerdClientRealTests {
                 let done = maxOffsetByRef.values.reduce(0, +)
                 if done > 0 && done != observedDone.last { observedDone.append(done) }
                 if statuses.isEmpty && !observedDone.isEmpty { break }
-                try await Task.sleep(for: .milliseconds(5))
+                // 50 ms: observations enough at the throttled rate; a 5 ms storm of calls next to the
+                // pull stream made containerd reset the connection under load.
+                try await Task.sleep(for: .milliseconds(50))
             }
             let imageRef = try await pull.value
             print("multilayer pull: \(observedDone.count) progress observations, bytes done \(observedDone)")

@@ -161,7 +161,7 @@ let package = Package(
 // `PREPULL_MQTT_ONLY=1 swift test --sanitize=thread ...` (scripts/test.sh): only the MQTT stack, so the
 // ThreadSanitizer build does not have to compile grpc and the server stack as well.
 if Context.environment["PREPULL_MQTT_ONLY"] != nil {
-    let keep: Set<String> = ["CMosquitto", "MQTT", "TestSupport", "MQTTTests"]
+    let keep: Set<String> = ["CMosquitto", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
     package.targets = package.targets.filter { keep.contains($0.name) }
     package.products = [.library(name: "MQTT", targets: ["MQTT"])]
 }

@@ -1,7 +1,6 @@
 import CMosquitto
 import Foundation
 import Logging
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +19,7 @@ final class ClientConnection: Sendable {
     let loop: MQTTEventLoop
     let logger: Logger
     private let handle: MosquittoHandle
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     struct PendingPublish {
         let topic: String
@@ -94,7 +93,7 @@ final class ClientConnection: Sendable {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
-        self.state = Mutex(State())
+        self.state = Locked(State())
         let isV5 = configuration.protocolVersion == .v5
         guard let pointer = mosquitto_new(configuration.clientID, configuration.cleanStart, nil) else {
             throw .invalidConfiguration("libmosquitto could not create a client for id '\(configuration.clientID)' (\(String(cString: strerror(errno))))")

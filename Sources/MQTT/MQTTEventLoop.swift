@@ -17,10 +17,10 @@ public final class MQTTEventLoop: Sendable {
     public let name: String
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let inbox = Mutex(Inbox())
+    private let inbox = Locked(Inbox())
     /// Touched only by the loop thread; the mutex is uncontended and makes that provable.
-    private let loopState = Mutex(LoopState())
-    private let stopped = Mutex(false)
+    private let loopState = Locked(LoopState())
+    private let stopped = Locked(false)
 
     private struct Inbox {
         var commands: [@Sendable () -> Void] = []

@@ -1,12 +1,12 @@
-import Synchronization
+
 
 /// Resumes one waiting `publish` call once every message it covers is written (QoS 0) or
 /// acknowledged (QoS 1/2), or at the first failure.
 final class PublishCompletion: Sendable {
-    private let state: Mutex<(remaining: Int, continuation: CheckedContinuation<Void, any Error>?)>
+    private let state: Locked<(remaining: Int, continuation: CheckedContinuation<Void, any Error>?)>
 
     init(count: Int, continuation: CheckedContinuation<Void, any Error>) {
-        state = Mutex((count, count > 0 ? continuation : nil))
+        state = Locked((count, count > 0 ? continuation : nil))
         if count == 0 { continuation.resume() }
     }
 

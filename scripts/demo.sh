@@ -26,8 +26,11 @@ pids=()
 cleanup() {
     set +e
     step "Stopping everything"
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    # Newest first: workers and the controller say goodbye while the broker is still there.
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null
+        wait "${pids[i]}" 2>/dev/null
+    done
     for node in edge-node-1 edge-node-2; do scripts/testbed/containerd.sh stop "$work/$node/containerd" 2>/dev/null; done
     scripts/testbed/registry.sh stop "$work/registry" 2>/dev/null
     if [[ $keep -eq 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi

@@ -11,8 +11,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 nodes=${1:-10000}
 procs=${2:-2}
 cd "$root"
-swift build -c release --product prepull >/dev/null
-bin=$(swift build -c release --show-bin-path)/prepull
+# CONFIG=debug checks the script quickly; figures worth recording come from release builds.
+config=${CONFIG:-release}
+swift build -c "$config" --product prepull >/dev/null
+bin=$(swift build -c "$config" --show-bin-path)/prepull
 work=$(mktemp -d -t prepull-fleet.XXXXXX)
 pids=()
 cleanup() {

@@ -325,23 +325,26 @@ actor Controller {
         for _ in 0..<4 {
             let decisions = Dispatcher.decide(rt, registry: registry)
             guard !decisions.isEmpty else { return }
-            var decided = Set<String>()
+            // Leave `waiting` before folding (a fold may re-enter `pump`), in one pass: removing
+            // node by node was O(waiting) per decision, quadratic for a 10,000-node dispatch.
+            var decided = Set<String>(minimumCapacity: decisions.count)
+            for d in decisions {
+                switch d {
+                case let .fail(node, _), let .dispatch(node): decided.insert(node)
+                }
+            }
+            rt.waiting.removeAll { decided.contains($0) }
             let now = Date()
             for d in decisions {
                 switch d {
                 case let .fail(node, reason):
-                    decided.insert(node)
-                    rt.waiting.removeAll { $0 == node }
                     fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: reason, at: now))
                 case let .dispatch(node):
-                    decided.insert(node)
-                    rt.waiting.removeAll { $0 == node }
                     rt.deadlines[node] = now.addingTimeInterval(rt.timeout)
                     fold(rt, .dispatched(jobUID: rt.uid, node: node, at: now))
                     sendTask(rt, node: node, resend: false)
                 }
             }
-            rt.waiting.removeAll { decided.contains($0) }
         }
     }
 

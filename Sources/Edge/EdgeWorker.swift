@@ -36,7 +36,10 @@ public actor EdgeWorker {
     var background: [Task<Void, Never>] = []
     var presenceSeq: UInt64 = 0
     var activePulls = 0
-    var flusher: Task<Void, Never>?
+    /// Runs while pulls do: watchdog and progress flushes (`tickLoop`).
+    var ticker: Task<Void, Never>?
+    var watched: [UInt64: WatchedAttempt] = [:]
+    var nextAttemptID: UInt64 = 0
     var stats = EdgeWorkerStats()
 
     struct Job {
@@ -49,6 +52,17 @@ public actor EdgeWorker {
         let progress = ProgressTracker()
         /// Set when the cloud cancelled the job: the run stops and the canceller reports.
         var cancelReason: String?
+    }
+
+    /// A running pull attempt and what the watchdog needs to end it.
+    struct WatchedAttempt {
+        let image: String
+        let tracker: ProgressTracker
+        let deadline: ContinuousClock.Instant
+        let deadlineReason: String
+        let pull: Task<RuntimeImage, any Error>
+        /// Set by the watchdog when it ended the attempt.
+        var verdict: RuntimeError?
     }
 
     public init(client: MQTTClient, runtime: any Runtime, journal: any TaskJournal, checks: any NodeChecking,
@@ -144,7 +158,7 @@ public actor EdgeWorker {
         let runs = jobs.values.compactMap(\.run)
         for run in runs { run.cancel() }
         for run in runs { await run.value }
-        flusher?.cancel()
+        ticker?.cancel()
         if started, client.state.isConnected {
             // Bounded: when the broker is going away too, the publish would wait for a reconnect that
             // never comes. The disconnect below then fails it, and the last will says "offline".

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Bytes moved per image of one job, written by the runtime's progress callback (any thread,
-/// cheap) and read by the worker's coalescing flusher and its no-progress watchdog.
+/// cheap) and read by the worker's tick loop (progress flushes and the no-progress watchdog).
 final class ProgressTracker: Sendable {
     struct Image {
         var done: Int64 = 0

@@ -11,10 +11,11 @@ import TestSupport
 struct EdgeWorkerSimulatedTests {
     static func makeWorker(
         _ broker: MosquittoBroker, node: String, loop: MQTTEventLoop?, runtime: SimulatedRuntime,
-        journal: InMemoryTaskJournal = InMemoryTaskJournal(), checks: FixedNodeChecks = FixedNodeChecks()
+        journal: InMemoryTaskJournal = InMemoryTaskJournal(), checks: FixedNodeChecks = FixedNodeChecks(),
+        noProgressTimeout: Duration = .seconds(10)
     ) throws -> EdgeWorker {
         let options = EdgeWorkerOptions(nodeName: node, labels: ["fleet": "sim"], versions: ["runtime": "simulated"],
-                                        retryBackoff: Backoff(initial: .milliseconds(20)), noProgressTimeout: .seconds(10),
+                                        retryBackoff: Backoff(initial: .milliseconds(20)), noProgressTimeout: noProgressTimeout,
                                         progressInterval: .milliseconds(200))
         let client = try MQTTClient(configuration: EdgeWorker.clientConfiguration(broker.clientConfiguration(clientID: node), options: options),
                                     eventLoop: loop)
@@ -97,6 +98,44 @@ struct EdgeWorkerSimulatedTests {
         #expect(cancelled.phase == .failure && cancelled.reason == "cancelled: job deleted")
         #expect(runtime.counters.pullsCancelled == 1)
         await worker.stop()
+        await cloud.close()
+    }
+
+    @Test("watchdog: the node deadline and the no-progress timeout stop the pull, with their reason and attempt count")
+    func watchdog() async throws {
+        let broker = try MosquittoBroker(.plain)
+        defer { broker.shutdown() }
+        let cloud = try await CloudPeer(broker: broker)
+        // Deadline: a 20 s pull with steady progress under timeoutSeconds 1.
+        let steady = SimulatedRuntime(.init(pullMilliseconds: .constant(20_000), imageMiB: .constant(10), progressStep: .milliseconds(50)))
+        let a = try Self.makeWorker(broker, node: "sim-deadline", loop: nil, runtime: steady)
+        // No progress: a 20 s pull that reports bytes only every 10 s, watched with a 300 ms timeout.
+        let stalled = SimulatedRuntime(.init(pullMilliseconds: .constant(20_000), imageMiB: .constant(10), progressStep: .seconds(10)))
+        let b = try Self.makeWorker(broker, node: "sim-stall", loop: nil, runtime: stalled, noProgressTimeout: .milliseconds(300))
+        try await a.start()
+        try await b.start()
+        let started = ContinuousClock.now
+        let deadlineUID = UUID().uuidString, stallUID = UUID().uuidString
+        try await cloud.sendTask(node: "sim-deadline", job: "deadline", uid: deadlineUID,
+                                 TaskCreate(images: ["r.example/a:1"], timeoutSeconds: 1, retryTimes: 3))
+        try await cloud.sendTask(node: "sim-stall", job: "stall", uid: stallUID, TaskCreate(images: ["r.example/a:1"], retryTimes: 1))
+        let late = try await cloud.waitForNodeResult(uid: deadlineUID, timeout: .seconds(10))
+        let stuck = try await cloud.waitForNodeResult(uid: stallUID, timeout: .seconds(10))
+        // Both end long before their 20 s pulls would (the watchdog, not the runtime, ended them).
+        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(late.phase == .failure)
+        let lateImage = cloud.pullResults(uid: deadlineUID).first?.images.first
+        #expect(lateImage?.attempts == 1, "the deadline ends the node: no retry after it")
+        #expect(lateImage?.reason?.contains("timeoutSeconds 1") == true, "\(String(describing: lateImage?.reason))")
+        #expect(stuck.phase == .failure)
+        let stuckImage = cloud.pullResults(uid: stallUID).first?.images.first
+        #expect(stuckImage?.attempts == 2, "retryTimes 1: two attempts, each ended for lack of progress")
+        #expect(stuckImage?.reason?.contains("no progress for") == true, "\(String(describing: stuckImage?.reason))")
+        // The runtime saw its pulls cancelled (not left running in the background).
+        #expect(steady.counters.pullsCancelled == 1)
+        #expect(stalled.counters.pullsCancelled == 2)
+        await a.stop()
+        await b.stop()
         await cloud.close()
     }
 

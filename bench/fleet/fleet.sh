@@ -13,14 +13,16 @@ procs=${2:-2}
 cd "$root"
 # CONFIG=debug checks the script quickly; figures worth recording come from release builds.
 config=${CONFIG:-release}
-swift build -c "$config" --product prepull >/dev/null
-bin=$(swift build -c "$config" --show-bin-path)/prepull
+# PREPULL_BIN skips the build (e.g. several runs in a row).
+if [[ -z ${PREPULL_BIN:-} ]]; then swift build -c "$config" --product prepull >/dev/null; fi
+bin=${PREPULL_BIN:-$(swift build -c "$config" --show-bin-path)/prepull}
 work=$(mktemp -d -t prepull-fleet.XXXXXX)
 pids=()
 cleanup() {
+    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
+    if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 # One broker holds ~20,000 clients: the open-files hard limit here (no CAP_SYS_RESOURCE to raise it).
@@ -42,6 +44,7 @@ peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 tree_pids() { echo "$1"; pgrep -P "$1" || true; }
 
 read -r broker_pid port < <(start_broker "$work/broker")
+pids+=("$broker_pid") # start_broker runs in a subshell: its pids+= does not reach here
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 api=$(free_port)
 "$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" \
@@ -72,21 +75,34 @@ spec:
     timeoutSeconds: 300
     failureTolerate: "0"
 YAML
+# Clocks from the broker's side (no polling): one subscriber counts the task messages as the broker
+# routes them (QoS 0, so it does not slow the nodes' deliveries), one waits for the retained job
+# summary that says Completed/Failure. Each writes its end time.
+stamp_after() { local file=$1; shift; ( "$@" >/dev/null; now > "$file" ) & pids+=($!); }
+stamp_after "$work/t_delivered" mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -C "$nodes" -t '$hw/events/node/+/prepull/fleet-bench/task'
+# (the pipeline stamps when grep matches: mosquitto_sub itself only ends when killed below)
+( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -t '$hw/events/prepull/jobs/fleet-bench/status' |
+    { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
+sleep 0.5 # both subscriptions in place
 cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
+rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+fleet_idle_rss=0; for pid in $(tree_pids "$fleet_pid"); do fleet_idle_rss=$((fleet_idle_rss + $(rss_mib "$pid"))); done
+cloud_idle_rss=$(rss_mib "$cloud_pid")
+fleet_cpu0=0; for pid in $(tree_pids "$fleet_pid"); do fleet_cpu0=$(echo "$fleet_cpu0 + $(cpu_seconds "$pid")" | bc); done
+# PERF=FILE records a call-graph profile of cloud and fleet during the job (perf report -i FILE).
+if [[ -n ${PERF:-} ]]; then
+    perf record -q -g -F 499 -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
+fi
 t_apply=$(now)
 "$bin" apply -f "$work/job.yaml" >/dev/null
+until_true 600 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 600 s" >&2; exit 1; }
+completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
 delivered=""
-phase=""
-while :; do
-    if [[ -z $delivered ]] && [[ -f $work/fleet.json ]] && [[ $(jq .tasksReceived "$work/fleet.json") -ge $nodes ]]; then
-        delivered=$(echo "$(now) - $t_apply" | bc)
-    fi
-    phase=$("$bin" get job fleet-bench -o json | jq -r .status.phase)
-    [[ $phase == Completed || $phase == Failure ]] && break
-    sleep 0.05
-done
-completed=$(echo "$(now) - $t_apply" | bc)
+if [[ -s $work/t_delivered ]]; then delivered=$(echo "$(cat "$work/t_delivered") - $t_apply" | bc); fi
+if [[ -n ${PERF:-} ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher outlives its grep
 "$bin" get job fleet-bench -o json > "$work/job.json"
+phase=$(jq -r .status.phase "$work/job.json")
 successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
 events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
 fleet_rss=0; fleet_cpu=0
@@ -97,19 +113,24 @@ printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' 
 printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
 printf '  apply -> Completed            %8.2f s\n' "$completed"
 printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$events / $completed" | bc -l)"
+printf '  RSS before apply: cloud %d MiB, fleet %d MiB\n' "$cloud_idle_rss" "$fleet_idle_rss"
 printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mib "$cloud_pid")" "$fleet_rss" "$(peak_rss_mib "$broker_pid")"
-printf '  CPU s (job) cloud %.1f, broker %.1f; fleet total %.1f\n' \
-    "$(echo "$(cpu_seconds "$cloud_pid") - $cloud_cpu0" | bc)" "$(echo "$(cpu_seconds "$broker_pid") - $broker_cpu0" | bc)" "$fleet_cpu"
+printf '  CPU s during the job: cloud %.1f, broker %.1f, fleet %.1f (fleet incl. start-up %.1f)\n' \
+    "$(echo "$(cpu_seconds "$cloud_pid") - $cloud_cpu0" | bc)" "$(echo "$(cpu_seconds "$broker_pid") - $broker_cpu0" | bc)" \
+    "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$fleet_cpu"
 kill "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
 
-# The same pattern without prepull: N clients, one QoS 1 task each, 4 QoS 1 messages back.
+# The same pattern without prepull: N clients, one QoS 1 task each, as many QoS 1 messages back as
+# prepull's nodes sent (status reports folded per node, rounded up).
+replies=$(( (events + nodes - 1) / nodes ))
 cc -O2 -o "$work/raw_fleet" bench/fleet/raw_fleet.c -lmosquitto
 read -r raw_broker port < <(start_broker "$work/raw-broker")
+pids+=("$raw_broker")
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 sleep 1
-raw=$("$work/raw_fleet" 127.0.0.1 "$port" "$nodes" 4 "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
+raw=$("$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
 kill "$raw_broker"; wait "$raw_broker" 2>/dev/null || true
-printf '\nraw libmosquitto, same pattern: %.2f s\n' "$raw"
+printf '\nraw libmosquitto, same pattern (%d status messages per node): %.2f s\n' "$replies" "$raw"
 printf 'ratio prepull apply->Completed / raw: %.2f\n' "$(echo "$completed / $raw" | bc -l)"

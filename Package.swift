@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "prepull", targets: ["prepull"]),
+        .executable(name: "prepull-edge", targets: ["prepull-edge"]),
         .library(name: "MQTT", targets: ["MQTT"]),
         .library(name: "PrePullKit", targets: ["PrePullKit"]),
         .library(name: "ContainerdClient", targets: ["ContainerdClient"]),
@@ -101,10 +102,29 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The edge worker's command line, shared by `prepull edge` and `prepull-edge`.
+        .target(
+            name: "EdgeCLI",
+            dependencies: [
+                "Edge", "MQTT", "PrePullKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The lean edge binary: only the worker, Swift runtime and Foundation linked in statically
+        // (the node keeps it resident; see BENCHMARKS.md, edge footprint).
+        .executableTarget(
+            name: "prepull-edge",
+            dependencies: ["EdgeCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            // -static-stdlib names the Swift runtime; Foundation's static archives (and the ICU and
+            // CoreFoundation they need) are named here, as one group so their order does not matter;
+            // lld, because GNU ld warns about glibc symbols that static Foundation references (mktemp).
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lstdc++", "-Xlinker", "--end-group"])]
+        ),
         .executableTarget(
             name: "prepull",
             dependencies: [
-                "MQTT", "PrePullKit", "Edge", "Fleet", "Cloud", "CloudCLI",
+                "MQTT", "PrePullKit", "Edge", "EdgeCLI", "Fleet", "Cloud", "CloudCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

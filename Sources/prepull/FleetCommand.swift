@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeCLI
 import Edge
 import Fleet
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeCLI
 
 /// `prepull`: one binary for the cloud controller, the edge worker, hollow fleets and the operator CLI.
 @main
@@ -17,8 +18,4 @@ struct Prepull: AsyncParsableCommand {
             NodesCommand.self, WatchCommand.self, EdgeCommand.self, FleetCommand.self,
         ],
     )
-}
-
-enum PrepullVersion {
-    static let current = "0.1.0"
 }

@@ -9,7 +9,7 @@
 //     Same registry, same run, interleaved; unthrottled and throttled. Ratio = median(b) / median(a).
 //
 //   swift build -c release --product prepull && swift run -c release bench-edge \
-//       [--binary .build/release/prepull] [--rounds N] [--throttle BYTES_PER_SEC]
+//       [--binary .build/release/prepull | .build/release/prepull-edge] [--rounds N] [--throttle BYTES_PER_SEC]
 // (root; starts and stops everything itself)
 import ContainerdClient
 import EdgeTestbed
@@ -59,8 +59,10 @@ struct BenchEdge {
             func startEdge(_ containerd: Testbed.Containerd) async throws -> String {
                 counter += 1
                 let node = "bench-edge-\(counter)"
-                let process = try ManagedProcess(edgeBinary, [
-                    "edge", "--node", node, "--broker", "mqtt://127.0.0.1:\(broker.port)",
+                // `prepull-edge` is the worker alone; `prepull` needs its `edge` subcommand.
+                let subcommand = edgeBinary.hasSuffix("/prepull-edge") ? [] : ["edge"]
+                let process = try ManagedProcess(edgeBinary, subcommand + [
+                    "--node", node, "--broker", "mqtt://127.0.0.1:\(broker.port)",
                     "--containerd", containerd.socketPath, "--state", work.file(node), "--disk-path", containerd.rootDir.path,
                     "--disk-threshold", "99", "--log-level", "warning",
                 ], logPath: work.file("\(node).log"))

@@ -130,7 +130,7 @@ read -r raw_broker port < <(start_broker "$work/raw-broker")
 pids+=("$raw_broker")
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 sleep 1
-raw=$("$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
+raw=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
 kill "$raw_broker"; wait "$raw_broker" 2>/dev/null || true
 printf '\nraw libmosquitto, same pattern (%d status messages per node): %.2f s\n' "$replies" "$raw"
 printf 'ratio prepull apply->Completed / raw: %.2f\n' "$(echo "$completed / $raw" | bc -l)"

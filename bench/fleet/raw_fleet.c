@@ -26,6 +26,7 @@ static const char *host;
 static int port, nodes, replies = 4, procs = 2;
 static int connected_count, expected_connected;
 static long statuses_seen;
+static long reconnects;
 
 static double now(void) {
     struct timespec ts;
@@ -93,10 +94,20 @@ static void drive(struct mosquitto **clients, int count, int (*done)(void)) {
         int n = epoll_wait(ep, events, 1024, 100);
         for (int i = 0; i < n; i++) {
             struct mosquitto *m = clients[events[i].data.u32];
-            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) mosquitto_loop_read(m, 64);
-            if (events[i].events & EPOLLOUT) mosquitto_loop_write(m, 64);
+            int rc = MOSQ_ERR_SUCCESS;
+            if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) rc = mosquitto_loop_read(m, 64);
+            if (rc == MOSQ_ERR_SUCCESS && (events[i].events & EPOLLOUT)) rc = mosquitto_loop_write(m, 64);
             struct epoll_event ev = {.events = EPOLLIN | (mosquitto_want_write(m) ? EPOLLOUT : 0),
                                      .data.u32 = events[i].data.u32};
+            if (rc != MOSQ_ERR_SUCCESS) {
+                /* The broker dropped us (e.g. during the connect storm): reconnect, as prepull's
+                 * clients do, instead of waiting forever for this client. */
+                reconnects++;
+                while (mosquitto_reconnect(m) != MOSQ_ERR_SUCCESS) usleep(10000);
+                ev.events = EPOLLIN | EPOLLOUT;
+                epoll_ctl(ep, EPOLL_CTL_ADD, mosquitto_socket(m), &ev);
+                continue;
+            }
             epoll_ctl(ep, EPOLL_CTL_MOD, mosquitto_socket(m), &ev);
         }
         if (now() - last_misc > 1) {
@@ -155,6 +166,7 @@ int main(int argc, char **argv) {
     expected_statuses = (long)nodes * replies;
     drive(&cloud, 1, all_statuses);
     double elapsed = now() - start;
+    if (reconnects) fprintf(stderr, "raw-cloud reconnected %ld times\n", reconnects);
     printf("raw nodes=%d replies=%d seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, elapsed,
            (nodes * (replies + 1.0)) / elapsed);
     for (int p = 0; p < procs; p++) { kill(children[p], SIGTERM); waitpid(children[p], NULL, 0); }

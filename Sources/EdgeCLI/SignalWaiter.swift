@@ -4,7 +4,7 @@ import Synchronization
 
 /// Waits for the first of some signals (SIGINT, SIGTERM) without a blocked thread: the signals'
 /// default action is turned off and a Dispatch signal source reports them.
-final class SignalWaiter: Sendable {
+public final class SignalWaiter: Sendable {
     private struct State {
         var fired: Int32?
         var waiters: [CheckedContinuation<Int32, Never>] = []
@@ -12,7 +12,7 @@ final class SignalWaiter: Sendable {
 
     private let state = Mutex(State())
 
-    init(_ signals: [Int32]) {
+    public init(_ signals: [Int32]) {
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -23,10 +23,10 @@ final class SignalWaiter: Sendable {
         }
     }
 
-    var fired: Bool { state.withLock { $0.fired != nil } }
+    public var fired: Bool { state.withLock { $0.fired != nil } }
 
     /// The first signal received (returns at once if one already arrived).
-    func next() async -> Int32 {
+    public func next() async -> Int32 {
         await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Int32? in
                 if let fired = state.fired { return fired }

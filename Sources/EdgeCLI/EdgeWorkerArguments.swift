@@ -1,0 +1,138 @@
+import ArgumentParser
+import Edge
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// The edge worker's flags and its run, shared by `prepull edge` and the lean `prepull-edge`
+/// binary (the same worker without the cloud, CLI and fleet code linked in; see docs/edge.md).
+/// Thin: the logic is in `Edge`.
+public struct EdgeWorkerArguments: ParsableArguments {
+    public static let abstract = "Run the edge worker of one node: take tasks over MQTT, check the node, pull through containerd."
+    public static let discussion = "Stops gracefully on SIGINT/SIGTERM (unfinished tasks stay in the journal and resume at the next start). See docs/edge.md."
+
+    public init() {}
+
+    @Option(help: "Node name: MQTT client id and topic segment (a DNS-1123 name).")
+    var node: String
+
+    @Option(help: "Broker URL: mqtt://host:port or mqtts://host:port.")
+    var broker: String
+
+    @Option(name: .customLong("tls-ca"), help: "CA certificate (PEM) for the broker; enables TLS.")
+    var tlsCA: String?
+
+    @Option(name: .customLong("tls-cert"), help: "Client certificate (PEM); its CN must be the node name.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "Client key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "containerd's gRPC socket.")
+    var containerd: String = "/run/containerd/containerd.sock"
+
+    @Option(help: "Directory for the task journal.")
+    var state: String = "/var/lib/prepull/edge"
+
+    @Option(name: .customLong("label"), help: "Node label k=v published in presence (repeatable).")
+    var labels: [String] = []
+
+    @Option(name: .customLong("disk-path"), help: "A path on the filesystem that holds containerd's root (disk check, free disk).")
+    var diskPath: String = "/var/lib/containerd"
+
+    @Option(name: .customLong("disk-threshold"), help: "Maximum disk use in percent when a task sets none.")
+    var diskThreshold: Double = 80
+
+    @Option(name: .customLong("mem-threshold"), help: "Maximum memory use in percent when a task sets none.")
+    var memThreshold: Double = 80
+
+    @Option(name: .customLong("cpu-threshold"), help: "Maximum CPU use in percent when a task sets none.")
+    var cpuThreshold: Double = 80
+
+    @Option(name: .customLong("max-parallel-pulls"), help: "Image pulls running at once.")
+    var maxParallelPulls: Int = 1
+
+    @Option(name: .customLong("no-progress-timeout"), help: "Seconds without a byte moving before a pull attempt is abandoned.")
+    var noProgressTimeout: Int = 120
+
+    @Option(name: .customLong("retry-backoff-ms"), help: "First delay between pull attempts (doubles, at most 30 s).")
+    var retryBackoffMs: Int = 1000
+
+    @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
+    var topicRoot: String = Topics.defaultRoot
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    public func validate() throws {
+        guard KubernetesNames.isDNS1123Subdomain(node) else {
+            throw ValidationError("--node '\(node)' is not a DNS-1123 name (lowercase letters, digits, '-', '.')")
+        }
+        guard maxParallelPulls >= 1 else { throw ValidationError("--max-parallel-pulls must be at least 1") }
+        for (flag, value) in [("--disk-threshold", diskThreshold), ("--mem-threshold", memThreshold), ("--cpu-threshold", cpuThreshold)]
+        where !(0...100).contains(value) {
+            throw ValidationError("\(flag) must be a percentage in 0...100")
+        }
+        for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is unknown") }
+    }
+
+    public func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "prepull.edge")
+
+        let (host, port, schemeTLS) = try MQTTConfiguration.parseBrokerURL(broker)
+        var base = MQTTConfiguration(host: host, port: port, clientID: node)
+        if let tlsCA {
+            base.tls = MQTTTLSConfiguration(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey)
+        } else if schemeTLS {
+            throw ValidationError("\(broker) asks for TLS: give --tls-ca (and --tls-cert/--tls-key)")
+        }
+        var labelMap: [String: String] = [:]
+        for label in labels {
+            let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            labelMap[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        let options = EdgeWorkerOptions(
+            nodeName: node, topics: try Topics(root: topicRoot), labels: labelMap,
+            versions: ["prepull": PrepullVersion.current, "runtime": "containerd"],
+            checkThresholds: [.disk: diskThreshold, .mem: memThreshold, .cpu: cpuThreshold],
+            maxParallelPulls: maxParallelPulls,
+            retryBackoff: Backoff(initial: .milliseconds(max(1, retryBackoffMs))),
+            noProgressTimeout: .seconds(max(1, noProgressTimeout)))
+
+        let client = try MQTTClient(configuration: EdgeWorker.clientConfiguration(base, options: options),
+                                    logger: Logger(label: "prepull.mqtt"))
+        let runtime = try ContainerdRuntime(socketPath: containerd)
+        let journal = try FileTaskJournal(directory: state) { message in logger.warning("\(message)") }
+        let worker = EdgeWorker(client: client, runtime: runtime, journal: journal,
+                                checks: SystemNodeChecks(diskPath: diskPath), options: options, logger: logger)
+
+        let signals = SignalWaiter([SIGINT, SIGTERM])
+        let starting = Task { try await worker.start() }
+        let stopping = Task {
+            let signal = await signals.next()
+            logger.info("signal \(signal): stopping")
+            starting.cancel()
+        }
+        do {
+            try await starting.value
+        } catch {
+            if !Task.isCancelled, !signals.fired {
+                logger.error("edge worker failed to start: \(error)")
+                await worker.stop()
+                await runtime.close()
+                throw ExitCode.failure
+            }
+        }
+        await stopping.value
+        await worker.stop()
+        await runtime.close()
+    }
+}

@@ -184,4 +184,10 @@ if Context.environment["PREPULL_MQTT_ONLY"] != nil {
     let keep: Set<String> = ["CMosquitto", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
     package.targets = package.targets.filter { keep.contains($0.name) }
     package.products = [.library(name: "MQTT", targets: ["MQTT"])]
+    // Only the packages those targets use (SwiftPM warns about the others).
+    let used = ["swift-log", "Yams", "swift-collections"]
+    package.dependencies = package.dependencies.filter { dependency in
+        guard case let .sourceControl(_, location, _) = dependency.kind else { return true }
+        return used.contains { location.hasSuffix("/" + $0) }
+    }
 }

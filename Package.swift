@@ -102,11 +102,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // What every prepull command line shares: logging and broker TLS flags, signals, version.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "MQTT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The edge worker's command line, shared by `prepull edge` and `prepull-edge`.
         .target(
             name: "EdgeCLI",
             dependencies: [
-                "Edge", "MQTT", "PrePullKit",
+                "CommandSupport", "Edge", "MQTT", "PrePullKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -115,7 +124,7 @@ let package = Package(
         // (the node keeps it resident; see BENCHMARKS.md, edge footprint).
         .executableTarget(
             name: "prepull-edge",
-            dependencies: ["EdgeCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["EdgeCLI", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             // -static-stdlib names the Swift runtime; Foundation's static archives (and the ICU and
             // CoreFoundation they need) are named here, as one group so their order does not matter;
             // lld, because GNU ld warns about glibc symbols that static Foundation references (mktemp).
@@ -124,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "prepull",
             dependencies: [
-                "MQTT", "PrePullKit", "Edge", "EdgeCLI", "Fleet", "Cloud", "CloudCLI",
+                "MQTT", "PrePullKit", "Edge", "EdgeCLI", "CommandSupport", "Fleet", "Cloud", "CloudCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Edge
 import Foundation
 import Logging
@@ -8,7 +9,7 @@ import PrePullKit
 /// The edge worker's flags and its run, shared by `prepull edge` and the lean `prepull-edge`
 /// binary (the same worker without the cloud, CLI and fleet code linked in; see docs/edge.md).
 /// Thin: the logic is in `Edge`.
-public struct EdgeWorkerArguments: ParsableArguments {
+public struct EdgeWorkerArguments: ParsableArguments, Sendable {
     public static let abstract = "Run the edge worker of one node: take tasks over MQTT, check the node, pull through containerd."
     public static let discussion = "Stops gracefully on SIGINT/SIGTERM (unfinished tasks stay in the journal and resume at the next start). See docs/edge.md."
 
@@ -20,14 +21,7 @@ public struct EdgeWorkerArguments: ParsableArguments {
     @Option(help: "Broker URL: mqtt://host:port or mqtts://host:port.")
     var broker: String
 
-    @Option(name: .customLong("tls-ca"), help: "CA certificate (PEM) for the broker; enables TLS.")
-    var tlsCA: String?
-
-    @Option(name: .customLong("tls-cert"), help: "Client certificate (PEM); its CN must be the node name.")
-    var tlsCert: String?
-
-    @Option(name: .customLong("tls-key"), help: "Client key (PEM).")
-    var tlsKey: String?
+    @OptionGroup var tls: BrokerTLSOptions
 
     @Option(help: "containerd's gRPC socket.")
     var containerd: String = "/run/containerd/containerd.sock"
@@ -62,8 +56,7 @@ public struct EdgeWorkerArguments: ParsableArguments {
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     public func validate() throws {
         guard KubernetesNames.isDNS1123Subdomain(node) else {
@@ -75,25 +68,12 @@ public struct EdgeWorkerArguments: ParsableArguments {
             throw ValidationError("\(flag) must be a percentage in 0...100")
         }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is unknown") }
     }
 
     public func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        logging.bootstrap()
         let logger = Logger(label: "prepull.edge")
-
-        let (host, port, schemeTLS) = try MQTTConfiguration.parseBrokerURL(broker)
-        var base = MQTTConfiguration(host: host, port: port, clientID: node)
-        if let tlsCA {
-            base.tls = MQTTTLSConfiguration(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey)
-        } else if schemeTLS {
-            throw ValidationError("\(broker) asks for TLS: give --tls-ca (and --tls-cert/--tls-key)")
-        }
+        let base = try tls.configuration(broker: broker, clientID: node)
         var labelMap: [String: String] = [:]
         for label in labels {
             let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

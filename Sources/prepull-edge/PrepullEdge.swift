@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import EdgeCLI
 
 /// `prepull-edge`: only the edge worker, for the node. Same flags as `prepull edge`; a separate,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cloud
+import CommandSupport
 import Foundation
 import Logging
 import MQTT
@@ -11,30 +12,18 @@ struct CloudCommand: AsyncParsableCommand {
         commandName: "cloud", abstract: "Run the cloud controller: MQTT dispatch and status fold, store, HTTP API.")
 
     @Option(help: "Broker URL: mqtt://HOST:PORT or mqtts://HOST:PORT.") var broker: String = "mqtt://127.0.0.1:1883"
-    @Option(name: .customLong("tls-ca"), help: "CA certificate (PEM) of the broker.") var tlsCA: String?
-    @Option(name: .customLong("tls-cert"), help: "Client certificate (PEM) of the cloud identity.") var tlsCert: String?
-    @Option(name: .customLong("tls-key"), help: "Client key (PEM).") var tlsKey: String?
+    @OptionGroup var tls: BrokerTLSOptions
     @Option(help: "Data directory (SQLite store).") var data: String = "./prepull-data"
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
     @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session).") var clientID: String = "prepull-cloud"
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        logging.bootstrap()
         let logger = Logger(label: "prepull.cloud")
-        let (host, port, tls) = try MQTTConfiguration.parseBrokerURL(broker)
-        var mqtt = MQTTConfiguration(host: host, port: port, clientID: clientID)
-        if tls || tlsCA != nil {
-            guard let ca = tlsCA else { throw ValidationError("--tls-ca is required for mqtts://") }
-            mqtt.tls = MQTTTLSConfiguration(caFile: ca, certificateFile: tlsCert, keyFile: tlsKey)
-        }
+        let mqtt = try tls.configuration(broker: broker, clientID: clientID)
         guard let address = CloudConfiguration.parseListen(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         var token: String?
         if let tokenFile {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EdgeCLI
+import CommandSupport
 import Edge
 import Fleet
 import Foundation
@@ -38,7 +38,7 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(name: .customLong("stats-file"), help: "Write the fleet's counters as JSON here every second.")
     var statsFile: String?
     @Option(name: .customLong("seed"), help: "Seed of the simulated runtimes.") var seed: UInt64 = 1
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error.") var logLevel: String = "notice"
+    @OptionGroup var logging: LoggingOptions
     /// Internal: this process runs share `i` of `n` (set by the parent when --processes > 1).
     @Option(name: .customLong("shard"), help: .hidden) var shard: String?
 
@@ -50,16 +50,10 @@ struct FleetCommand: AsyncParsableCommand {
         for (flag, text) in [("--pull-ms", pullMs), ("--image-mib", imageMiB)] where (try? Distribution(parsing: text)) == nil {
             throw ValidationError("\(flag) '\(text)' is not 500, 100..900, normal:MEAN,SD or exp:MEAN")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is unknown") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        logging.bootstrap(fallback: .notice)
         let logger = Logger(label: "prepull.fleet")
         if processes > 1 && shard == nil {
             try await runShards(logger: logger)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EdgeCLI
+import CommandSupport
 
 /// `prepull`: one binary for the cloud controller, the edge worker, hollow fleets and the operator CLI.
 @main

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The shared command-line options (`CommandSupport`) as users meet them: bad values are refused
+/// before anything starts, with the flag and the value in the message, by every binary.
+@Suite("command-line errors",
+       .enabled(if: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull-edge")),
+                "build the binaries first (swift build --build-tests)"))
+struct CommandLineErrorTests {
+    static func run(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let dir = try TemporaryDirectory()
+        let process = try ManagedProcess(RepositoryPaths.path(".build/debug/\(binary)"), arguments, logPath: dir.file("out.log"))
+        let status = process.waitUntilExit()
+        return (status, process.output)
+    }
+
+    @Test("unknown --log-level: refused by cloud, edge, prepull-edge and fleet", arguments: [
+        ("prepull", ["cloud", "--log-level", "loud"]),
+        ("prepull", ["edge", "--node", "n1", "--broker", "mqtt://127.0.0.1:1", "--log-level", "loud"]),
+        ("prepull-edge", ["--node", "n1", "--broker", "mqtt://127.0.0.1:1", "--log-level", "loud"]),
+        ("prepull", ["fleet", "--nodes", "1", "--broker", "mqtt://127.0.0.1:1", "--log-level", "loud"]),
+    ])
+    func logLevel(binary: String, arguments: [String]) throws {
+        let (status, output) = try Self.run(binary, arguments)
+        #expect(status != 0)
+        #expect(output.contains("--log-level 'loud' is not one of trace, debug, info"), "\(output)")
+    }
+
+    @Test("mqtts:// without --tls-ca: refused, not a silent plain connection", arguments: [
+        ("prepull", ["cloud", "--broker", "mqtts://127.0.0.1:1"]),
+        ("prepull-edge", ["--node", "n1", "--broker", "mqtts://127.0.0.1:1"]),
+    ])
+    func tlsWithoutCA(binary: String, arguments: [String]) throws {
+        let dir = try TemporaryDirectory()
+        let (status, output) = try Self.run(binary, arguments + ["--\(binary == "prepull" ? "data" : "state")", dir.file("state")])
+        #expect(status != 0)
+        #expect(output.contains("mqtts://127.0.0.1:1 asks for TLS: give --tls-ca"), "\(output)")
+    }
+}

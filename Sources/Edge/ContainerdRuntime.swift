@@ -31,6 +31,11 @@ public final class ContainerdRuntime: Runtime {
 
     public func close() async { await client.close() }
 
+    /// `ImageStatus` of a reference that cannot exist (an empty answer, no work for containerd).
+    public func probe() async throws {
+        _ = try await imageStatus(try ImageReference("prepull.invalid/probe:0"))
+    }
+
     public func imageStatus(_ image: ImageReference) async throws -> RuntimeImage? {
         do {
             return try await client.imageStatus(image.normalized).map(RuntimeImage.init)

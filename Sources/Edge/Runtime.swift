@@ -21,6 +21,14 @@ public protocol Runtime: Sendable {
 
     /// Removes `image`; removing an absent image is not an error.
     func remove(_ image: ImageReference) async throws
+
+    /// One cheap call, at start-up: says early (in the log) when the runtime does not answer, and
+    /// opens its connection before the first task instead of inside it.
+    func probe() async throws
+}
+
+extension Runtime {
+    public func probe() async throws {}
 }
 
 /// An image present in the runtime.

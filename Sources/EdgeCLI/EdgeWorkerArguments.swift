@@ -90,6 +90,24 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         let client = try MQTTClient(configuration: EdgeWorker.clientConfiguration(base, options: options),
                                     logger: Logger(label: "prepull.mqtt"))
         let runtime = try ContainerdRuntime(socketPath: containerd)
+        // Not fatal: containerd may come up after the worker (tasks fail with this reason until it
+        // does). Bounded, so that a hung containerd does not keep the node from coming online.
+        let probe = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                do { try await runtime.probe() } catch { return "\(error)" }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return "no answer within 5 s"
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let problem = probe {
+            logger.warning("containerd does not answer yet", metadata: ["socket": "\(containerd)", "error": "\(problem)"])
+        }
         let journal = try FileTaskJournal(directory: state) { message in logger.warning("\(message)") }
         let worker = EdgeWorker(client: client, runtime: runtime, journal: journal,
                                 checks: SystemNodeChecks(diskPath: diskPath), options: options, logger: logger)

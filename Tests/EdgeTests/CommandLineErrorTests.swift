@@ -37,4 +37,24 @@ struct CommandLineErrorTests {
         #expect(status != 0)
         #expect(output.contains("mqtts://127.0.0.1:1 asks for TLS: give --tls-ca"), "\(output)")
     }
+
+    @Test("containerd absent at start-up: a warning naming the socket, and the worker still comes online")
+    func containerdAbsent() async throws {
+        let broker = try MosquittoBroker(.plain)
+        defer { broker.shutdown() }
+        let dir = try TemporaryDirectory()
+        let socket = dir.file("no-containerd.sock")
+        let process = try ManagedProcess(RepositoryPaths.path(".build/debug/prepull-edge"), [
+            "--node", "n1", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--containerd", socket,
+            "--state", dir.file("state"), "--disk-path", dir.path,
+        ], logPath: dir.file("edge.log"))
+        defer { process.stop() }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !process.output.contains("edge worker started"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let output = process.output
+        #expect(output.contains("containerd does not answer yet") && output.contains(socket), "\(output)")
+        #expect(output.contains("edge worker started"), "\(output)")
+    }
 }

@@ -2,27 +2,14 @@ import Foundation
 import Testing
 @testable import PrePullKit
 
-let kubeEdgeSample = """
-    apiVersion: operations.kubeedge.io/v1alpha1
-    kind: ImagePrePullJob
-    metadata:
-      name: imageprepull-example
-      labels:
-        description: ImagePrePullLabel
-    spec:
-      imagePrePullTemplate:
-        images:
-          - busybox:1.35.0
-          - nginx:1.24.0
-        nodeNames:
-          - edge-node-1
-        checkItems:
-          - "disk"
-        failureTolerate: "0.3"
-        concurrency: 2
-        timeoutSeconds: 180
-        retryTimes: 1
-    """
+/// The KubeEdge documentation's sample job, as shipped in `examples/` (so the example the README
+/// points to is the one these tests decode).
+let kubeEdgeSample: String = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let path = root.appendingPathComponent("examples/kubeedge-sample.yaml").path
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { fatalError("cannot read \(path)") }
+    return text
+}()
 
 let v1alpha2Selector = """
     apiVersion: operations.kubeedge.io/v1alpha2

@@ -76,7 +76,7 @@ let package = Package(
             dependencies: ["Edge", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]
         ),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
-        .target(name: "TestSupport", dependencies: ["MQTT", "PrePullKit"]),
+        .target(name: "TestSupport", dependencies: ["MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]),
         // Cloud controller: store (GRDB), node registry, dispatcher, aggregator, HTTP API, metrics.
         .target(
             name: "Cloud",

@@ -13,7 +13,7 @@ final class CloudHarness: Sendable {
     let data: TemporaryDirectory
     let server: CloudServer
     let api: APIClient
-    let log: CapturedLog
+    let log: LogCapture
     let nodeLoop = MQTTEventLoop(name: "scripted-nodes")
     private let task: Task<Void, any Error>
     private let started = Mutex<[ScriptedNode]>([])
@@ -26,11 +26,9 @@ final class CloudHarness: Sendable {
             token: token)
         config.summaryInterval = .milliseconds(50)
         configure(&config)
-        let log = CapturedLog()
+        let log = LogCapture()
         self.log = log
-        var logger = Logger(label: "prepull.cloud") { label in CapturingLogHandler(log: log) }
-        logger.logLevel = .trace
-        let server = try CloudServer(configuration: config, logger: logger)
+        let server = try CloudServer(configuration: config, logger: log.logger(label: "prepull.cloud"))
         self.server = server
         task = Task { try await server.run() }
         let port = try await server.waitUntilListening()
@@ -134,29 +132,6 @@ final class TopicRecorder: Sendable {
     func stop() async {
         task.withLock { $0 }?.cancel()
         await client.disconnect()
-    }
-}
-
-/// A log handler that appends rendered lines to a shared buffer (so tests can grep the log).
-final class CapturedLog: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var text: String { lines.withLock { $0.joined(separator: "\n") } }
-}
-
-struct CapturingLogHandler: LogHandler {
-    let log: CapturedLog
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        log.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
     }
 }
 

@@ -2,16 +2,18 @@ import Logging
 import Synchronization
 
 /// Collects every log line of a logger (message and metadata, fully rendered) so that tests can
-/// assert what a worker logged, e.g. that a password never appears.
-final class LogCapture: Sendable {
+/// assert what a worker or the controller logged, e.g. that a password never appears.
+public final class LogCapture: Sendable {
     private let lines = Mutex<[String]>([])
 
-    var all: [String] { lines.withLock { $0 } }
-    var text: String { all.joined(separator: "\n") }
+    public init() {}
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    public var all: [String] { lines.withLock { $0 } }
+    public var text: String { all.joined(separator: "\n") }
 
-    func logger(label: String = "prepull.edge.test", level: Logger.Level = .trace) -> Logger {
+    public func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    public func logger(label: String = "prepull.test", level: Logger.Level = .trace) -> Logger {
         var logger = Logger(label: label) { _ in CapturingHandler(capture: self) }
         logger.logLevel = level
         return logger

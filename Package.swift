@@ -69,7 +69,7 @@ let package = Package(
             ]
         ),
         // Real registries + containerd for tests, benchmarks and the demo (scripts/testbed/*.sh).
-        .target(name: "EdgeTestbed"),
+        .target(name: "EdgeTestbed", dependencies: ["TestSupport"]),
         // Hollow fleets: N edge workers over the simulated runtime on one MQTT event loop.
         .target(
             name: "Fleet",

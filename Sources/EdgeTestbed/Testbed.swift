@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Real registries and containerd instances for tests, benchmarks and the demo, started through
 /// `scripts/testbed/*.sh` under a fresh temporary directory, on free loopback ports, and stopped
@@ -162,38 +163,17 @@ public final class Testbed: @unchecked Sendable {
 
     /// Runs a program to completion; stdout is returned, stderr is included in the error.
     ///
-    /// Uses posix_spawn + waitpid rather than Foundation's Process (whose waitUntilExit was seen
-    /// to hang here, leaving the script a zombie). Output goes to temp files, never pipes: the
-    /// scripts leave daemons running, and those close every inherited descriptor anyway.
+    /// Started by `spawnChild` (clean signal mask, see there) and reaped with waitpid. Output goes
+    /// to temp files, never pipes: the scripts leave daemons running, and those close every
+    /// inherited descriptor anyway.
     public static func exec(_ program: String, _ args: [String]) throws -> String {
         let out = try TempFile()
         let err = try TempFile()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out.fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, err.fd, 2)
-
-        // The test runner blocks or handles signals; daemons started by the scripts inherit the
-        // mask and dispositions, and a daemon with SIGTERM blocked can only be SIGKILLed. Reset both.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptySet = sigset_t()
-        sigemptyset(&emptySet)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &emptySet)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = ([program] + args).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
-        guard rc == 0 else {
-            throw Failure(description: "cannot start \(program): \(String(cString: strerror(rc)))")
+        let pid: pid_t
+        do {
+            pid = try spawnChild(program, args, stdout: out.fd, stderr: err.fd)
+        } catch {
+            throw Failure(description: error.description)
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {

@@ -145,20 +145,22 @@ let package = Package(
         // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.
         .executableTarget(
             name: "bench-pull",
-            dependencies: ["ContainerdClient", "EdgeTestbed"],
+            dependencies: ["ContainerdClient", "EdgeTestbed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/pull",
             exclude: ["README.md"]
         ),
         // Edge footprint: idle RSS of `prepull edge`, worker pull vs direct CRI pull.
         .executableTarget(
             name: "bench-edge",
-            dependencies: ["ContainerdClient", "EdgeTestbed", "MQTT", "PrePullKit", "TestSupport"],
+            dependencies: ["ContainerdClient", "EdgeTestbed", "MQTT", "PrePullKit", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "bench/edge"
         ),
         // Dispatch latency and completion of one job over 1,000 scripted nodes: swift run -c release bench-dispatch
         .executableTarget(
             name: "bench-dispatch",
-            dependencies: ["Cloud", "CloudCLI", "TestSupport", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Cloud", "CloudCLI", "TestSupport", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "bench/cloud"
         ),
         .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),

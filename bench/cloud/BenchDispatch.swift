@@ -1,3 +1,4 @@
+import ArgumentParser
 import Cloud
 import CloudCLI
 import Foundation
@@ -13,12 +14,6 @@ import TestSupport
 //
 //   flock -o /tmp/prepull-build.lock swift run -c release bench-dispatch [--nodes 1000] [--rounds 3] [--concurrency N]
 
-func argument(_ name: String, _ fallback: Int) -> Int {
-    let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
-    return v
-}
-
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
     let rank = Int((p / 100 * Double(sorted.count - 1)).rounded())
@@ -28,11 +23,22 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
 
 @main
-struct BenchDispatch {
-    static func main() async throws {
-        let nodeCount = argument("--nodes", 1000)
-        let rounds = argument("--rounds", 3)
-        let concurrency = argument("--concurrency", nodeCount)
+struct BenchDispatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-dispatch", abstract: "Dispatch latency and completion time of one job over N scripted nodes.")
+
+    @Option(help: "Scripted nodes (real MQTT clients).") var nodes = 1000
+    @Option(help: "Jobs applied one after the other.") var rounds = 3
+    @Option(help: "The job's concurrency (default: --nodes).") var concurrency: Int?
+
+    func validate() throws {
+        guard nodes >= 1, rounds >= 1 else { throw ValidationError("--nodes and --rounds must be at least 1") }
+        if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        let nodeCount = nodes
+        let concurrency = self.concurrency ?? nodeCount
 
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

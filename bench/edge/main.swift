@@ -11,6 +11,7 @@
 //   swift build -c release --product prepull && swift run -c release bench-edge \
 //       [--binary .build/release/prepull | .build/release/prepull-edge] [--rounds N] [--throttle BYTES_PER_SEC]
 // (root; starts and stops everything itself)
+import ArgumentParser
 import ContainerdClient
 import EdgeTestbed
 import Foundation
@@ -19,26 +20,26 @@ import PrePullKit
 import TestSupport
 
 @main
-struct BenchEdge {
-    static func main() async throws {
-        var rounds = 3
-        var throttle = 16 << 20
-        var binary = RepositoryPaths.path(".build/release/prepull")
-        if !FileManager.default.isExecutableFile(atPath: binary) { binary = RepositoryPaths.path(".build/debug/prepull") }
-        var arguments = CommandLine.arguments.dropFirst()
-        while let argument = arguments.popFirst() {
-            switch argument {
-            case "--rounds": rounds = Int(arguments.popFirst() ?? "") ?? rounds
-            case "--throttle": throttle = Int(arguments.popFirst() ?? "") ?? throttle
-            case "--binary": binary = arguments.popFirst() ?? binary
-            default:
-                FileHandle.standardError.write(Data("usage: bench-edge [--binary PATH] [--rounds N] [--throttle BYTES_PER_SEC]\n".utf8))
-                exit(2)
-            }
-        }
+struct BenchEdge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-edge", abstract: "The edge worker's idle RSS and pull overhead against a direct CRI pull.")
+
+    @Option(help: "The worker binary: prepull (run as `prepull edge`) or prepull-edge (default: .build/release/prepull, else the debug one).")
+    var binary: String?
+    @Option(help: "Rounds per measure.") var rounds = 3
+    @Option(help: "Bytes per second of the throttled registry.") var throttle = 16 << 20
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard throttle >= 1 else { throw ValidationError("--throttle must be a positive number of bytes per second") }
+    }
+
+    func run() async throws {
+        var binary = binary ?? RepositoryPaths.path(".build/release/prepull")
+        if self.binary == nil, !FileManager.default.isExecutableFile(atPath: binary) { binary = RepositoryPaths.path(".build/debug/prepull") }
         guard Testbed.isRoot else {
             FileHandle.standardError.write(Data("bench-edge: containerd needs root\n".utf8))
-            exit(1)
+            throw ExitCode.failure
         }
         let edgeBinary = binary
         print("bench-edge: binary \(edgeBinary)")
@@ -78,15 +79,15 @@ struct BenchEdge {
             var rss: [Int] = []
             for _ in 0..<10 {
                 try await Task.sleep(for: .milliseconds(500))
-                rss.append(statusKiB(idlePID, "VmRSS"))
+                rss.append(Self.statusKiB(idlePID, "VmRSS"))
             }
             print(String(format: "idle RSS of prepull edge (%@, connected, idle): max %.1f MiB (samples %@ KiB)",
                          idleNode, Double(rss.max() ?? 0) / 1024, rss.map(String.init).joined(separator: ",")))
             // Most of VmRSS is file-backed (the binary and the Swift runtime libraries, shared with
             // every other Swift process); the private part is RssAnon, the fair share is Pss.
             print(String(format: "  of which RssAnon %.1f MiB, RssFile %.1f MiB; Pss %.1f MiB; threads %d",
-                         Double(statusKiB(idlePID, "RssAnon")) / 1024, Double(statusKiB(idlePID, "RssFile")) / 1024,
-                         Double(pssKiB(idlePID)) / 1024, statusKiB(idlePID, "Threads")))
+                         Double(Self.statusKiB(idlePID, "RssAnon")) / 1024, Double(Self.statusKiB(idlePID, "RssFile")) / 1024,
+                         Double(Self.pssKiB(idlePID)) / 1024, Self.statusKiB(idlePID, "Threads")))
             processes.last!.stop()
 
             // 2. Pull overhead.
@@ -102,7 +103,7 @@ struct BenchEdge {
                             _ = try await client.listImages()
                             let start = ContinuousClock.now
                             _ = try await client.pullImage(ref)
-                            direct.append(seconds(ContinuousClock.now - start))
+                            direct.append(Self.seconds(ContinuousClock.now - start))
                             await client.close()
                         } else {
                             let node = try await startEdge(containerd)
@@ -113,10 +114,10 @@ struct BenchEdge {
                         try tb.stop(containerd)
                     }
                 }
-                let ratio = median(worker) / median(direct)
+                let ratio = Self.median(worker) / Self.median(direct)
                 print(String(format: "pull %@: direct CRI median %.3f s %@, worker median %.3f s %@, ratio %.3f",
-                             label, median(direct), "\(direct.map { String(format: "%.3f", $0) })",
-                             median(worker), "\(worker.map { String(format: "%.3f", $0) })", ratio))
+                             label, Self.median(direct), "\(direct.map { String(format: "%.3f", $0) })",
+                             Self.median(worker), "\(worker.map { String(format: "%.3f", $0) })", ratio))
             }
         }
         await cloud.close()

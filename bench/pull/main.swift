@@ -8,28 +8,28 @@
 //   swift run bench-pull [--rounds N] [--throttle BYTES_PER_SEC]
 // (root; starts and stops everything itself; --throttle serves the registry through a
 // rate-limiting proxy, like a slow edge link)
+import ArgumentParser
 import ContainerdClient
 import EdgeTestbed
 import Foundation
 
 @main
-struct BenchPull {
-    static func main() async throws {
-        var rounds = 5
-        var throttle: Int?
-        var arguments = CommandLine.arguments.dropFirst()
-        while let argument = arguments.popFirst() {
-            switch argument {
-            case "--rounds": rounds = Int(arguments.popFirst() ?? "") ?? rounds
-            case "--throttle": throttle = Int(arguments.popFirst() ?? "")
-            default:
-                FileHandle.standardError.write(Data("usage: bench-pull [--rounds N] [--throttle BYTES_PER_SEC]\n".utf8))
-                exit(2)
-            }
-        }
+struct BenchPull: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-pull", abstract: "Cold pull of the multi-layer image: ctr vs CRI vs CRI with progress polling.")
+
+    @Option(help: "Rounds (a fresh containerd per pull).") var rounds = 5
+    @Option(help: "Serve the registry at this many bytes per second (a slow edge link).") var throttle: Int?
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        if let throttle, throttle < 1 { throw ValidationError("--throttle must be a positive number of bytes per second") }
+    }
+
+    func run() async throws {
         guard Testbed.isRoot else {
             FileHandle.standardError.write(Data("bench-pull: containerd needs root\n".utf8))
-            exit(1)
+            throw ExitCode.failure
         }
 
         try await Testbed.withTestbed { tb in
@@ -48,15 +48,15 @@ struct BenchPull {
                 for offset in 0..<modes.count {
                     let mode = modes[(round + offset) % modes.count]
                     let containerd = try tb.startContainerd("c\(round)-\(offset)", registries: [registry])
-                    let seconds = try await pull(mode: mode, ref: ref, containerd: containerd, testbed: tb)
+                    let seconds = try await Self.pull(mode: mode, ref: ref, containerd: containerd, testbed: tb)
                     times[mode, default: []].append(seconds)
                     line += "  \(mode) " + String(format: "%.3f s", seconds)
                 }
                 print(line)
             }
-            let ctrMedian = median(times["ctr"] ?? [])
+            let ctrMedian = Self.median(times["ctr"] ?? [])
             for mode in modes {
-                let m = median(times[mode] ?? [])
+                let m = Self.median(times[mode] ?? [])
                 let name = mode.padding(toLength: 9, withPad: " ", startingAt: 0)
                 print("median \(name)" + String(format: "%.3f s  (x%.2f of ctr)", m, m / ctrMedian))
             }
@@ -69,7 +69,7 @@ struct BenchPull {
         case "ctr":
             let start = clock.now
             _ = try testbed.ctr(containerd, ["images", "pull", "--hosts-dir", containerd.dir.appendingPathComponent("certs.d").path, ref])
-            return seconds(clock.now - start)
+            return Self.seconds(clock.now - start)
         default:
             let client = try ContainerdClient(socketPath: containerd.socketPath)
             defer { Task { await client.close() } }
@@ -83,7 +83,7 @@ struct BenchPull {
                     }
                 } : nil
             _ = try await client.pullImage(ref)
-            let elapsed = seconds(clock.now - start)
+            let elapsed = Self.seconds(clock.now - start)
             poller?.cancel()
             return elapsed
         }

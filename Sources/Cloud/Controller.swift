@@ -327,12 +327,7 @@ actor Controller {
             guard !decisions.isEmpty else { return }
             // Leave `waiting` before folding (a fold may re-enter `pump`), in one pass: removing
             // node by node was O(waiting) per decision, quadratic for a 10,000-node dispatch.
-            var decided = Set<String>(minimumCapacity: decisions.count)
-            for d in decisions {
-                switch d {
-                case let .fail(node, _), let .dispatch(node): decided.insert(node)
-                }
-            }
+            let decided = Set(decisions.map(\.node))
             rt.waiting.removeAll { decided.contains($0) }
             let now = Date()
             for d in decisions {

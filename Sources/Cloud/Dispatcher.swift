@@ -13,6 +13,12 @@ enum Dispatcher {
     enum Decision: Sendable, Equatable {
         case dispatch(node: String)
         case fail(node: String, reason: String)
+
+        var node: String {
+            switch self {
+            case let .dispatch(node), let .fail(node, _): node
+            }
+        }
     }
 
     /// Names in `nodes` the registry has never seen.

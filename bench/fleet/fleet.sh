@@ -40,8 +40,12 @@ start_broker() { # DIR -> port
 until_true() { local deadline=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.1; done; }
 now() { date +%s.%N; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
-peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+status_mib() { awk -v field="$2:" '$1 == field { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+peak_rss_mib() { status_mib "$1" VmHWM; }
+rss_mib() { status_mib "$1" VmRSS; }
 tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+# tree_sum FUNCTION PID: FUNCTION summed over PID and its children (the fleet's shard processes).
+tree_sum() { local total=0 pid; for pid in $(tree_pids "$2"); do total=$(echo "$total + $("$1" "$pid")" | bc); done; echo "$total"; }
 
 read -r broker_pid port < <(start_broker "$work/broker")
 pids+=("$broker_pid") # start_broker runs in a subshell: its pids+= does not reach here
@@ -85,10 +89,8 @@ stamp_after "$work/t_delivered" mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -C "$
     { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
 sleep 0.5 # both subscriptions in place
 cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
-rss_mib() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-fleet_idle_rss=0; for pid in $(tree_pids "$fleet_pid"); do fleet_idle_rss=$((fleet_idle_rss + $(rss_mib "$pid"))); done
-cloud_idle_rss=$(rss_mib "$cloud_pid")
-fleet_cpu0=0; for pid in $(tree_pids "$fleet_pid"); do fleet_cpu0=$(echo "$fleet_cpu0 + $(cpu_seconds "$pid")" | bc); done
+fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$cloud_pid")
+fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
 # PERF=FILE records a call-graph profile of cloud and fleet during the job (perf report -i FILE).
 if [[ -n ${PERF:-} ]]; then
     perf record -q -g -F 499 -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
@@ -105,10 +107,7 @@ pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher o
 phase=$(jq -r .status.phase "$work/job.json")
 successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
 events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
-fleet_rss=0; fleet_cpu=0
-for pid in $(tree_pids "$fleet_pid"); do
-    fleet_rss=$((fleet_rss + $(peak_rss_mib "$pid"))); fleet_cpu=$(echo "$fleet_cpu + $(cpu_seconds "$pid")" | bc)
-done
+fleet_rss=$(tree_sum peak_rss_mib "$fleet_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
 printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
 printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
 printf '  apply -> Completed            %8.2f s\n' "$completed"

@@ -74,13 +74,8 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         logging.bootstrap()
         let logger = Logger(label: "prepull.edge")
         let base = try tls.configuration(broker: broker, clientID: node)
-        var labelMap: [String: String] = [:]
-        for label in labels {
-            let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            labelMap[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
         let options = EdgeWorkerOptions(
-            nodeName: node, topics: try Topics(root: topicRoot), labels: labelMap,
+            nodeName: node, topics: try Topics(root: topicRoot), labels: labelMap(labels),
             versions: ["prepull": PrepullVersion.current, "runtime": "containerd"],
             checkThresholds: [.disk: diskThreshold, .mem: memThreshold, .cpu: cpuThreshold],
             maxParallelPulls: maxParallelPulls,

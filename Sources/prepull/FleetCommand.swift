@@ -70,16 +70,11 @@ struct FleetCommand: AsyncParsableCommand {
             let dir = tlsDir ?? "."
             return { node in MQTTTLSConfiguration(caFile: ca, certificateFile: "\(dir)/\(node).crt", keyFile: "\(dir)/\(node).key") }
         }
-        var labelMap: [String: String] = [:]
-        for pair in labels.split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            labelMap[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
         let loopback = host == "127.0.0.1" || host == "localhost"
         // 10,000 nodes per loopback source address: 127.0.0.2, 127.0.0.3, ... (stable per node index).
         let bindAddresses = loopback ? (0...(nodes / 10_000)).map { "127.0.0.\(2 + $0)" } : []
         let options = HollowFleetOptions(
-            indices: range, prefix: prefix, labels: labelMap,
+            indices: range, prefix: prefix, labels: labelMap(labels.split(separator: ",")),
             runtime: SimulatedRuntime.Configuration(
                 pullMilliseconds: try Distribution(parsing: pullMs), imageMiB: try Distribution(parsing: imageMiB),
                 failureRate: failRate, seed: seed),

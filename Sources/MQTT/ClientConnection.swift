@@ -201,6 +201,11 @@ final class ClientConnection: Sendable {
 
     var currentState: MQTTConnectionState { state.withLock { $0.phase } }
 
+    /// Connected, and the broker acknowledged every subscription in this session.
+    var isConnectedAndSubscribed: Bool {
+        state.withLock { $0.phase.isConnected && $0.subscriptions.values.allSatisfy(\.active) }
+    }
+
     func disconnect() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.execute { [self] in

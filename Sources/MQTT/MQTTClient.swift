@@ -98,6 +98,9 @@ public final class MQTTClient: Sendable {
 
     public var state: MQTTConnectionState { connection.currentState }
 
+    /// Connected, with every subscription acknowledged by the broker (tests wait for it before publishing).
+    var isConnectedAndSubscribed: Bool { connection.isConnectedAndSubscribed }
+
     /// Sends DISCONNECT (so no last will is published), fails waiting operations with `.closed`,
     /// and ends every subscription stream. The client cannot be reused.
     public func disconnect() async {

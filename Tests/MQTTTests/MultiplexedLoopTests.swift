@@ -32,10 +32,11 @@ import TestSupport
             try await group.waitForAll()
         }
         // Every connect() returned; under a loaded machine a client may have been dropped since and be
-        // reconnecting by itself, so wait for all of them to be connected at one moment.
+        // reconnecting (and resubscribing) by itself, so wait for all of them to be connected with
+        // their subscription acknowledged, at one moment: a task published before the SUBACK is lost.
         let everyClient = clients
-        let allConnected = try await withTimeout("all 2,000 connected", .seconds(30)) {
-            while !everyClient.allSatisfy({ $0.state.isConnected }) { try await Task.sleep(for: .milliseconds(50)) }
+        let allConnected = try await withTimeout("all 2,000 connected and subscribed", .seconds(30)) {
+            while !everyClient.allSatisfy({ $0.isConnectedAndSubscribed }) { try await Task.sleep(for: .milliseconds(50)) }
             return true
         }
         #expect(allConnected)
@@ -45,9 +46,6 @@ import TestSupport
         #expect(!names.contains { $0.hasPrefix("mqtt-hollow") }, "threads: \(names)")
 
         let publisher = try await connectedClient(broker, "fleet-publisher")
-        // Subscriptions were registered before connect; SUBACKs may still be in flight. Publish with QoS 1
-        // after a short settle so that every subscription exists at the broker.
-        try await Task.sleep(for: .milliseconds(500))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count {
                 group.addTask { try await publisher.publish("fleet/hollow-\(index)/task", "task-\(index)") }

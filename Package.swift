@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// The linker runs in another directory; files it reads are named absolutely.
+let packageDirectory = String(#filePath.dropLast("/Package.swift".count))
+
 let package = Package(
     name: "prepull",
     // grpc-swift-2 (containerd CRI client) requires macOS 15; Linux is the real target.
@@ -128,7 +131,14 @@ let package = Package(
             // -static-stdlib names the Swift runtime; Foundation's static archives (and the ICU and
             // CoreFoundation they need) are named here, as one group so their order does not matter;
             // lld, because GNU ld warns about glibc symbols that static Foundation references (mktemp).
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lstdc++", "-Xlinker", "--end-group"])]
+            // Footprint (BENCHMARKS.md, edge): nothing is exported (SwiftPM exports every symbol,
+            // which costs a 4 MiB dynamic symbol table the loader reads), relative relocations are
+            // packed (DT_RELR: 3 MiB of RELA entries become a few KiB), and the functions start-up and
+            // idle run are laid out together (hot-symbols.txt, made by bench/edge/hot-symbols.sh) so
+            // the kernel's fault-around maps them and not the cold code around them.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-static-stdlib", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationICU", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-lFoundationEssentials", "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-lswiftDispatch", "-Xlinker", "-ldispatch", "-Xlinker", "-lBlocksRuntime", "-Xlinker", "-lstdc++", "-Xlinker", "--end-group",
+                                            "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+                                            "-Xlinker", "--symbol-ordering-file=\(packageDirectory)/Sources/prepull-edge/hot-symbols.txt", "-Xlinker", "--no-warn-symbol-ordering"])]
         ),
         .executableTarget(
             name: "prepull",

@@ -8,8 +8,9 @@
 //     includes MQTT, the disk check, ImageStatus, progress polling and the journal writes).
 //     Same registry, same run, interleaved; unthrottled and throttled. Ratio = median(b) / median(a).
 //
-//   swift build -c release --product prepull && swift run -c release bench-edge \
-//       [--binary .build/release/prepull | .build/release/prepull-edge] [--rounds N] [--throttle BYTES_PER_SEC]
+//   scripts/build-edge.sh && swift build --product bench-edge && .build/debug/bench-edge \
+//       --binary .build-edge/release/prepull-edge [--rounds N] [--throttle BYTES_PER_SEC]
+//   (or --binary .build/release/prepull: the full binary, run as `prepull edge`)
 // (root; starts and stops everything itself)
 import ArgumentParser
 import ContainerdClient

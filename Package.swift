@@ -128,6 +128,7 @@ let package = Package(
         .executableTarget(
             name: "prepull-edge",
             dependencies: ["EdgeCLI", "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["hot-symbols.txt"],
             // -static-stdlib names the Swift runtime; Foundation's static archives (and the ICU and
             // CoreFoundation they need) are named here, as one group so their order does not matter;
             // lld, because GNU ld warns about glibc symbols that static Foundation references (mktemp).
@@ -163,7 +164,8 @@ let package = Package(
         .executableTarget(
             name: "bench-edge",
             dependencies: ["ContainerdClient", "EdgeTestbed", "MQTT", "PrePullKit", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "bench/edge"
+            path: "bench/edge",
+            exclude: ["hot-symbols.sh", "hot_symbols.py"]
         ),
         // Dispatch latency and completion of one job over 1,000 scripted nodes: swift run -c release bench-dispatch
         .executableTarget(

@@ -7,6 +7,7 @@
 //     given a task over MQTT (timed from publishing the task to receiving its nodeResult, so it
 //     includes MQTT, the disk check, ImageStatus, progress polling and the journal writes).
 //     Same registry, same run, interleaved; unthrottled and throttled. Ratio = median(b) / median(a).
+//     Also the worker's VmRSS 1 s after its pull: the footprint once a job has run.
 //
 //   scripts/build-edge.sh && swift build --product bench-edge && .build/debug/bench-edge \
 //       --binary .build-edge/release/prepull-edge [--rounds N] [--throttle BYTES_PER_SEC]
@@ -96,6 +97,7 @@ struct BenchEdge: AsyncParsableCommand {
                 let ref = "\(registry.address)/prepull/multilayer:1.0"
                 var direct: [Double] = []
                 var worker: [Double] = []
+                var rssAfterPull: [Int] = []
                 for round in 1...rounds {
                     for first in [round % 2 == 0, round % 2 != 0] {
                         let containerd = try tb.startContainerd("c-\(counter)-\(round)-\(first)", registries: [registry])
@@ -110,6 +112,10 @@ struct BenchEdge: AsyncParsableCommand {
                             let node = try await startEdge(containerd)
                             let elapsed = try await cloud.runTask(node: node, image: ref)
                             worker.append(elapsed)
+                            // What the node keeps once the job is done: the pull's code and buffers
+                            // stay resident until the kernel needs the pages back.
+                            try await Task.sleep(for: .seconds(1))
+                            rssAfterPull.append(Self.statusKiB(processes.last!.pid, "VmRSS"))
                             processes.last!.stop()
                         }
                         try tb.stop(containerd)
@@ -119,6 +125,8 @@ struct BenchEdge: AsyncParsableCommand {
                 print(String(format: "pull %@: direct CRI median %.3f s %@, worker median %.3f s %@, ratio %.3f",
                              label, Self.median(direct), "\(direct.map { String(format: "%.3f", $0) })",
                              Self.median(worker), "\(worker.map { String(format: "%.3f", $0) })", ratio))
+                print(String(format: "  worker VmRSS 1 s after its pull (idle again): max %.1f MiB (samples %@ KiB)",
+                             Double(rssAfterPull.max() ?? 0) / 1024, rssAfterPull.map(String.init).joined(separator: ",")))
             }
         }
         await cloud.close()

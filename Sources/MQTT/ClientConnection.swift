@@ -77,6 +77,10 @@ final class ClientConnection: Sendable {
         /// it is out of epoll and ignored until the next connect attempt replaces it.
         var socketAbandoned = false
         var rng = SystemRandomNumberGenerator()
+        /// When the current connection's CONNACK arrived, and how many connections in a row were
+        /// closed within `quickDropWindow` of it (see `connectionEnded`).
+        var connectedAt: ContinuousClock.Instant?
+        var quickDrops = 0
 
         mutating func identifier(for filter: String) -> UInt32 {
             if let known = filterIDs[filter] { return known }
@@ -365,6 +369,20 @@ final class ClientConnection: Sendable {
         loop.updateInterest(self, socket: fd, wantWrite: fd >= 0 && mosquitto_want_write(mosq))
     }
 
+    /// A connection the broker closes this soon after accepting it counts as a quick drop.
+    static let quickDropWindow: Duration = .seconds(5)
+
+    /// mosquitto closes the older of two connections with the same client id without a word to
+    /// it (the v5 "session taken over" DISCONNECT is not flushed before the close), so two
+    /// processes started with the same node name push each other out in a loop that looks like
+    /// "connection lost". After three quick drops in a row the reason says what is likely.
+    static func explainQuickDrops(_ error: MQTTError, count: Int, clientID: String) -> MQTTError {
+        guard count >= 3, case .connectionFailed(let host, let port, let reason) = error else { return error }
+        return .connectionFailed(host: host, port: port, reason: reason
+            + " (the broker closed \(count) connections in a row within \(quickDropWindow.components.seconds) s of accepting them:"
+            + " is client id '\(clientID)' also in use by another client, e.g. the same node name twice?)")
+    }
+
     /// The connection is gone (refused, lost, or never made). Decide between giving up and retrying.
     private func connectionEnded(_ failure: MQTTError?) {
         var waiters: [CheckedContinuation<Void, any Error>] = []
@@ -376,6 +394,11 @@ final class ClientConnection: Sendable {
             error = state.pendingFailure ?? failure ?? error
             state.pendingFailure = nil
             state.connectDeadline = nil
+            if state.phase.isConnected, let since = state.connectedAt {
+                state.quickDrops = ContinuousClock.now - since < Self.quickDropWindow ? state.quickDrops + 1 : 0
+                error = Self.explainQuickDrops(error, count: state.quickDrops, clientID: configuration.clientID)
+            }
+            state.connectedAt = nil
             if state.closing || state.closed { return }
             state.phase = .disconnected(reason: error.description)
             let retry = configuration.reconnect.enabled && (state.everConnected || state.keepTrying)
@@ -656,6 +679,7 @@ final class ClientConnection: Sendable {
         var waiters: [CheckedContinuation<Void, any Error>] = []
         setPhase(.connected(sessionPresent: sessionPresent)) { state in
             state.everConnected = true
+            state.connectedAt = .now
             state.reconnectAttempt = 0
             state.connectDeadline = nil
             waiters = Array(state.connectWaiters.values)
@@ -673,7 +697,7 @@ final class ClientConnection: Sendable {
         if expected { return }
         let error: MQTTError?
         if rc >= 0x80 && configuration.protocolVersion == .v5 {
-            // The broker sent DISCONNECT with an MQTT v5 reason code (e.g. 0x8E session taken over).
+            // The broker sent DISCONNECT with an MQTT v5 reason code.
             error = .connectionFailed(host: configuration.host, port: configuration.port,
                                       reason: "broker disconnected: \(MQTTError.reasonText(rc)) (reason code \(rc))")
         } else {

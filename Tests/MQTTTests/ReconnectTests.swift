@@ -45,6 +45,32 @@ import TestSupport
         await subscriber.disconnect()
     }
 
+    /// Two processes started with the same node name take the session from each other in a loop;
+    /// the reason they report must point at that, not just say "connection lost".
+    @Test func sessionTakenOverNamesTheDuplicateClientID() async throws {
+        let broker = try MosquittoBroker(.plain)
+        defer { broker.shutdown() }
+        let first = try await connectedClient(broker, "twin")
+        let states = first.connectionStates()
+        let reasons = Task {
+            var seen: [String] = []
+            for await state in states {
+                guard case .disconnected(let reason) = state else { continue }
+                seen.append(reason)
+                if reason.contains("client id 'twin' also in use") { break }
+            }
+            return seen
+        }
+        let second = try await connectedClient(broker, "twin")
+        let seen = try await withTimeout("first client pushed out three times", .seconds(20)) { await reasons.value }
+        // The first two drops could be anything; from the third on the reason names the likely cause.
+        #expect(seen.count >= 3, "reasons: \(seen)")
+        #expect(seen.last?.contains("the same node name twice") == true, "reasons: \(seen)")
+        #expect(seen.first?.contains("also in use") == false, "reasons: \(seen)")
+        await first.disconnect()
+        await second.disconnect()
+    }
+
     @Test func retryUntilConnectedWaitsForALateBroker() async throws {
         let port = try FreePort.allocate()
         var configuration = MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "early-bird")

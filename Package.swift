@@ -150,7 +150,7 @@ let package = Package(
             ]
         ),
         // MQTT client throughput vs libmosquitto's own clients: swift run -c release bench-mqtt
-        .executableTarget(name: "bench-mqtt", dependencies: ["MQTT", "TestSupport"], path: "bench/mqtt"),
+        .executableTarget(name: "bench-mqtt", dependencies: ["MQTT", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/mqtt"),
         // Fold throughput benchmark: swift run -c release bench-fold
         .executableTarget(name: "bench-fold", dependencies: ["PrePullKit"], path: "bench/fold"),
         // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.

@@ -205,9 +205,16 @@ public final class MQTTEventLoop: Sendable {
             return inbox.commands
         }
         for command in leftovers { command() }
+        // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
+        // touch them from other threads after this point, and a number closed here would be reused
+        // by the next socket the process opens (another client's), which would then receive the
+        // eventfd's 8 bytes or lose its epoll registration.
+        stopped.withLock { $0 = true }
+    }
+
+    deinit {
         close(epollFD)
         close(wakeFD)
-        stopped.withLock { $0 = true }
     }
 
     private func millisecondsUntilNextDeadline() -> Int32 {

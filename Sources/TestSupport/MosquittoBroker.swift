@@ -77,9 +77,13 @@ public final class MosquittoBroker: Sendable {
         // Throwaway copy: as root, mosquitto would otherwise drop to user mosquitto and lose the 0600 keys.
         if getuid() == 0 { lines.append("user root") }
         lines.append("log_dest file \(directory.file("mosquitto.log"))")
-        lines.append("log_type error")
-        lines.append("log_type warning")
-        lines.append("log_type notice")
+        if Self.keptLogsDirectory != nil {
+            lines.append("log_type all")
+        } else {
+            lines.append("log_type error")
+            lines.append("log_type warning")
+            lines.append("log_type notice")
+        }
         lines += extraConfig
         try lines.joined(separator: "\n").appending("\n")
             .write(toFile: directory.file("mosquitto.conf"), atomically: true, encoding: .utf8)
@@ -131,8 +135,16 @@ public final class MosquittoBroker: Sendable {
     /// Stops the broker and removes its directory.
     public func shutdown() {
         stop()
+        if let keep = Self.keptLogsDirectory {
+            try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+            try? FileManager.default.copyItem(atPath: logPath, toPath: "\(keep)/mosquitto-\(port)-\(getpid()).log")
+        }
         directory.remove()
     }
+
+    /// `PREPULL_TEST_BROKER_LOGS=DIR`: every broker logs every packet (`log_type all`) and leaves
+    /// its log in DIR at shutdown, for chasing a flaky test to what the broker saw.
+    static var keptLogsDirectory: String? { ProcessInfo.processInfo.environment["PREPULL_TEST_BROKER_LOGS"] }
 
     /// A client configuration pointing at this broker; with mTLS, carrying `identity`'s certificate.
     public func clientConfiguration(clientID: String, identity: String? = nil) -> MQTTConfiguration {

@@ -31,15 +31,9 @@ import TestSupport
             for client in clients { group.addTask { try await client.connect() } }
             try await group.waitForAll()
         }
-        // Every connect() returned; under a loaded machine a client may have been dropped since and be
-        // reconnecting (and resubscribing) by itself, so wait for all of them to be connected with
-        // their subscription acknowledged, at one moment: a task published before the SUBACK is lost.
-        let everyClient = clients
-        let allConnected = try await withTimeout("all 2,000 connected and subscribed", .seconds(30)) {
-            while !everyClient.allSatisfy({ $0.isConnectedAndSubscribed }) { try await Task.sleep(for: .milliseconds(50)) }
-            return true
-        }
-        #expect(allConnected)
+        // Every connect() returned; the subscriptions go out after CONNACK, and a task published
+        // before its SUBACK would be lost.
+        try await waitUntilSubscribed(clients)
         // One loop thread drives all of them; no client got a thread of its own ("mqtt-<client id>").
         let names = Self.threadNames()
         #expect(names.filter { $0 == "fleet-loop" }.count == 1, "threads: \(names)")
@@ -64,5 +58,34 @@ import TestSupport
         #expect(received == count)
         await publisher.disconnect()
         for client in clients { await client.disconnect() }
+    }
+
+    /// A loop that has stopped still gets `shutdown()` (a client's disconnect, then its deinit) and
+    /// `execute`. It used to close its eventfd when the thread ended, and the next socket the
+    /// process opened took that number and received the wake-up's 8 bytes: other clients' brokers
+    /// saw "protocol error" on a new connection, or "wrong version number" inside TLS.
+    @Test func aStoppedLoopNeverWritesToADescriptorItNoLongerOwns() async throws {
+        let loop = MQTTEventLoop(name: "short-lived")
+        loop.shutdown()
+        let stopped = try await withTimeout("the loop thread to end") {
+            while !loop.isStopped { try await Task.sleep(for: .milliseconds(5)) }
+            return true
+        }
+        #expect(stopped)
+        // New descriptors take the lowest free numbers: the loop's, had it closed them.
+        var sockets: [Int32] = []
+        for _ in 0..<4 {
+            var pair: [Int32] = [-1, -1]
+            #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0)
+            sockets += pair
+        }
+        defer { for fd in sockets { close(fd) } }
+        loop.shutdown()
+        loop.execute {}
+        for fd in sockets {
+            var byte: UInt8 = 0
+            let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+            #expect(count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), "descriptor \(fd) received \(count) byte(s)")
+        }
     }
 }

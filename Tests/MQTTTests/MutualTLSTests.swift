@@ -26,6 +26,7 @@ import TestSupport
         let node = try await connectedClient(broker, "node-a")
         let tasks = try await node.subscribe("\(root)/node/node-a/prepull/+/task")
         let cloud = try await connectedClient(broker, "prepull-cloud")
+        try await waitUntilSubscribed([node])
         try await cloud.publish("\(root)/node/node-a/prepull/job-1/task", "task for a")
         #expect(try await tasks.take(1).first?.payloadString == "task for a")
         await node.disconnect()
@@ -36,6 +37,7 @@ import TestSupport
         let cloud = try await connectedClient(broker, "prepull-cloud-watch", identity: "prepull-cloud")
         let statuses = try await cloud.subscribe("\(root)/node/+/prepull/+/status")
         let nodeA = try await connectedClient(broker, "node-a-writer", identity: "node-a")
+        try await waitUntilSubscribed([cloud])
         await #expect(throws: MQTTError.notAuthorized(topic: "\(root)/node/node-b/prepull/job-1/status")) {
             try await nodeA.publish("\(root)/node/node-b/prepull/job-1/status", "forged", qos: .atLeastOnce)
         }
@@ -55,6 +57,7 @@ import TestSupport
         let nodeB = try await connectedClient(broker, "node-b")
         let ownTasks = try await nodeB.subscribe("\(root)/node/node-b/prepull/+/task")
         let cloud = try await connectedClient(broker, "prepull-cloud-send", identity: "prepull-cloud")
+        try await waitUntilSubscribed([nodeA, nodeB])
         try await cloud.publish("\(root)/node/node-b/prepull/job-1/task", "secret for b")
         #expect(try await ownTasks.take(1).first?.payloadString == "secret for b")
         async let snoopedSeen = snooped.collect(for: .seconds(1))
@@ -70,6 +73,7 @@ import TestSupport
         let monitor = try await connectedClient(broker, "prepull-monitor")
         let summaries = try await monitor.subscribe("\(root)/prepull/jobs/+/status")
         let cloud = try await connectedClient(broker, "prepull-cloud-sum", identity: "prepull-cloud")
+        try await waitUntilSubscribed([monitor])
         try await cloud.publish("\(root)/prepull/jobs/job-1/status", "{}", retain: true)
         #expect(try await summaries.take(1).first?.payloadString == "{}")
         await #expect(throws: MQTTError.notAuthorized(topic: "\(root)/node/node-a/prepull/job-1/task")) {

@@ -1,5 +1,5 @@
 import Foundation
-import MQTT
+@testable import MQTT
 import TestSupport
 
 struct TimedOut: Error, CustomStringConvertible {
@@ -18,6 +18,17 @@ func withTimeout<T: Sendable>(_ what: String, _ timeout: Duration = .seconds(10)
         }
         defer { group.cancelAll() }
         return try await group.next()!
+    }
+}
+
+/// Waits until every client is connected with all its subscriptions acknowledged, at one moment:
+/// `subscribe` on a client that is still connecting returns before the SUBACK, and a message
+/// published before it is lost (MQTT's rules, not a client defect).
+func waitUntilSubscribed(_ clients: [MQTTClient], within timeout: Duration = .seconds(30)) async throws {
+    let all = clients
+    _ = try await withTimeout("\(all.count) client(s) connected and subscribed", timeout) {
+        while !all.allSatisfy({ $0.isConnectedAndSubscribed }) { try await Task.sleep(for: .milliseconds(20)) }
+        return true
     }
 }
 

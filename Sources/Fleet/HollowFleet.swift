@@ -80,7 +80,9 @@ public final class HollowFleet: Sendable {
         var base = options.broker
         base.tls = options.tlsForNode?(name) ?? base.tls
         if !options.bindAddresses.isEmpty {
-            let slot = (index - options.indices.lowerBound) / options.nodesPerBindAddress
+            // By the node's own index, so that the processes of a sharded fleet use different
+            // addresses instead of all starting at the first one.
+            let slot = index / options.nodesPerBindAddress
             base.bindAddress = options.bindAddresses[slot % options.bindAddresses.count]
         }
         let configuration = EdgeWorker.clientConfiguration(base, options: workerOptions)

@@ -16,7 +16,7 @@ struct FleetCommand: AsyncParsableCommand {
             Every node is its own MQTT client (client id = node name) driven by one event-loop thread per \
             process. libmosquitto keeps 3 descriptors per client and a process may hold ~20,000, so past \
             ~6,000 nodes split the fleet with --processes. Against a loopback broker, connections are spread \
-            over 127.0.0.2, 127.0.0.3, ... (10,000 per address) because one source address has ~28k ports.
+            over 127.B.0.2, 127.B.0.3, ... (4,000 per address, B new each run) because one source address has ~28k ports.
             """)
 
     @Option(help: "Number of hollow nodes.") var nodes: Int
@@ -71,8 +71,7 @@ struct FleetCommand: AsyncParsableCommand {
             return { node in MQTTTLSConfiguration(caFile: ca, certificateFile: "\(dir)/\(node).crt", keyFile: "\(dir)/\(node).key") }
         }
         let loopback = host == "127.0.0.1" || host == "localhost"
-        // 10,000 nodes per loopback source address: 127.0.0.2, 127.0.0.3, ... (stable per node index).
-        let bindAddresses = loopback ? (0...(nodes / 10_000)).map { "127.0.0.\(2 + $0)" } : []
+        let bindAddresses = loopback ? FleetAddressing.loopbackSources(forNodes: nodes) : []
         let options = HollowFleetOptions(
             indices: range, prefix: prefix, labels: labelMap(labels.split(separator: ",")),
             runtime: SimulatedRuntime.Configuration(

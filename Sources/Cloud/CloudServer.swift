@@ -135,13 +135,7 @@ struct CoreService: Service {
         await batcherTask.value
         publisher.finish()
         // Give queued publishes a moment to be acknowledged.
-        _ = await withTaskGroup(of: Bool.self) { g in
-            g.addTask { await publisherTask.value; return true }
-            g.addTask { try? await Task.sleep(for: .seconds(2)); return false }
-            let first = await g.next() ?? false
-            g.cancelAll()
-            return first
-        }
+        _ = await value(of: publisherTask, within: .seconds(2))
         publisherTask.cancel()
         await client.disconnect()
     }

@@ -163,15 +163,7 @@ public actor EdgeWorker {
             // Bounded: when the broker is going away too, the publish would wait for a reconnect that
             // never comes. The disconnect below then fails it, and the last will says "offline".
             let offline = Task { await self.publishPresence(.offline) }
-            let timer = Task { try? await Task.sleep(for: .seconds(2)) }
-            let client = client
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await offline.value }
-                group.addTask { await timer.value }
-                await group.next()
-                timer.cancel()
-                await client.disconnect()
-            }
+            _ = await value(of: offline, within: .seconds(2))
         }
         await client.disconnect()
         for task in background { task.cancel() }

@@ -87,20 +87,13 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         let runtime = try ContainerdRuntime(socketPath: containerd)
         // Not fatal: containerd may come up after the worker (tasks fail with this reason until it
         // does). Bounded, so that a hung containerd does not keep the node from coming online.
-        let probe = await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                do { try await runtime.probe() } catch { return "\(error)" }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(5))
-                return "no answer within 5 s"
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+        let probe = Task { () -> String? in
+            do { try await runtime.probe() } catch { return "\(error)" }
+            return nil
         }
-        if let problem = probe {
+        let answer = await value(of: probe, within: .seconds(5))
+        if answer == nil { probe.cancel() }
+        if let problem = answer ?? "no answer within 5 s" {
             logger.warning("containerd does not answer yet", metadata: ["socket": "\(containerd)", "error": "\(problem)"])
         }
         let journal = try FileTaskJournal(directory: state) { message in logger.warning("\(message)") }

@@ -6,7 +6,11 @@
 //     (a) directly with CRI PullImage (ContainerdClient), and (b) by a running `prepull edge`
 //     given a task over MQTT (timed from publishing the task to receiving its nodeResult, so it
 //     includes MQTT, the disk check, ImageStatus, progress polling and the journal writes).
-//     Same registry, same run, interleaved; unthrottled and throttled. Ratio = median(b) / median(a).
+//     Same registry, same run, interleaved (the order alternates per round); unthrottled and
+//     throttled. The ratio is the median of the per-round ratios b/a: the pairs share the
+//     round's conditions, while a cold pull into a fresh containerd varies by +-50 ms from one
+//     containerd to the next (a quarter of an unthrottled pull), so few rounds say little.
+//     Printed with the quartiles of those ratios and, for comparison, median(b) / median(a).
 //     Also the worker's VmRSS 1 s after its pull: the footprint once a job has run.
 //
 //   scripts/build-edge.sh && swift build --product bench-edge && .build/debug/bench-edge \
@@ -28,7 +32,7 @@ struct BenchEdge: AsyncParsableCommand {
 
     @Option(help: "The worker binary: prepull (run as `prepull edge`) or prepull-edge (default: .build/release/prepull, else the debug one).")
     var binary: String?
-    @Option(help: "Rounds per measure.") var rounds = 3
+    @Option(help: "Rounds per measure (one direct and one worker pull each).") var rounds = 9
     @Option(help: "Bytes per second of the throttled registry.") var throttle = 16 << 20
 
     func validate() throws {
@@ -121,10 +125,13 @@ struct BenchEdge: AsyncParsableCommand {
                         try tb.stop(containerd)
                     }
                 }
-                let ratio = Self.median(worker) / Self.median(direct)
-                print(String(format: "pull %@: direct CRI median %.3f s %@, worker median %.3f s %@, ratio %.3f",
+                let ratios = zip(worker, direct).map { $0 / $1 }
+                print(String(format: "pull %@: direct CRI median %.3f s %@, worker median %.3f s %@",
                              label, Self.median(direct), "\(direct.map { String(format: "%.3f", $0) })",
-                             Self.median(worker), "\(worker.map { String(format: "%.3f", $0) })", ratio))
+                             Self.median(worker), "\(worker.map { String(format: "%.3f", $0) })"))
+                print(String(format: "  ratio worker/direct: median of %d paired rounds %.3f (quartiles %.3f-%.3f); median/median %.3f",
+                             ratios.count, Self.median(ratios), Self.quantile(ratios, 0.25), Self.quantile(ratios, 0.75),
+                             Self.median(worker) / Self.median(direct)))
                 print(String(format: "  worker VmRSS 1 s after its pull (idle again): max %.1f MiB (samples %@ KiB)",
                              Double(rssAfterPull.max() ?? 0) / 1024, rssAfterPull.map(String.init).joined(separator: ",")))
             }
@@ -151,10 +158,15 @@ struct BenchEdge: AsyncParsableCommand {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
-    static func median(_ xs: [Double]) -> Double {
+    static func median(_ xs: [Double]) -> Double { quantile(xs, 0.5) }
+
+    /// The q-quantile, interpolated between the two nearest order statistics.
+    static func quantile(_ xs: [Double], _ q: Double) -> Double {
         guard !xs.isEmpty else { return .nan }
         let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        let position = q * Double(s.count - 1)
+        let below = Int(position.rounded(.down)), above = Int(position.rounded(.up))
+        return s[below] + (s[above] - s[below]) * (position - Double(below))
     }
 }
 

@@ -101,10 +101,14 @@ struct BenchEdge: AsyncParsableCommand {
                 let ref = "\(registry.address)/prepull/multilayer:1.0"
                 var direct: [Double] = []
                 var worker: [Double] = []
+                var workerImageStep: [Double] = []
                 var rssAfterPull: [Int] = []
                 for round in 1...rounds {
                     for first in [round % 2 == 0, round % 2 != 0] {
                         let containerd = try tb.startContainerd("c-\(counter)-\(round)-\(first)", registries: [registry])
+                        // Each pull writes ~64 MiB (content + unpacked layers); without this the
+                        // previous round's writeback lands on whichever pull comes next.
+                        sync()
                         if first {
                             let client = try ContainerdClient(socketPath: containerd.socketPath)
                             _ = try await client.listImages()
@@ -114,8 +118,9 @@ struct BenchEdge: AsyncParsableCommand {
                             await client.close()
                         } else {
                             let node = try await startEdge(containerd)
-                            let elapsed = try await cloud.runTask(node: node, image: ref)
+                            let (elapsed, imageStep) = try await cloud.runTask(node: node, image: ref)
                             worker.append(elapsed)
+                            workerImageStep.append(imageStep)
                             // What the node keeps once the job is done: the pull's code and buffers
                             // stay resident until the kernel needs the pages back.
                             try await Task.sleep(for: .seconds(1))
@@ -132,6 +137,11 @@ struct BenchEdge: AsyncParsableCommand {
                 print(String(format: "  ratio worker/direct: median of %d paired rounds %.3f (quartiles %.3f-%.3f); median/median %.3f",
                              ratios.count, Self.median(ratios), Self.quantile(ratios, 0.25), Self.quantile(ratios, 0.75),
                              Self.median(worker) / Self.median(direct)))
+                // Where the worker's time goes: its image step as it timed it, and the rest
+                // (MQTT both ways, journal writes, check, result messages).
+                let rest = zip(worker, workerImageStep).map { ($0 - $1) * 1000 }
+                print(String(format: "  worker's image step (its own timing) median %.3f s; the rest of the task median %.1f ms (min %.1f, max %.1f)",
+                             Self.median(workerImageStep), Self.median(rest), rest.min() ?? .nan, rest.max() ?? .nan))
                 print(String(format: "  worker VmRSS 1 s after its pull (idle again): max %.1f MiB (samples %@ KiB)",
                              Double(rssAfterPull.max() ?? 0) / 1024, rssAfterPull.map(String.init).joined(separator: ",")))
             }
@@ -181,15 +191,20 @@ final class Cloud: Sendable {
     actor Inbox {
         var online: Set<String> = []
         var results: [String: (NodeResult, ContinuousClock.Instant)] = [:]
+        /// The worker's own timing of its image step (ImageStatus, PullImage, ImageStatus), ms.
+        var imageStepMs: [String: Int64] = [:]
         func add(_ envelope: Envelope, at instant: ContinuousClock.Instant) {
             switch envelope.content.body {
             case .presence(let p) where p.state == .online: online.insert(envelope.content.nodeName ?? "")
             case .nodeResult(let r): results[envelope.content.jobUID ?? ""] = (r, instant)
+            case .pullResult(let r): imageStepMs[envelope.content.jobUID ?? ""] = r.images.first?.durationMs
             default: break
             }
         }
         func isOnline(_ node: String) -> Bool { online.contains(node) }
-        func result(_ uid: String) -> (NodeResult, ContinuousClock.Instant)? { results[uid] }
+        func result(_ uid: String) -> (NodeResult, ContinuousClock.Instant, Int64?)? {
+            results[uid].map { ($0.0, $0.1, imageStepMs[uid]) }
+        }
     }
 
     init(broker: MosquittoBroker) async throws {
@@ -217,8 +232,9 @@ final class Cloud: Sendable {
         }
     }
 
-    /// Seconds from publishing the task to receiving the node's result.
-    func runTask(node: String, image: String) async throws -> Double {
+    /// Seconds from publishing the task to receiving the node's result, and the worker's own
+    /// timing of its image step (from its pullResult).
+    func runTask(node: String, image: String) async throws -> (total: Double, imageStep: Double) {
         let uid = UUID().uuidString
         let envelope = Envelope.job(id: UUID().uuidString, timestampMs: Int64(Date().timeIntervalSince1970 * 1000), jobName: "bench",
                                     jobUID: uid, nodeName: node, seq: 1, body: .taskCreate(TaskCreate(images: [image])))
@@ -226,9 +242,9 @@ final class Cloud: Sendable {
         try await client.publish(envelope.topic(in: Topics()), payload: try codec.encodeData(envelope), qos: .atLeastOnce)
         let deadline = start + .seconds(120)
         while true {
-            if let (result, at) = await inbox.result(uid) {
+            if let (result, at, stepMs) = await inbox.result(uid) {
                 guard result.phase == .successful else { throw HarnessError("worker pull failed: \(result.reason ?? "")") }
-                return BenchEdge.seconds(at - start)
+                return (BenchEdge.seconds(at - start), Double(stepMs ?? 0) / 1000)
             }
             guard ContinuousClock.now < deadline else { throw HarnessError("no result from \(node)") }
             try await Task.sleep(for: .milliseconds(2))

@@ -15,7 +15,7 @@ struct FleetCommand: AsyncParsableCommand {
         discussion: """
             Every node is its own MQTT client (client id = node name) driven by one event-loop thread per \
             process. libmosquitto keeps 3 descriptors per client and a process may hold ~20,000, so past \
-            ~6,000 nodes split the fleet with --processes. Against a loopback broker, connections are spread \
+            ~6,000 nodes split the fleet with --processes (the fleet refuses a share that does not fit). Against a loopback broker, connections are spread \
             over 127.B.0.2, 127.B.0.3, ... (4,000 per address, B new each run) because one source address has ~28k ports.
             """)
 
@@ -55,6 +55,10 @@ struct FleetCommand: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap(fallback: .notice)
         let logger = Logger(label: "prepull.fleet")
+        let openFiles = FleetDescriptorBudget.raiseSoftLimit()
+        if shard == nil, let problem = FleetDescriptorBudget.problem(nodes: nodes, processes: processes, limit: openFiles) {
+            throw ValidationError(problem)
+        }
         if processes > 1 && shard == nil {
             try await runShards(logger: logger)
             return

@@ -60,7 +60,11 @@ echo "starting $nodes hollow nodes in $procs process(es)..."
 t0=$(now)
 "$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
     --stats-file "$work/fleet.json" > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
-online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.state == "online")] | length') -ge $nodes ]]; }
+online() {
+    # A fleet that exits (e.g. more nodes per process than its open-files limit holds) ends the wait.
+    kill -0 "$fleet_pid" 2>/dev/null || { echo "prepull fleet exited:" >&2; tail -5 "$work/fleet.log" >&2; exit 1; }
+    [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.state == "online")] | length') -ge $nodes ]]
+}
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 

@@ -153,6 +153,8 @@ let package = Package(
         .executableTarget(name: "bench-mqtt", dependencies: ["MQTT", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "bench/mqtt"),
         // Fold throughput benchmark: swift run -c release bench-fold
         .executableTarget(name: "bench-fold", dependencies: ["PrePullKit"], path: "bench/fold"),
+        // Wire codec cost per message: swift run -c release bench-codec
+        .executableTarget(name: "bench-codec", dependencies: ["PrePullKit"], path: "bench/codec"),
         // Cold pull of the multi-layer image: `ctr images pull` vs CRI PullImage via ContainerdClient.
         .executableTarget(
             name: "bench-pull",

@@ -14,7 +14,7 @@
 //     Also the worker's VmRSS 1 s after its pull: the footprint once a job has run.
 //
 //   scripts/build-edge.sh && swift build --product bench-edge && .build/debug/bench-edge \
-//       --binary .build-edge/release/prepull-edge [--rounds N] [--throttle BYTES_PER_SEC]
+//       --binary .build-edge/release/prepull-edge [--rounds N (25)] [--throttle BYTES_PER_SEC]
 //   (or --binary .build/release/prepull: the full binary, run as `prepull edge`)
 // (root; starts and stops everything itself)
 import ArgumentParser
@@ -32,7 +32,7 @@ struct BenchEdge: AsyncParsableCommand {
 
     @Option(help: "The worker binary: prepull (run as `prepull edge`) or prepull-edge (default: .build/release/prepull, else the debug one).")
     var binary: String?
-    @Option(help: "Rounds per measure (one direct and one worker pull each).") var rounds = 9
+    @Option(help: "Rounds per measure (one direct and one worker pull each).") var rounds = 25
     @Option(help: "Bytes per second of the throttled registry.") var throttle = 16 << 20
 
     func validate() throws {

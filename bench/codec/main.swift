@@ -1,0 +1,56 @@
+// Wire codec cost per message: encode and decode (with all of WireCodec's checks) of the five
+// messages a node's task takes (task, accepted, checkResult, pullResult, nodeResult), as a
+// 10,000-node fleet job sends them. Baseline in the same run: JSONSerialization of the same bytes
+// (parse only, no Codable), to show what the Codable layer adds over the JSON parser.
+//
+//   flock /tmp/prepull-build.lock swift run -c release bench-codec [iterations]
+import Foundation
+import PrePullKit
+
+let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
+let codec = WireCodec()
+let topics = Topics()
+let uid = "0b6f3c5e-8a52-4f0e-9d3a-6c1f2f8f9e01"
+let images = ["registry.local/app/a:1", "registry.local/app/b:1", "registry.local/app/c:1"]
+let now: Int64 = 1_795_593_600_000
+
+func envelope(_ seq: UInt64, _ body: MessageBody) -> Envelope {
+    .job(id: UUID().uuidString.lowercased(), timestampMs: now, jobName: "fleet-bench", jobUID: uid, nodeName: "edge-04711",
+         seq: seq, body: body)
+}
+
+let messages: [(String, Envelope)] = [
+    ("taskCreate", envelope(1, .taskCreate(TaskCreate(images: images, checkItems: [.disk], timeoutSeconds: 300, retryTimes: 0)))),
+    ("accepted", envelope(1, .accepted(TaskAccepted()))),
+    ("checkResult", envelope(2, .checkResult(CheckResult(succeeded: true, timeMs: now, items: [
+        CheckItemResult(item: .disk, succeeded: true, measuredPercent: 41.5, thresholdPercent: 80)])))),
+    ("pullResult", envelope(3, .pullResult(PullResult(succeeded: true, timeMs: now, images: images.map {
+        ImagePullResult(image: $0, succeeded: true, digest: "sha256:" + String(repeating: "ab", count: 32), sizeBytes: 10 << 20,
+                        attempts: 1, startTimeMs: now, finishTimeMs: now + 3, durationMs: 3)
+    })))),
+    ("nodeResult", envelope(4, .nodeResult(NodeResult(phase: .successful, startTimeMs: now, finishTimeMs: now + 9)))),
+]
+
+func microseconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = ContinuousClock.now
+    for _ in 0..<iterations { try body() }
+    let d = ContinuousClock.now - start
+    return (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(iterations)
+}
+
+print("bench-codec: \(iterations) iterations per figure, one core, µs per message")
+print("message       bytes   encode   decode   JSONSerialization parse")
+var totalEncode = 0.0, totalDecode = 0.0
+for (name, e) in messages {
+    let topic = e.topic(in: topics)
+    let payload = try codec.encode(e)
+    guard try codec.decode(topic: topic, payload: payload) == e else { fatalError("\(name) does not round-trip") }
+    let encode = try microseconds { _ = try codec.encode(e) }
+    let decode = try microseconds { _ = try codec.decode(topic: topic, payload: payload) }
+    let data = Data(payload)
+    let parse = try microseconds { _ = try JSONSerialization.jsonObject(with: data) }
+    totalEncode += encode
+    totalDecode += decode
+    print(String(format: "%-12@ %6d %8.1f %8.1f %8.1f", name, payload.count, encode, decode, parse))
+}
+print(String(format: "one node's task (5 messages, each encoded once and decoded once): %.0f µs", totalEncode + totalDecode))

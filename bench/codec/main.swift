@@ -51,6 +51,6 @@ for (name, e) in messages {
     let parse = try microseconds { _ = try JSONSerialization.jsonObject(with: data) }
     totalEncode += encode
     totalDecode += decode
-    print(String(format: "%-12@ %6d %8.1f %8.1f %8.1f", name, payload.count, encode, decode, parse))
+    print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %6d %8.1f %8.1f %8.1f", payload.count, encode, decode, parse))
 }
 print(String(format: "one node's task (5 messages, each encoded once and decoded once): %.0f µs", totalEncode + totalDecode))

@@ -13,11 +13,14 @@ public enum Topic {
     static func nameProblem(_ topic: String) -> String? {
         if topic.isEmpty { return "a topic must not be empty" }
         if topic.utf8.count > 65_535 { return "longer than 65,535 bytes" }
-        if topic.utf8.contains(0) { return "contains a NUL character" }
-        if topic.contains("+") || topic.contains("#") {
-            return "wildcards '+' and '#' are only allowed in subscription filters"
+        // One pass over the bytes: this runs for every message published and received, and
+        // `String.contains(String)` goes through Foundation's string search.
+        var wildcard = false
+        for byte in topic.utf8 {
+            if byte == 0 { return "contains a NUL character" }
+            if byte == UInt8(ascii: "+") || byte == UInt8(ascii: "#") { wildcard = true }
         }
-        return nil
+        return wildcard ? "wildcards '+' and '#' are only allowed in subscription filters" : nil
     }
 
     static func filterProblem(_ filter: String) -> String? {

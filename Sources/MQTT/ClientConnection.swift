@@ -57,6 +57,11 @@ final class ClientConnection: Sendable {
         var nextWaiterID: UInt64 = 0
         var publishes: [Int32: PendingPublish] = [:]
         var subscribes: [Int32: PendingSubscribe] = [:]
+        /// UNSUBSCRIBEs sent and not yet acknowledged (message ids).
+        var unsubscribes: Set<Int32> = []
+        /// `disconnect()` calls waiting for those acknowledgements, and until when they wait.
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var closeAfter: ContinuousClock.Instant?
         var subscriptions: [UInt64: Subscription] = [:]
         var nextSubscriptionID: UInt64 = 0
         /// MQTT v5 subscription identifiers, one per distinct filter: a message matching several
@@ -210,13 +215,41 @@ final class ClientConnection: Sendable {
         state.withLock { $0.phase.isConnected && $0.subscriptions.values.allSatisfy(\.active) }
     }
 
+    /// How long `disconnect()` waits for outstanding UNSUBACKs before it closes anyway.
+    static let unsubscribeGrace: Duration = .milliseconds(500)
+
+    /// DISCONNECT and close, once the broker has acknowledged every UNSUBSCRIBE (at most
+    /// `unsubscribeGrace`). An acknowledgement that arrives after the close is unread data on the
+    /// socket, so the kernel resets the connection instead of closing it, and the broker loses the
+    /// DISCONNECT: it logs "Protocol error" under TLS and publishes the last will.
     func disconnect() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loop.execute { [self] in
-                close()
-                continuation.resume()
+                let now = ContinuousClock.now
+                let due = state.withLock { state -> ContinuousClock.Instant? in
+                    guard !state.unsubscribes.isEmpty, state.phase.isConnected, !state.closing else { return nil }
+                    state.closeWaiters.append(continuation)
+                    let due = state.closeAfter ?? now + Self.unsubscribeGrace
+                    state.closeAfter = due
+                    return due
+                }
+                if let due {
+                    loop.schedule(self, at: due)
+                } else {
+                    close()
+                    continuation.resume()
+                }
             }
         }
+    }
+
+    /// Closes for the waiting `disconnect()` calls once nothing is left to wait for.
+    private func closeIfSettled(now: ContinuousClock.Instant) {
+        let ready = state.withLock { state -> Bool in
+            guard !state.closeWaiters.isEmpty else { return false }
+            return state.unsubscribes.isEmpty || !state.phase.isConnected || state.closeAfter.map { now >= $0 } ?? true
+        }
+        if ready { close() }
     }
 
     /// Closes the socket without DISCONNECT, as a crash or a cut cable would. For tests of the last will.
@@ -337,6 +370,7 @@ final class ClientConnection: Sendable {
     }
 
     func timerFired(now: ContinuousClock.Instant) {
+        closeIfSettled(now: now)
         let (reconnect, timedOut) = state.withLock { state -> (Bool, Bool) in
             if state.closed { return (false, false) }
             if state.phase == .connecting, let deadline = state.connectDeadline, deadline <= now {
@@ -414,6 +448,9 @@ final class ClientConnection: Sendable {
         }
         syncInterest()
         for waiter in waiters { waiter.resume(throwing: error) }
+        state.withLock { $0.unsubscribes.removeAll() }  // a new session acknowledges none of them
+        closeIfSettled(now: .now)
+        if state.withLock({ $0.closed }) { return }
         if let retryIn, let due = state.withLock({ $0.reconnectAt }) {
             logger.notice("MQTT connection to \(configuration.host):\(configuration.port) down, retrying",
                           metadata: ["client": "\(configuration.clientID)", "reason": "\(error)",
@@ -550,7 +587,10 @@ final class ClientConnection: Sendable {
             return stillUsed || !state.phase.isConnected || state.closing ? nil : removed.filter
         }
         if let unsubscribe {
-            mosquitto_unsubscribe_v5(handle.pointer, nil, unsubscribe, nil)
+            var mid: Int32 = 0
+            if mosquitto_unsubscribe_v5(handle.pointer, &mid, unsubscribe, nil) == MOSQ_ERR_SUCCESS.rawValue {
+                state.withLock { _ = $0.unsubscribes.insert(mid) }
+            }
             syncInterest()
         }
     }
@@ -581,6 +621,9 @@ final class ClientConnection: Sendable {
             state.subscriptions.removeAll()
             state.outbox.removeAll()
             state.observers.removeAll()
+            state.unsubscribes.removeAll()
+            state.closeWaiters.removeAll()
+            state.closeAfter = nil
             state.phase = .closed
             state.closed = true
             return copy
@@ -589,6 +632,7 @@ final class ClientConnection: Sendable {
         for pending in snapshot.publishes.values { pending.completion.fail(.closed) }
         for pending in snapshot.subscribes.values { pending.continuation?.resume(throwing: MQTTError.closed) }
         for entry in snapshot.outbox { entry.completion.fail(.closed) }
+        for waiter in snapshot.closeWaiters { waiter.resume() }
         for subscription in snapshot.subscriptions.values { subscription.continuation.finish() }
         for observer in snapshot.observers.values {
             observer.yield(.closed)
@@ -649,6 +693,10 @@ final class ClientConnection: Sendable {
             let first = count > 0 ? granted?[0] ?? 0x80 : 0x80
             Unmanaged<ClientConnection>.fromOpaque(userdata).takeUnretainedValue().onSubscribe(mid: mid, granted: first)
         }
+        mosquitto_unsubscribe_v5_callback_set(mosq) { _, userdata, mid, _ in
+            guard let userdata else { return }
+            Unmanaged<ClientConnection>.fromOpaque(userdata).takeUnretainedValue().onUnsubscribe(mid: mid)
+        }
         mosquitto_message_v5_callback_set(mosq) { _, userdata, message, properties in
             guard let userdata, let message else { return }
             var identifiers: [UInt32] = []
@@ -704,6 +752,15 @@ final class ClientConnection: Sendable {
             error = rc == 0 ? nil : mapFailure(rc, errnoValue: errno)
         }
         loop.execute { [self] in connectionEnded(error) }
+    }
+
+    private func onUnsubscribe(mid: Int32) {
+        let waited = state.withLock { state -> Bool in
+            state.unsubscribes.remove(mid)
+            return !state.closeWaiters.isEmpty
+        }
+        // Not from inside libmosquitto's callback: closing destroys the handle it is using.
+        if waited { loop.execute { [self] in closeIfSettled(now: .now) } }
     }
 
     private func onPublish(mid: Int32, reasonCode: Int32) {

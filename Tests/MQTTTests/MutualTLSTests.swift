@@ -69,6 +69,30 @@ import TestSupport
         await cloud.disconnect()
     }
 
+    /// A node that drops its subscriptions and disconnects at once used to lose the race with the
+    /// UNSUBACKs: they arrived after the close, the kernel reset the connection, and the broker
+    /// logged "Protocol error" and published the node's last will ("offline") for a clean exit.
+    @Test func leavingRightAfterUnsubscribingIsACleanDisconnect() async throws {
+        let watcher = try await connectedClient(broker, "prepull-cloud-wills", identity: "prepull-cloud")
+        let wills = try await watcher.subscribe("\(root)/node/node-a/presence")
+        try await waitUntilSubscribed([watcher])
+        for round in 1...5 {
+            let node = try await connectedClient(broker, "node-a-leaving-\(round)", identity: "node-a") {
+                $0.will = MQTTWill(topic: "\(root)/node/node-a/presence", payload: Data("offline \(round)".utf8), qos: .atLeastOnce)
+            }
+            let tasks = try await node.subscribe("\(root)/node/node-a/prepull/+/task")
+            let everything = try await node.subscribe("\(root)/#")
+            try await waitUntilSubscribed([node])
+            // Ending both streams sends two UNSUBSCRIBEs; DISCONNECT is queued right behind them.
+            _ = await tasks.collect(for: .zero)
+            _ = await everything.collect(for: .zero)
+            await node.disconnect()
+        }
+        let seen = await wills.collect(for: .seconds(1))
+        #expect(seen.isEmpty, "last wills published for clean disconnects: \(seen.map(\.payloadString))")
+        await watcher.disconnect()
+    }
+
     @Test func monitorReadsSummariesButCannotPublish() async throws {
         let monitor = try await connectedClient(broker, "prepull-monitor")
         let summaries = try await monitor.subscribe("\(root)/prepull/jobs/+/status")

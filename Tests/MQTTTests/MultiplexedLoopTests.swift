@@ -18,7 +18,8 @@ import TestSupport
         let broker = try MosquittoBroker(.plain, persistence: false)
         defer { broker.shutdown() }
         let count = 2_000
-        let loop = MQTTEventLoop(name: "fleet-loop")
+        // A name no other suite uses: under `swift test` (parallel) the fleet tests run their own "fleet-loop".
+        let loop = MQTTEventLoop(name: "mux-test-loop")
         defer { loop.shutdown() }
         var clients: [MQTTClient] = []
         var subscriptions: [MQTTSubscription] = []
@@ -36,7 +37,7 @@ import TestSupport
         try await waitUntilSubscribed(clients)
         // One loop thread drives all of them; no client got a thread of its own ("mqtt-<client id>").
         let names = Self.threadNames()
-        #expect(names.filter { $0 == "fleet-loop" }.count == 1, "threads: \(names)")
+        #expect(names.filter { $0 == "mux-test-loop" }.count == 1, "threads: \(names)")
         #expect(!names.contains { $0.hasPrefix("mqtt-hollow") }, "threads: \(names)")
 
         let publisher = try await connectedClient(broker, "fleet-publisher")

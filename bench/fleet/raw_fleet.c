@@ -1,16 +1,18 @@
 /*
  * The broker's raw capacity for prepull's message pattern, without prepull:
  * N clients each subscribe to their own task topic; one "cloud" client subscribes to every status
- * topic, publishes one QoS 1 task per node, and waits for REPLIES QoS 1 status messages per node.
+ * topic, publishes one QoS 1 task per node, and waits for REPLIES QoS 1 status messages per node
+ * on average (a fraction: some nodes send one more, so the total is REPLIES x NODES).
  * Every client is driven by non-threaded libmosquitto from one epoll loop per process; the fleet is
  * split over PROCS processes (libmosquitto keeps 3 descriptors per client, and one process may hold
  * at most ~20,000).
  *
- *   cc -O2 -o raw_fleet raw_fleet.c -lmosquitto
+ *   cc -O2 -o raw_fleet raw_fleet.c -lmosquitto -lm
  *   raw_fleet HOST PORT NODES [REPLIES=4] [PROCS=2]
  * Prints: nodes, seconds from the first task to the last status, messages per second.
  */
 #include <mosquitto.h>
+#include <math.h>
 #include <mqtt_protocol.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,10 @@
 #include <unistd.h>
 
 static const char *host;
-static int port, nodes, replies = 4, procs = 2;
+static int port, nodes, procs = 2;
+/* Status messages per node, on average: prepull's count divided by its nodes. Node i sends the
+ * whole part, plus one more for the first (fraction x nodes) nodes, so the total matches. */
+static double replies = 4;
 static int connected_count, expected_connected;
 static long statuses_seen;
 static long reconnects;
@@ -52,13 +57,24 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
     connected_count++;
 }
 
+static int replies_of(long id) {
+    int whole = (int)replies;
+    long extra = lround((replies - whole) * nodes);
+    return whole + (id < extra ? 1 : 0);
+}
+
+static long total_replies(void) {
+    int whole = (int)replies;
+    return (long)whole * nodes + lround((replies - whole) * nodes);
+}
+
 static void on_node_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg, const mosquitto_property *p) {
     (void)msg; (void)p;
     char topic[128];
     long id = (long)obj - 2;
     snprintf(topic, sizeof topic, "$hw/events/node/edge-%ld/prepull/raw-job/status", id);
     static const char body[] = "{\"header\":{},\"route\":{},\"content\":{\"seq\":1}}";
-    for (int i = 0; i < replies; i++) mosquitto_publish_v5(m, NULL, topic, sizeof body - 1, body, 1, false, NULL);
+    for (int i = 0, n = replies_of(id); i < n; i++) mosquitto_publish_v5(m, NULL, topic, sizeof body - 1, body, 1, false, NULL);
 }
 
 static void on_cloud_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg, const mosquitto_property *p) {
@@ -124,9 +140,9 @@ static long expected_statuses;
 static int all_statuses(void) { return statuses_seen >= expected_statuses; }
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s HOST PORT NODES [REPLIES] [PROCS]\n", argv[0]); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: %s HOST PORT NODES [REPLIES_PER_NODE, e.g. 4.32] [PROCS]\n", argv[0]); return 2; }
     host = argv[1]; port = atoi(argv[2]); nodes = atoi(argv[3]);
-    if (argc > 4) replies = atoi(argv[4]);
+    if (argc > 4) replies = atof(argv[4]);
     if (argc > 5) procs = atoi(argv[5]);
     struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
     mosquitto_lib_init();
@@ -163,12 +179,12 @@ int main(int argc, char **argv) {
         snprintf(topic, sizeof topic, "$hw/events/node/edge-%d/prepull/raw-job/task", i);
         mosquitto_publish_v5(cloud, NULL, topic, sizeof task - 1, task, 1, false, NULL);
     }
-    expected_statuses = (long)nodes * replies;
+    expected_statuses = total_replies();
     drive(&cloud, 1, all_statuses);
     double elapsed = now() - start;
     if (reconnects) fprintf(stderr, "raw-cloud reconnected %ld times\n", reconnects);
-    printf("raw nodes=%d replies=%d seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, elapsed,
-           (nodes * (replies + 1.0)) / elapsed);
+    printf("raw nodes=%d replies=%.3f seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, elapsed,
+           (nodes + total_replies()) / elapsed);
     for (int p = 0; p < procs; p++) { kill(children[p], SIGTERM); waitpid(children[p], NULL, 0); }
     return 0;
 }

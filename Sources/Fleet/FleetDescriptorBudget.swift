@@ -1,5 +1,3 @@
-import Glibc
-
 /// How many hollow nodes one process can hold under its open-files limit.
 ///
 /// libmosquitto keeps 3 descriptors per client (its socket and a socket pair that wakes threaded
@@ -24,17 +22,5 @@ public enum FleetDescriptorBudget {
         let processesNeeded = (nodes + fits - 1) / fits
         return "\(largestShare) nodes in one process need about \(needed) open files (\(descriptorsPerNode) per node), "
             + "but the limit is \(limit): use --processes \(processesNeeded) or more (or raise ulimit -n)"
-    }
-
-    /// Raises the open-files soft limit to the hard limit (children inherit it) and returns it.
-    public static func raiseSoftLimit() -> Int {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return limit.rlim_cur > rlim_t(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 }

@@ -38,16 +38,4 @@ public enum FreePort {
             }
         }
     }
-
-    /// Raises this process's open-files soft limit to its hard limit (large fleets need thousands of
-    /// sockets; the hard limit itself cannot be raised without CAP_SYS_RESOURCE). Child processes inherit it.
-    @discardableResult
-    public static func raiseFileLimit() -> Int {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        return Int(limit.rlim_cur)
-    }
 }

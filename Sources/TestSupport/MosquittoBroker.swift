@@ -45,7 +45,7 @@ public final class MosquittoBroker: Sendable {
         guard let mosquitto = RepositoryPaths.which("mosquitto") else {
             throw HarnessError("mosquitto is not installed: run scripts/install-deps.sh")
         }
-        FreePort.raiseFileLimit()
+        raiseOpenFilesLimit()
         self.mode = mode
         let directory = try TemporaryDirectory(prefix: "prepull-broker")
         let port = try FreePort.allocate()

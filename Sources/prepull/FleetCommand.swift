@@ -55,7 +55,7 @@ struct FleetCommand: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap(fallback: .notice)
         let logger = Logger(label: "prepull.fleet")
-        let openFiles = FleetDescriptorBudget.raiseSoftLimit()
+        let openFiles = raiseOpenFilesLimit()
         if shard == nil, let problem = FleetDescriptorBudget.problem(nodes: nodes, processes: processes, limit: openFiles) {
             throw ValidationError(problem)
         }

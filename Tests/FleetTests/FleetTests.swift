@@ -23,7 +23,7 @@ struct FleetTests {
         let fleet: HollowFleet
 
         static func start(nodes: Int, failureRate: Double = 0, pullMs: Distribution = .uniform(5, 30)) async throws -> Bed {
-            FreePort.raiseFileLimit()
+            raiseOpenFilesLimit()
             let broker = try MosquittoBroker(.plain, persistence: false,
                                              extraConfig: ["max_queued_messages 1000000"])
             let data = try TemporaryDirectory(prefix: "prepull-fleet-test")

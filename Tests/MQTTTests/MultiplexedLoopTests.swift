@@ -13,7 +13,7 @@ import TestSupport
     }
 
     @Test func twoThousandClientsOnOneThread() async throws {
-        let limit = FreePort.raiseFileLimit()
+        let limit = raiseOpenFilesLimit()
         try #require(limit >= 8_000, "needs ~3 descriptors per client; open-files limit is \(limit)")
         let broker = try MosquittoBroker(.plain, persistence: false)
         defer { broker.shutdown() }

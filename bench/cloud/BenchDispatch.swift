@@ -46,7 +46,7 @@ struct BenchDispatch: AsyncParsableCommand {
             return h
         }
 
-        _ = FreePort.raiseFileLimit()
+        _ = raiseOpenFilesLimit()
         let broker = try MosquittoBroker(.plain, persistence: false)
         let data = try TemporaryDirectory(prefix: "prepull-bench-dispatch")
         var config = CloudConfiguration(

@@ -15,51 +15,67 @@ extension EdgeWorker {
     }
 
     func runJob(_ uid: String, fresh: Bool, parentId: String?) async {
-        guard let initial = jobs[uid]?.entry else { return }
+        guard let job = jobs[uid] else { return }
         if fresh {
             await persist(uid)
             await publish(uid, .accepted(TaskAccepted(alreadyHeld: false)), parentId: parentId)
-        } else if initial.hadCredentials, jobs[uid]?.credentials == nil {
+        } else if job.entry.hadCredentials, job.credentials == nil {
             // Credentials never touch the disk: wait for the cloud to re-send the task (it does
             // when our `online` presence arrives), then go on without them.
             let until = ContinuousClock.now + options.credentialWait
-            while jobs[uid]?.credentials == nil, ContinuousClock.now < until, !interrupted(uid) {
+            while job.credentials == nil, ContinuousClock.now < until, !interrupted(uid) {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
         if interrupted(uid) { return }
-        let task = initial.task
-
-        // Check
-        if jobs[uid]?.entry.checkResult == nil {
-            var thresholds = options.checkThresholds
-            for (item, value) in task.checkThresholds ?? [:] { thresholds[item] = value }
-            let result = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
-            if interrupted(uid) { return }
-            // Not persisted on its own (one fsync fewer before the pull): after a crash the
-            // check simply runs again. A failed check is written by `finish`.
-            jobs[uid]?.entry.checkResult = result
-            await publish(uid, .checkResult(result))
-            if !result.succeeded {
-                logger.info("check failed", metadata: ["jobUID": "\(uid)", "reason": "\(result.reason ?? "")"])
-                await finish(uid, phase: .failure, reason: result.reason ?? "check failed")
-                return
-            }
+        if job.entry.checkResult == nil {
+            guard await check(uid, job.entry.task) else { return }
         }
+        await pull(uid, job)
+    }
 
-        // Pull
+    /// The Check action: runs the node checks, reports them, and finishes the task when they fail.
+    /// True when the pull may start.
+    @inline(never)
+    private func check(_ uid: String, _ task: TaskCreate) async -> Bool {
+        var thresholds = options.checkThresholds
+        for (item, value) in task.checkThresholds ?? [:] { thresholds[item] = value }
+        let result = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
+        if interrupted(uid) { return false }
+        // Not persisted on its own (one fsync fewer before the pull): after a crash the
+        // check simply runs again. A failed check is written by `finish`.
+        jobs[uid]?.entry.checkResult = result
+        await publish(uid, .checkResult(result))
+        if !result.succeeded {
+            logger.info("check failed", metadata: ["jobUID": "\(uid)", "reason": "\(result.reason ?? "")"])
+            await finish(uid, phase: .failure, reason: result.reason ?? "check failed")
+            return false
+        }
+        return true
+    }
+
+    /// The Pull action: every image not done yet (in parallel up to `maxParallelPulls`), then
+    /// `pullResult` and the node's verdict.
+    @inline(never)
+    private func pull(_ uid: String, _ job: Job) async {
+        let task = job.entry.task
         let timeout = task.timeoutSeconds > 0 ? task.timeoutSeconds : JobDefaults.timeoutSeconds
-        let remainingMs = initial.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
+        let remainingMs = job.entry.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
         let deadline = ContinuousClock.now + .milliseconds(max(0, remainingMs))
-        let done = Set(jobs[uid]?.entry.imageResults.map(\.image) ?? [])
+        let done = Set(job.entry.imageResults.map(\.image))
         await withTaskGroup(of: Void.self) { group in
             for image in Self.unique(task.images) where !done.contains(image) {
-                group.addTask { await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline) }
+                group.addTask(executorPreference: options.taskExecutor) { await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline) }
             }
         }
         if interrupted(uid) { return }
-        guard let entry = jobs[uid]?.entry else { return }
-        let results = Self.unique(task.images).compactMap { image in entry.imageResults.first { $0.image == image } }
+        await reportPull(uid, task)
+    }
+
+    @inline(never)
+    private func reportPull(_ uid: String, _ task: TaskCreate) async {
+        guard let job = jobs[uid] else { return }
+        let results = Self.unique(task.images).compactMap { image in job.entry.imageResults.first { $0.image == image } }
         let failed = results.filter { !$0.succeeded }
         let pull = PullResult(
             succeeded: failed.isEmpty,
@@ -83,14 +99,15 @@ extension EdgeWorker {
     }
 
     /// Records the node's verdict, publishes it (QoS 1) and marks it reported once acknowledged.
+    @inline(never)
     func finish(_ uid: String, phase: NodeResult.Phase, reason: String?) async {
-        guard let entry = jobs[uid]?.entry else { return }
-        let result = NodeResult(phase: phase, reason: reason, startTimeMs: entry.receivedAtMs, finishTimeMs: EpochClock.nowMs())
-        jobs[uid]?.entry.nodeResult = result
+        guard let job = jobs[uid] else { return }
+        let result = NodeResult(phase: phase, reason: reason, startTimeMs: job.entry.receivedAtMs, finishTimeMs: EpochClock.nowMs())
+        job.entry.nodeResult = result
         await persist(uid)
         stats.tasksFinished += 1
         logger.info("task finished", metadata: [
-            "job": "\(entry.jobName)", "jobUID": "\(uid)", "phase": "\(phase.rawValue)", "reason": "\(reason ?? "")"])
+            "job": "\(job.entry.jobName)", "jobUID": "\(uid)", "phase": "\(phase.rawValue)", "reason": "\(reason ?? "")"])
         if await publish(uid, .nodeResult(result)) {
             jobs[uid]?.entry.reported = true
             await persist(uid)
@@ -99,8 +116,9 @@ extension EdgeWorker {
     }
 
     /// After a cloud cancel stopped the run: report what was done and that the rest was cancelled.
+    @inline(never)
     func reportCancelled(_ uid: String) async {
-        guard var job = jobs[uid], let reason = job.cancelReason, !job.entry.isFinished else { return }
+        guard let job = jobs[uid], let reason = job.cancelReason, !job.entry.isFinished else { return }
         let now = EpochClock.nowMs()
         let finished = job.entry.imageResults
         var images: [ImagePullResult] = []
@@ -113,7 +131,6 @@ extension EdgeWorker {
             }
         }
         job.entry.cancelled = true
-        jobs[uid] = job
         if job.entry.checkResult?.succeeded != false {
             let pull = PullResult(succeeded: false, reason: reason, timeMs: now, images: images)
             jobs[uid]?.entry.pullResult = pull
@@ -124,6 +141,7 @@ extension EdgeWorker {
     }
 
     /// Keeps the newest `keepFinished` finished entries.
+    @inline(never)
     func pruneFinished() async {
         let finished = jobs.values.filter { $0.entry.isFinished && $0.entry.reported }
         guard finished.count > options.keepFinished else { return }
@@ -139,6 +157,7 @@ extension EdgeWorker {
     /// ImageStatus first (present: success, no pull), else up to retryTimes + 1 attempts with
     /// backoff, each bounded by the node deadline and the no-progress timeout. Records the result
     /// in the journal unless the run was interrupted.
+    @inline(never)
     func pullImage(_ uid: String, image: String, retryTimes: Int, timeoutSeconds: Int, deadline: ContinuousClock.Instant) async {
         let startMs = EpochClock.nowMs()
         let clock = ContinuousClock()
@@ -155,8 +174,15 @@ extension EdgeWorker {
         }
         let outcome: ImagePullResult
         if let reference = try? ImageReference(image) {
-            outcome = await pullReference(uid, image: image, reference: reference, retryTimes: retryTimes,
-                                          timeoutSeconds: timeoutSeconds, deadline: deadline, result: result)
+            // The slot is taken here, not inside `pullReference`: an image waiting for its turn
+            // then holds only this small frame, not the pull's.
+            if await pullSlots.acquire() {
+                outcome = await pullReference(uid, image: image, reference: reference, retryTimes: retryTimes,
+                                              timeoutSeconds: timeoutSeconds, deadline: deadline, result: result)
+                pullSlots.release()
+            } else {
+                outcome = result(false, attempts: 0, reason: "cancelled")
+            }
         } else {
             let reason: String
             do { _ = try ImageReference(image); reason = "invalid image reference" } catch { reason = "invalid image reference \"\(image)\": \(error)" }
@@ -171,18 +197,17 @@ extension EdgeWorker {
         // Written at once while other images remain (a restart must not pull this one again);
         // the last image's result is written by `finish` a moment later (after a crash in
         // between, ImageStatus finds the image and reports it present).
-        if let entry = jobs[uid]?.entry, entry.imageResults.count < Self.unique(entry.task.images).count {
+        if let job = jobs[uid], job.entry.imageResults.count < Self.unique(job.entry.task.images).count {
             await persist(uid)
         }
     }
 
+    @inline(never)
     private func pullReference(
         _ uid: String, image: String, reference: ImageReference, retryTimes: Int, timeoutSeconds: Int,
         deadline: ContinuousClock.Instant,
         result: (Bool, Int, RuntimeImage?, String?, Bool) -> ImagePullResult
     ) async -> ImagePullResult {
-        guard await pullSlots.acquire() else { return result(false, 0, nil, "cancelled", false) }
-        defer { pullSlots.release() }
         let deadlineReason = "the node's deadline (timeoutSeconds \(timeoutSeconds)) passed"
         if ContinuousClock.now >= deadline { return result(false, 0, nil, deadlineReason, false) }
         do {
@@ -228,13 +253,14 @@ extension EdgeWorker {
     /// The pull runs as one task; the watchdog is not a sleeping child per attempt: a fleet of
     /// 10,000 hollow nodes pulls 30,000 images at once, and a timer per pull cost more than the
     /// pulls (see BENCHMARKS.md, fleet).
+    @inline(never)
     private func attempt(_ uid: String, image: String, reference: ImageReference, credential: RegistryCredential?,
                          deadline: ContinuousClock.Instant, deadlineReason: String) async -> Result<RuntimeImage, RuntimeError>
     {
         guard let tracker = jobs[uid]?.progress else { return .failure(RuntimeError(.cancelled, "job gone")) }
         tracker.begin(image)
         let runtime = runtime
-        let pull = Task {
+        let pull = Task(executorPreference: options.taskExecutor) {
             try await runtime.pull(reference, credential: credential) { bytes in tracker.update(image, bytes) }
         }
         let id = nextAttemptID

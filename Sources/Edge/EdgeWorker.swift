@@ -42,7 +42,9 @@ public actor EdgeWorker {
     var nextAttemptID: UInt64 = 0
     var stats = EdgeWorkerStats()
 
-    struct Job {
+    /// A held task. A class (owned by the actor, never shared outside it): async frames that
+    /// look a job up then hold one reference, not copies of the whole entry.
+    final class Job {
         var entry: JournalEntry
         /// From the task message; kept in memory only.
         var credentials: RegistryAuths?
@@ -52,6 +54,12 @@ public actor EdgeWorker {
         let progress = ProgressTracker()
         /// Set when the cloud cancelled the job: the run stops and the canceller reports.
         var cancelReason: String?
+
+        init(entry: JournalEntry, credentials: RegistryAuths?, seq: UInt64) {
+            self.entry = entry
+            self.credentials = credentials
+            self.seq = seq
+        }
     }
 
     /// A running pull attempt and what the watchdog needs to end it.
@@ -63,6 +71,13 @@ public actor EdgeWorker {
         let pull: Task<RuntimeImage, any Error>
         /// Set by the watchdog when it ended the attempt.
         var verdict: RuntimeError?
+    }
+
+    /// The worker's state runs on its MQTT client's event loop: the PUBACK that ends a publish
+    /// resumes the worker on the thread that read it, and a hollow fleet's thousands of workers
+    /// share that one thread instead of bouncing between it and the cooperative pool.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        client.eventLoop.asUnownedSerialExecutor()
     }
 
     public init(client: MQTTClient, runtime: any Runtime, journal: any TaskJournal, checks: any NodeChecking,
@@ -114,14 +129,14 @@ public actor EdgeWorker {
                 "tasks": "\(entries.count)", "unfinished": "\(entries.filter { !$0.isFinished }.count)"])
         }
         let subscription = try await client.subscribe(options.topics.taskFilter(node: options.nodeName), qos: .atLeastOnce)
-        background.append(Task { [weak self] in
+        background.append(Task(executorPreference: options.taskExecutor) { [weak self] in
             for await message in subscription {
                 guard let self else { return }
                 await self.handle(message)
             }
         })
         let states = client.connectionStates()
-        background.append(Task { [weak self] in
+        background.append(Task(executorPreference: options.taskExecutor) { [weak self] in
             var connections = 0
             for await state in states {
                 guard let self else { return }
@@ -206,12 +221,11 @@ public actor EdgeWorker {
 
     func onTaskCreate(_ envelope: Envelope, jobName: String, uid: String, task: TaskCreate) {
         stats.tasksReceived += 1
-        if var job = jobs[uid] {
+        if let job = jobs[uid] {
             stats.duplicateTasks += 1
             logger.info("task already held: re-reporting", metadata: ["job": "\(jobName)", "jobUID": "\(uid)"])
             if job.credentials == nil, let credentials = task.credentials, !credentials.isEmpty {
                 job.credentials = credentials
-                jobs[uid] = job
             }
             if job.cancelReason == nil {
                 spawn { await $0.reReport(uid, parentId: envelope.header.id, accepted: true) }
@@ -228,14 +242,13 @@ public actor EdgeWorker {
 
     func onTaskCancel(uid: String, jobName: String, reason: String?) {
         stats.cancels += 1
-        guard var job = jobs[uid] else {
+        guard let job = jobs[uid] else {
             logger.info("cancel for a job not held: ignored", metadata: ["job": "\(jobName)", "jobUID": "\(uid)"])
             return
         }
         guard !job.entry.isFinished, job.cancelReason == nil else { return }
         let why = "cancelled: " + (reason ?? "the job was cancelled")
         job.cancelReason = why
-        jobs[uid] = job
         logger.info("cancelling task", metadata: ["job": "\(jobName)", "jobUID": "\(uid)", "reason": "\(why)"])
         let run = job.run
         run?.cancel()
@@ -253,24 +266,24 @@ public actor EdgeWorker {
     // MARK: publishing
 
     /// The next seq for a job, reserving a new block in the journal when the old one runs out.
+    @inline(never)
     func nextSeq(_ uid: String) async -> UInt64 {
-        guard var job = jobs[uid] else { return 0 }
+        guard let job = jobs[uid] else { return 0 }
         job.seq += 1
         let seq = job.seq
         let mustPersist = seq >= job.entry.seqReserved
-        jobs[uid] = job
         if mustPersist { await persist(uid) }
         return seq
     }
 
     /// Writes the job's entry (with a fresh revision and seq reservation) to the journal.
+    @inline(never)
     func persist(_ uid: String) async {
-        guard var job = jobs[uid] else { return }
+        guard let job = jobs[uid] else { return }
         job.entry.revision += 1
         if job.entry.seqReserved <= job.seq + options.seqReserveBlock / 2 {
             job.entry.seqReserved = job.seq + options.seqReserveBlock
         }
-        jobs[uid] = job
         do {
             try await journal.write(job.entry)
         } catch {
@@ -279,7 +292,11 @@ public actor EdgeWorker {
     }
 
     /// Publishes a status message for a job. QoS 1 returns once the broker acknowledged it.
-    @discardableResult
+    ///
+    /// Never inlined, like the other steps a task's run awaits: an async function's frame holds
+    /// the locals of everything inlined into it, and four inlined publishes made each node's run
+    /// frame 17 KB (a hollow fleet's 10,000 nodes: 90 KiB per node in flight, page faults 18 % of its CPU).
+    @discardableResult @inline(never)
     func publish(_ uid: String, _ body: MessageBody, parentId: String? = nil, qos: MQTTQoS = .atLeastOnce) async -> Bool {
         guard let job = jobs[uid] else { return false }
         let seq = await nextSeq(uid)
@@ -316,6 +333,7 @@ public actor EdgeWorker {
 
     /// Answers a duplicate task (or re-reports after a restart): `accepted` with `alreadyHeld`,
     /// then the latest results with new seqs.
+    @inline(never)
     func reReport(_ uid: String, parentId: String?, accepted: Bool) async {
         guard jobs[uid] != nil else { return }
         if accepted { await publish(uid, .accepted(TaskAccepted(alreadyHeld: true)), parentId: parentId) }

@@ -26,12 +26,19 @@ public struct EdgeWorkerOptions: Sendable {
     public var keepFinished: Int
     /// Seqs reserved per journal write, so a restart continues above every seq used.
     public var seqReserveBlock: UInt64
+    /// Where the worker's nonisolated work runs: the runtime's calls, the task intake, the
+    /// per-image children. `nil`: Swift's global executor (a real node: containerd's gRPC calls stay
+    /// off the MQTT thread). A hollow fleet passes its MQTT event loop, so that a node's whole task
+    /// runs on the loop thread that carries its messages. The worker's own state always runs on its
+    /// client's event loop (`EdgeWorker.unownedExecutor`).
+    public var taskExecutor: (any TaskExecutor)?
 
     public init(
         nodeName: String, topics: Topics = Topics(), labels: [String: String] = [:], versions: [String: String] = [:],
         checkThresholds: [CheckItem: Double] = [:], maxParallelPulls: Int = 1, retryBackoff: Backoff = Backoff(),
         noProgressTimeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1),
-        credentialWait: Duration = .seconds(30), keepFinished: Int = 256, seqReserveBlock: UInt64 = 1000
+        credentialWait: Duration = .seconds(30), keepFinished: Int = 256, seqReserveBlock: UInt64 = 1000,
+        taskExecutor: (any TaskExecutor)? = nil
     ) {
         self.nodeName = nodeName
         self.topics = topics
@@ -45,6 +52,7 @@ public struct EdgeWorkerOptions: Sendable {
         self.credentialWait = credentialWait
         self.keepFinished = keepFinished
         self.seqReserveBlock = max(1, seqReserveBlock)
+        self.taskExecutor = taskExecutor
     }
 }
 

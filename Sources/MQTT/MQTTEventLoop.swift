@@ -13,6 +13,11 @@ import Glibc
 /// fleet passes one shared loop to thousands of clients, so the thread count does not grow with N.
 /// Every libmosquitto call on a registered connection happens on this thread: other threads hand
 /// work over with `execute`, which wakes the thread through an eventfd.
+///
+/// The loop is also a Swift executor (serial and task executor): actors that name it as their
+/// `unownedExecutor` (the edge worker) and tasks that prefer it (a hollow fleet's nodes) run their
+/// jobs on this thread, between I/O rounds. A message, the code that handles it and the PUBACK that
+/// resumes that code then never cross threads: no wake-ups of pool threads, no context switches.
 public final class MQTTEventLoop: Sendable {
     public let name: String
     private let epollFD: Int32
@@ -21,9 +26,21 @@ public final class MQTTEventLoop: Sendable {
     /// Touched only by the loop thread; the mutex is uncontended and makes that provable.
     private let loopState = Locked(LoopState())
     private let stopped = Locked(false)
+    /// The loop thread (`pthread_self`), set when it starts: work handed over from it needs no wake-up.
+    private let loopThread = Atomic<UInt>(0)
+    /// Runs the executor jobs that arrive after the thread ended, one at a time, so that the actors
+    /// on this executor keep their mutual exclusion (an edge worker finishing `stop()` after its
+    /// client's private loop shut down).
+    private let afterStop: DispatchQueue
+
+    /// One unit of work for the loop thread, kept in arrival order.
+    private enum Work: Sendable {
+        case command(@Sendable () -> Void)
+        case job(UnownedJob)
+    }
 
     private struct Inbox {
-        var commands: [@Sendable () -> Void] = []
+        var work: [Work] = []
         var wakePending = false
         var stopRequested = false
         /// The thread has ended: work handed over from now on runs on the caller's thread.
@@ -54,12 +71,14 @@ public final class MQTTEventLoop: Sendable {
     public init(name: String = "mqtt-loop") {
         MosquittoLibrary.initialize()
         self.name = name
+        afterStop = DispatchQueue(label: "\(name).after-stop")
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         precondition(epollFD >= 0 && wakeFD >= 0, "epoll/eventfd unavailable: \(String(cString: strerror(errno)))")
         var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: Self.wakeToken))
         epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event)
         let thread = Thread { [self] in
+            loopThread.store(UInt(pthread_self()), ordering: .releasing)
             // Visible in /proc/<pid>/task/*/comm, top -H and gdb (the kernel keeps 15 bytes).
             prepull_set_thread_name(name)
             run()
@@ -69,20 +88,35 @@ public final class MQTTEventLoop: Sendable {
 
     /// Runs `work` on the loop thread, after the I/O of the current iteration.
     func execute(_ work: @escaping @Sendable () -> Void) {
-        enum Action { case none, wake, runHere }
+        if !hand(.command(work)) {
+            // Every connection is closed by then, so the work only fails its waiters with `.closed`.
+            work()
+        }
+    }
+
+    /// Queues `work` for the loop thread and wakes it unless a wake-up is pending or this is the
+    /// loop thread itself (which looks at the queue before it waits). False when the thread has ended.
+    private func hand(_ work: Work) -> Bool {
+        let onLoop = isLoopThread
+        enum Action { case none, wake, ended }
         let action = inbox.withLock { inbox -> Action in
-            if inbox.finished { return .runHere }
-            inbox.commands.append(work)
-            if inbox.wakePending { return .none }
+            if inbox.finished { return .ended }
+            inbox.work.append(work)
+            if inbox.wakePending || onLoop { return .none }
             inbox.wakePending = true
             return .wake
         }
         switch action {
-        case .none: break
-        case .wake: signal()
-        // Every connection is closed by then, so the work only fails its waiters with `.closed`.
-        case .runHere: work()
+        case .none: return true
+        case .wake: signal(); return true
+        case .ended: return false
         }
+    }
+
+    /// Whether the caller runs on the loop thread.
+    public var isLoopThread: Bool {
+        let id = loopThread.load(ordering: .acquiring)
+        return id != 0 && pthread_equal(pthread_self(), pthread_t(id)) != 0
     }
 
     /// Closes every connection still attached and ends the thread. Idempotent.
@@ -187,13 +221,13 @@ public final class MQTTEventLoop: Sendable {
                 let writable = event.events & EPOLLOUT.rawValue != 0
                 connection.handleIO(readable: readable, writable: writable)
             }
-            let (commands, stop) = inbox.withLock { inbox in
-                let commands = inbox.commands
-                inbox.commands.removeAll(keepingCapacity: true)
+            let (work, stop) = inbox.withLock { inbox in
+                let work = inbox.work
+                inbox.work.removeAll(keepingCapacity: true)
                 inbox.wakePending = false
-                return (commands, inbox.stopRequested)
+                return (work, inbox.stopRequested)
             }
-            for command in commands { command() }
+            for item in work { run(item) }
             if stop { break }
             fireTimers()
         }
@@ -201,10 +235,15 @@ public final class MQTTEventLoop: Sendable {
         for connection in remaining { connection.close() }
         let leftovers = inbox.withLock { inbox in
             inbox.finished = true
-            defer { inbox.commands.removeAll() }
-            return inbox.commands
+            defer { inbox.work.removeAll() }
+            return inbox.work
         }
-        for command in leftovers { command() }
+        for item in leftovers {
+            switch item {
+            case .command(let command): command()
+            case .job(let job): runAfterStop(job)
+            }
+        }
         // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
         // touch them from other threads after this point, and a number closed here would be reused
         // by the next socket the process opens (another client's), which would then receive the
@@ -217,7 +256,22 @@ public final class MQTTEventLoop: Sendable {
         close(wakeFD)
     }
 
+    private func run(_ item: Work) {
+        switch item {
+        case .command(let command): command()
+        case .job(let job): job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        }
+    }
+
+    private func runAfterStop(_ job: UnownedJob) {
+        afterStop.async { [self] in
+            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        }
+    }
+
     private func millisecondsUntilNextDeadline() -> Int32 {
+        // Work queued by the loop thread itself (it sends no wake-up): look again without waiting.
+        if inbox.withLock({ !$0.work.isEmpty }) { return 0 }
         let now = ContinuousClock.now
         let next = loopState.withLock { state -> ContinuousClock.Instant in
             if let timer = state.timers.min, timer.due < state.nextMisc { return timer.due }
@@ -245,6 +299,25 @@ public final class MQTTEventLoop: Sendable {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.
             let all = loopState.withLock { state in state.slots.values.map(\.connection) }
             for connection in all { connection.housekeeping() }
+        }
+    }
+}
+
+extension MQTTEventLoop: SerialExecutor, TaskExecutor {
+    public func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if !hand(.job(job)) { runAfterStop(job) }
+    }
+
+    public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    public func checkIsolated() {
+        if inbox.withLock({ $0.finished }) {
+            dispatchPrecondition(condition: .onQueue(afterStop))
+        } else {
+            precondition(isLoopThread, "expected to run on the \(name) event loop thread")
         }
     }
 }

@@ -59,7 +59,7 @@ public final class CloudServer: Sendable {
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
         let controller = Controller(
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
-            logger: logger)
+            executor: client.eventLoop, logger: logger)
         try await controller.load()
         let aggregator = Aggregator(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.
@@ -110,14 +110,16 @@ struct CoreService: Service {
 
     func run() async throws {
         let batcherTask = Task { await batcher.run() }
-        let publisherTask = Task { await publisher.run() }
+        // Intake, controller and publisher share the MQTT client's loop thread (see Controller).
+        let loop = client.eventLoop
+        let publisherTask = Task(executorPreference: loop) { await publisher.run() }
         try await client.connect(retryUntilConnected: true)
         logger.info("connected to the broker", metadata: ["broker": "\(client.configuration.host):\(client.configuration.port)"])
         await controller.resume()
         readiness.set(true)
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await aggregator.consume(statuses) }
-            group.addTask { await aggregator.consume(presences) }
+            group.addTask(executorPreference: loop) { await aggregator.consume(statuses) }
+            group.addTask(executorPreference: loop) { await aggregator.consume(presences) }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: tickInterval)

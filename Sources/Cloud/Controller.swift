@@ -11,6 +11,10 @@ import PrePullKit
 /// queues the matching store rows in the `StoreBatcher`, and runs the `Dispatcher` when a slot may
 /// have freed. Outgoing messages go to the `Publisher` and never wait inside the actor.
 actor Controller {
+    /// The MQTT client's event loop: the intake decodes each report on that thread and folds it
+    /// here without a hop to another thread (a 10,000-node job brings 40,000 reports in seconds).
+    private nonisolated let executor: MQTTEventLoop
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let store: CloudStore
     private let batcher: StoreBatcher
     private let publisher: Publisher
@@ -29,7 +33,8 @@ actor Controller {
     private var pendingBatch = StoreBatch()
 
     init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
-         summaryInterval: Duration, logger: Logger) {
+         summaryInterval: Duration, executor: MQTTEventLoop, logger: Logger) {
+        self.executor = executor
         self.store = store
         self.batcher = batcher
         self.publisher = publisher

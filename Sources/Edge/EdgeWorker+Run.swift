@@ -5,7 +5,7 @@ import PrePullKit
 /// One task's run: accepted -> Check -> Pull (per image) -> pullResult -> nodeResult.
 extension EdgeWorker {
     func startRun(_ uid: String, fresh: Bool, parentId: String?) {
-        let run = Task { await self.runJob(uid, fresh: fresh, parentId: parentId) }
+        let run = Task(executorPreference: options.taskExecutor) { await self.runJob(uid, fresh: fresh, parentId: parentId) }
         jobs[uid]?.run = run
     }
 
@@ -303,7 +303,7 @@ extension EdgeWorker {
     private func pullStarted() {
         activePulls += 1
         if ticker == nil {
-            ticker = Task { await self.tickLoop() }
+            ticker = Task(executorPreference: options.taskExecutor) { await self.tickLoop() }
         }
     }
 

@@ -260,7 +260,7 @@ public actor EdgeWorker {
 
     /// Runs `body` in a task of its own (so message handling never waits for it).
     func spawn(_ body: @escaping @Sendable (EdgeWorker) async -> Void) {
-        Task { await body(self) }
+        Task(executorPreference: options.taskExecutor) { await body(self) }
     }
 
     // MARK: publishing

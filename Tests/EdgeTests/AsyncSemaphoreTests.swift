@@ -34,21 +34,20 @@ struct AsyncSemaphoreTests {
     @Test("one permit is never held twice under contention")
     func mutualExclusion() async throws {
         let semaphore = AsyncSemaphore(permits: 1)
-        let holders = Atomic<Int>(0)
-        let overlaps = Atomic<Int>(0)
+        let counters = Counters()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
                     for _ in 0..<5_000 {
                         guard await semaphore.acquire() else { return }
-                        if holders.add(1, ordering: .relaxed).newValue != 1 { overlaps.add(1, ordering: .relaxed) }
-                        holders.subtract(1, ordering: .relaxed)
+                        if counters.holders.add(1, ordering: .relaxed).newValue != 1 { counters.overlaps.add(1, ordering: .relaxed) }
+                        counters.holders.subtract(1, ordering: .relaxed)
                         semaphore.release()
                     }
                 }
             }
         }
-        #expect(overlaps.load(ordering: .relaxed) == 0)
+        #expect(counters.overlaps.load(ordering: .relaxed) == 0)
     }
 
     @Test("a waiter cancelled before it is served gives up with false and takes no permit")
@@ -68,12 +67,12 @@ struct AsyncSemaphoreTests {
     func fifo() async throws {
         let semaphore = AsyncSemaphore(permits: 1)
         #expect(await semaphore.acquire())
-        let order = Mutex<[Int]>([])
+        let order = Order()
         var waiters: [Task<Void, Never>] = []
         for index in 0..<3 {
             waiters.append(Task {
                 guard await semaphore.acquire() else { return }
-                order.withLock { $0.append(index) }
+                order.indices.withLock { $0.append(index) }
                 semaphore.release()
             })
             // Let each waiter register before the next one starts.
@@ -81,6 +80,15 @@ struct AsyncSemaphoreTests {
         }
         semaphore.release()
         for waiter in waiters { await waiter.value }
-        #expect(order.withLock { $0 } == [0, 1, 2])
+        #expect(order.indices.withLock { $0 } == [0, 1, 2])
+    }
+
+    private final class Counters: Sendable {
+        let holders = Atomic<Int>(0)
+        let overlaps = Atomic<Int>(0)
+    }
+
+    private final class Order: Sendable {
+        let indices = Mutex<[Int]>([])
     }
 }

@@ -24,6 +24,16 @@ public struct WireCodec: Sendable {
     }
 
     public func encodeData(_ envelope: Envelope) throws(WireError) -> Data {
+        // The hot messages in one pass over the bytes; the same bytes JSONEncoder writes (WireFastCodec).
+        if let bytes = WireFastCodec.encode(envelope) {
+            guard bytes.count <= maxPayloadBytes else { throw .oversize(bytes: bytes.count, limit: maxPayloadBytes) }
+            return Data(bytes)
+        }
+        return try codableEncode(envelope)
+    }
+
+    /// `JSONEncoder`: every message the fast path does not take, and the reference it is tested against.
+    func codableEncode(_ envelope: Envelope) throws(WireError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data: Data
@@ -51,6 +61,20 @@ public struct WireCodec: Sendable {
     public func decode(topic: String, payload: some Collection<UInt8>) throws(WireError) -> Envelope {
         guard payload.count <= maxPayloadBytes else { throw .oversize(bytes: payload.count, limit: maxPayloadBytes) }
         guard let parsedTopic = topics.parse(topic) else { throw .unknownTopic(topic) }
+        // The fast path reads only what JSONDecoder reads the same way and gives up on anything
+        // else, malformed input included: JSONDecoder then accepts it or says what is wrong.
+        if let fast = payload.withContiguousStorageIfAvailable({ WireFastCodec.decode(UnsafeRawBufferPointer($0)) }),
+           let envelope = fast
+        {
+            guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }
+            try check(envelope, against: parsedTopic)
+            return envelope
+        }
+        return try codableDecode(payload, topic: parsedTopic)
+    }
+
+    /// `JSONDecoder`: every payload the fast path does not take, and the reference it is tested against.
+    func codableDecode(_ payload: some Collection<UInt8>, topic parsedTopic: Topic) throws(WireError) -> Envelope {
         let data = Data(payload)
         let decoder = JSONDecoder()
         // One parse on the common path (a fleet's cloud decodes tens of thousands of these a

@@ -63,9 +63,19 @@ extension EdgeWorker {
         let remainingMs = job.entry.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
         let deadline = ContinuousClock.now + .milliseconds(max(0, remainingMs))
         let done = Set(job.entry.imageResults.map(\.image))
-        await withTaskGroup(of: Void.self) { group in
-            for image in Self.unique(task.images) where !done.contains(image) {
-                group.addTask(executorPreference: options.taskExecutor) { await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline) }
+        let images = Self.unique(task.images).filter { !done.contains($0) }
+        if options.maxParallelPulls == 1 || images.count == 1 {
+            // One pull at a time anyway: in this task, image after image, with no child task per image.
+            for image in images {
+                await pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline)
+            }
+        } else {
+            await withTaskGroup(of: Void.self) { group in
+                for image in images {
+                    group.addTask(executorPreference: options.taskExecutor) {
+                        await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline)
+                    }
+                }
             }
         }
         if interrupted(uid) { return }

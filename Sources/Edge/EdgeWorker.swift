@@ -76,14 +76,15 @@ public actor EdgeWorker {
     /// The worker's state runs on its MQTT client's event loop: the PUBACK that ends a publish
     /// resumes the worker on the thread that read it, and a hollow fleet's thousands of workers
     /// share that one thread instead of bouncing between it and the cooperative pool.
-    public nonisolated var unownedExecutor: UnownedSerialExecutor {
-        client.eventLoop.asUnownedSerialExecutor()
-    }
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor }
+    /// Asked for at every hop onto the worker: kept, not rebuilt from the client each time.
+    private nonisolated let executor: UnownedSerialExecutor
 
     public init(client: MQTTClient, runtime: any Runtime, journal: any TaskJournal, checks: any NodeChecking,
                 options: EdgeWorkerOptions, logger: Logger? = nil)
     {
         self.client = client
+        self.executor = client.eventLoop.asUnownedSerialExecutor()
         self.runtime = runtime
         self.journal = journal
         self.checks = checks

@@ -129,7 +129,8 @@ public final class SimulatedRuntime: Runtime {
     }
 
     static func image(_ ref: String, size: Int64) -> RuntimeImage {
-        let hex = String(format: "%016llx", hash(ref))
+        let digits = String(hash(ref), radix: 16)
+        let hex = String(repeating: "0", count: 16 - digits.count) + digits
         let digest = "sha256:" + String(repeating: hex, count: 4)
         return RuntimeImage(id: digest, digest: digest, sizeBytes: size)
     }

@@ -11,6 +11,9 @@ public struct WireCodec: Sendable {
 
     public var topics: Topics
     public var maxPayloadBytes: Int
+    /// The hot messages through `WireFastCodec` (same bytes, same envelopes). `false` sends
+    /// everything through `JSONEncoder`/`JSONDecoder`: the reference, and bench-codec's baseline.
+    public var usesFastPath = true
 
     public init(topics: Topics = Topics(), maxPayloadBytes: Int = WireCodec.defaultMaxPayloadBytes) {
         self.topics = topics
@@ -25,7 +28,7 @@ public struct WireCodec: Sendable {
 
     public func encodeData(_ envelope: Envelope) throws(WireError) -> Data {
         // The hot messages in one pass over the bytes; the same bytes JSONEncoder writes (WireFastCodec).
-        if let bytes = WireFastCodec.encode(envelope) {
+        if usesFastPath, let bytes = WireFastCodec.encode(envelope) {
             guard bytes.count <= maxPayloadBytes else { throw .oversize(bytes: bytes.count, limit: maxPayloadBytes) }
             return Data(bytes)
         }
@@ -63,7 +66,7 @@ public struct WireCodec: Sendable {
         guard let parsedTopic = topics.parse(topic) else { throw .unknownTopic(topic) }
         // The fast path reads only what JSONDecoder reads the same way and gives up on anything
         // else, malformed input included: JSONDecoder then accepts it or says what is wrong.
-        if let fast = payload.withContiguousStorageIfAvailable({ WireFastCodec.decode(UnsafeRawBufferPointer($0)) }),
+        if usesFastPath, let fast = payload.withContiguousStorageIfAvailable({ WireFastCodec.decode(UnsafeRawBufferPointer($0)) }),
            let envelope = fast
         {
             guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }

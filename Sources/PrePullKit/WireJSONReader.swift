@@ -11,10 +11,13 @@ struct WireJSONReader {
 
     private let bytes: UnsafeRawBufferPointer
     private(set) var position: Int
+    /// Member names of the objects being read, innermost last (one buffer for the whole message).
+    private var names: [Key] = []
 
     init(_ bytes: UnsafeRawBufferPointer, from position: Int = 0) {
         self.bytes = bytes
         self.position = position
+        names.reserveCapacity(32)
     }
 
     /// After the top-level value: only whitespace may follow.
@@ -51,11 +54,13 @@ struct WireJSONReader {
             position += 1
             return
         }
-        var seen: [Key] = []
+        // JSONDecoder keeps the first of two equal names; this reader does not try to: it gives up.
+        let first = names.count
+        defer { names.removeSubrange(first...) }
         while true {
             let key = try readKey()
-            if seen.contains(where: { sameName($0, key) }) { throw Unsupported() }
-            seen.append(key)
+            for i in first..<names.count where sameName(names[i], key) { throw Unsupported() }
+            names.append(key)
             try expect(UInt8(ascii: ":"))
             try member(&self, key)
             switch try peek() {

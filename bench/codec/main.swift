@@ -1,7 +1,8 @@
 // Wire codec cost per message: encode and decode (with all of WireCodec's checks) of the five
 // messages a node's task takes (task, accepted, checkResult, pullResult, nodeResult), as a
-// 10,000-node fleet job sends them. Baseline in the same run: JSONSerialization of the same bytes
-// (parse only, no Codable), to show what the Codable layer adds over the JSON parser.
+// 10,000-node fleet job sends them: WireCodec's fast path (WireFastCodec) against the Codable path
+// (JSONEncoder/JSONDecoder, `usesFastPath = false`) in the same run, and JSONSerialization of the same
+// bytes (parse only, untyped) as a second baseline.
 //
 //   flock /tmp/prepull-build.lock swift run -c release bench-codec [iterations]
 import Foundation
@@ -38,19 +39,32 @@ func microseconds(_ body: () throws -> Void) rethrows -> Double {
     return (Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12) / Double(iterations)
 }
 
+var reference = WireCodec()
+reference.usesFastPath = false
 print("bench-codec: \(iterations) iterations per figure, one core, µs per message")
-print("message       bytes   encode   decode   JSONSerialization parse")
-var totalEncode = 0.0, totalDecode = 0.0
+print("fast = WireFastCodec (what WireCodec uses for these messages); Codable = JSONEncoder/JSONDecoder (baseline)")
+print("message       bytes   encode fast / Codable   decode fast / Codable   JSONSerialization parse")
+var totals = (fastEncode: 0.0, codableEncode: 0.0, fastDecode: 0.0, codableDecode: 0.0)
 for (name, e) in messages {
     let topic = e.topic(in: topics)
     let payload = try codec.encode(e)
-    guard try codec.decode(topic: topic, payload: payload) == e else { fatalError("\(name) does not round-trip") }
-    let encode = try microseconds { _ = try codec.encode(e) }
-    let decode = try microseconds { _ = try codec.decode(topic: topic, payload: payload) }
+    guard try reference.encode(e) == payload else { fatalError("\(name): the fast path writes other bytes than JSONEncoder") }
+    guard try codec.decode(topic: topic, payload: payload) == e, try reference.decode(topic: topic, payload: payload) == e else {
+        fatalError("\(name) does not round-trip")
+    }
+    let fastEncode = try microseconds { _ = try codec.encode(e) }
+    let codableEncode = try microseconds { _ = try reference.encode(e) }
+    let fastDecode = try microseconds { _ = try codec.decode(topic: topic, payload: payload) }
+    let codableDecode = try microseconds { _ = try reference.decode(topic: topic, payload: payload) }
     let data = Data(payload)
     let parse = try microseconds { _ = try JSONSerialization.jsonObject(with: data) }
-    totalEncode += encode
-    totalDecode += decode
-    print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %6d %8.1f %8.1f %8.1f", payload.count, encode, decode, parse))
+    totals.fastEncode += fastEncode
+    totals.codableEncode += codableEncode
+    totals.fastDecode += fastDecode
+    totals.codableDecode += codableDecode
+    print(name.padding(toLength: 12, withPad: " ", startingAt: 0)
+        + String(format: " %6d %9.1f / %-9.1f %9.1f / %-9.1f %8.1f", payload.count, fastEncode, codableEncode, fastDecode, codableDecode, parse))
 }
-print(String(format: "one node's task (5 messages, each encoded once and decoded once): %.0f µs", totalEncode + totalDecode))
+print(String(format: "one node's task (5 messages, each encoded once and decoded once): fast %.0f µs, Codable %.0f µs (%.1fx)",
+             totals.fastEncode + totals.fastDecode, totals.codableEncode + totals.codableDecode,
+             (totals.codableEncode + totals.codableDecode) / (totals.fastEncode + totals.fastDecode)))

@@ -116,27 +116,36 @@ enum WireFastCodec {
         }
     }
 
-    private static func checkResult(_ c: CheckResult, _ w: inout W) throws(W.Unsupported) {
+    /// `checkResult` and `pullResult` share their shape: a list (sorted first), reason, succeeded, timeMs.
+    private static func actionResult<Item>(
+        list name: StaticString, _ items: [Item], reason: String?, succeeded: Bool, timeMs: Int64, _ w: inout W,
+        _ element: (inout W, Item) throws(W.Unsupported) -> Void
+    ) throws(W.Unsupported) {
         try w.object { (w: inout W) throws(W.Unsupported) in
-            w.key("items")
-            try w.array(c.items) { (w: inout W, i: CheckItemResult) throws(W.Unsupported) in
-                try w.object { (w: inout W) throws(W.Unsupported) in
-                    w.key("item")
-                    try w.string(i.item.rawValue)
-                    w.key("measuredPercent")
-                    try w.double(i.measuredPercent)
-                    if let v = i.reason { w.key("reason"); try w.string(v) }
-                    w.key("succeeded")
-                    w.bool(i.succeeded)
-                    w.key("thresholdPercent")
-                    try w.double(i.thresholdPercent)
-                }
-            }
-            if let v = c.reason { w.key("reason"); try w.string(v) }
+            w.key(name)
+            try w.array(items, element)
+            if let v = reason { w.key("reason"); try w.string(v) }
             w.key("succeeded")
-            w.bool(c.succeeded)
+            w.bool(succeeded)
             w.key("timeMs")
-            w.int(c.timeMs)
+            w.int(timeMs)
+        }
+    }
+
+    private static func checkResult(_ c: CheckResult, _ w: inout W) throws(W.Unsupported) {
+        try actionResult(list: "items", c.items, reason: c.reason, succeeded: c.succeeded, timeMs: c.timeMs, &w) {
+            (w: inout W, i: CheckItemResult) throws(W.Unsupported) in
+            try w.object { (w: inout W) throws(W.Unsupported) in
+                w.key("item")
+                try w.string(i.item.rawValue)
+                w.key("measuredPercent")
+                try w.double(i.measuredPercent)
+                if let v = i.reason { w.key("reason"); try w.string(v) }
+                w.key("succeeded")
+                w.bool(i.succeeded)
+                w.key("thresholdPercent")
+                try w.double(i.thresholdPercent)
+            }
         }
     }
 
@@ -156,32 +165,25 @@ enum WireFastCodec {
     }
 
     private static func pullResult(_ p: PullResult, _ w: inout W) throws(W.Unsupported) {
-        try w.object { (w: inout W) throws(W.Unsupported) in
-            w.key("images")
-            try w.array(p.images) { (w: inout W, i: ImagePullResult) throws(W.Unsupported) in
-                try w.object { (w: inout W) throws(W.Unsupported) in
-                    w.key("alreadyPresent")
-                    w.bool(i.alreadyPresent)
-                    w.key("attempts")
-                    w.int(i.attempts)
-                    if let v = i.digest { w.key("digest"); try w.string(v) }
-                    w.key("durationMs")
-                    w.int(i.durationMs)
-                    if let v = i.finishTimeMs { w.key("finishTimeMs"); w.int(v) }
-                    w.key("image")
-                    try w.string(i.image)
-                    if let v = i.reason { w.key("reason"); try w.string(v) }
-                    if let v = i.sizeBytes { w.key("sizeBytes"); w.int(v) }
-                    if let v = i.startTimeMs { w.key("startTimeMs"); w.int(v) }
-                    w.key("succeeded")
-                    w.bool(i.succeeded)
-                }
+        try actionResult(list: "images", p.images, reason: p.reason, succeeded: p.succeeded, timeMs: p.timeMs, &w) {
+            (w: inout W, i: ImagePullResult) throws(W.Unsupported) in
+            try w.object { (w: inout W) throws(W.Unsupported) in
+                w.key("alreadyPresent")
+                w.bool(i.alreadyPresent)
+                w.key("attempts")
+                w.int(i.attempts)
+                if let v = i.digest { w.key("digest"); try w.string(v) }
+                w.key("durationMs")
+                w.int(i.durationMs)
+                if let v = i.finishTimeMs { w.key("finishTimeMs"); w.int(v) }
+                w.key("image")
+                try w.string(i.image)
+                if let v = i.reason { w.key("reason"); try w.string(v) }
+                if let v = i.sizeBytes { w.key("sizeBytes"); w.int(v) }
+                if let v = i.startTimeMs { w.key("startTimeMs"); w.int(v) }
+                w.key("succeeded")
+                w.bool(i.succeeded)
             }
-            if let v = p.reason { w.key("reason"); try w.string(v) }
-            w.key("succeeded")
-            w.bool(p.succeeded)
-            w.key("timeMs")
-            w.int(p.timeMs)
         }
     }
 
@@ -337,19 +339,27 @@ enum WireFastCodec {
                           timeoutSeconds: try required(timeout), retryTimes: retry ?? 0, credentials: nil)
     }
 
-    private static func checkResult(_ r: inout R) throws(R.Unsupported) -> CheckResult {
-        var succeeded: Bool?, reason: String?, timeMs: Int64?, items: [CheckItemResult]?
+    /// `checkResult` and `pullResult` share their shape: succeeded, reason, timeMs and a list.
+    private static func actionResult<Item>(
+        _ r: inout R, list name: StaticString, _ element: (inout R) throws(R.Unsupported) -> Item
+    ) throws(R.Unsupported) -> (succeeded: Bool, reason: String?, timeMs: Int64, list: [Item]) {
+        var succeeded: Bool?, reason: String?, timeMs: Int64?, list: [Item]?
         try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
             if r.key(key, is: "succeeded") { succeeded = try r.bool() }
             else if r.key(key, is: "reason") { reason = try optionalString(&r) }
             else if r.key(key, is: "timeMs") { timeMs = try r.int(Int64.self) }
-            else if r.key(key, is: "items") {
-                var list: [CheckItemResult] = []
-                try r.array { (r: inout R) throws(R.Unsupported) in list.append(try checkItem(&r)) }
-                items = list
+            else if r.key(key, is: name) {
+                var items: [Item] = []
+                try r.array { (r: inout R) throws(R.Unsupported) in items.append(try element(&r)) }
+                list = items
             } else { try r.skipValue() }
         }
-        return CheckResult(succeeded: try required(succeeded), reason: reason, timeMs: try required(timeMs), items: try required(items))
+        return (try required(succeeded), reason, try required(timeMs), try required(list))
+    }
+
+    private static func checkResult(_ r: inout R) throws(R.Unsupported) -> CheckResult {
+        let a = try actionResult(&r, list: "items", checkItem)
+        return CheckResult(succeeded: a.succeeded, reason: a.reason, timeMs: a.timeMs, items: a.list)
     }
 
     private static func checkItem(_ r: inout R) throws(R.Unsupported) -> CheckItemResult {
@@ -387,18 +397,8 @@ enum WireFastCodec {
     }
 
     private static func pullResult(_ r: inout R) throws(R.Unsupported) -> PullResult {
-        var succeeded: Bool?, reason: String?, timeMs: Int64?, images: [ImagePullResult]?
-        try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
-            if r.key(key, is: "succeeded") { succeeded = try r.bool() }
-            else if r.key(key, is: "reason") { reason = try optionalString(&r) }
-            else if r.key(key, is: "timeMs") { timeMs = try r.int(Int64.self) }
-            else if r.key(key, is: "images") {
-                var list: [ImagePullResult] = []
-                try r.array { (r: inout R) throws(R.Unsupported) in list.append(try imageResult(&r)) }
-                images = list
-            } else { try r.skipValue() }
-        }
-        return PullResult(succeeded: try required(succeeded), reason: reason, timeMs: try required(timeMs), images: try required(images))
+        let a = try actionResult(&r, list: "images", imageResult)
+        return PullResult(succeeded: a.succeeded, reason: a.reason, timeMs: a.timeMs, images: a.list)
     }
 
     private static func imageResult(_ r: inout R) throws(R.Unsupported) -> ImagePullResult {

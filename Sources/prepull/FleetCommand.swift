@@ -87,8 +87,9 @@ struct FleetCommand: AsyncParsableCommand {
         let signals = SignalWaiter([SIGINT, SIGTERM])
         let started = ContinuousClock.now
         let starting = Task { try await fleet.start() }
-        let reporter = Task {
-            while !Task.isCancelled {
+        // Only with --stats-file: summing the counters visits every worker once a second.
+        let reporter = Task { [statsFile] in
+            while statsFile != nil && !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 await writeStats(await fleet.statistics())
             }

@@ -21,13 +21,19 @@ struct Aggregator: Sendable {
         self.logger = logger
     }
 
+    /// Runs isolated to the controller: each message is decoded and folded where the stream
+    /// resumes, with no hop to another executor and back per message.
     func consume(_ subscription: MQTTSubscription) async {
+        await consume(subscription, on: controller)
+    }
+
+    private func consume(_ subscription: MQTTSubscription, on controller: isolated Controller) async {
         for await message in subscription {
-            await handle(message)
+            handle(message, on: controller)
         }
     }
 
-    func handle(_ message: MQTTMessage) async {
+    func handle(_ message: MQTTMessage, on controller: isolated Controller) {
         let received = ContinuousClock.now
         metrics.messagesIn.increment()
         // An empty retained payload clears a retained presence: nothing to fold.
@@ -42,9 +48,9 @@ struct Aggregator: Sendable {
         switch envelope.content.body {
         case let .presence(p):
             guard let node = envelope.content.nodeName else { return }
-            await controller.presence(node: node, presence: p, retained: message.retain)
+            controller.presence(node: node, presence: p, retained: message.retain)
         case .accepted, .checkResult, .pullResult, .progress, .nodeResult:
-            await controller.report(envelope, payload: message.payload, received: received)
+            controller.report(envelope, payload: message.payload, received: received)
         case .taskCreate, .taskCancel, .jobSummary:
             drop(.unexpectedOperation, detail: envelope.route.operation.rawValue, topic: message.topic)
         }

@@ -27,7 +27,7 @@ public final class FileTaskJournal: TaskJournal {
 
     var jobsDirectory: String { directory + "/jobs" }
 
-    public func loadEntries() async throws -> [JournalEntry] {
+    public nonisolated(nonsending) func loadEntries() async throws -> [JournalEntry] {
         try await onQueue { [self] in
             let names = try FileManager.default.contentsOfDirectory(atPath: jobsDirectory)
             var entries: [JournalEntry] = []
@@ -51,7 +51,7 @@ public final class FileTaskJournal: TaskJournal {
         }
     }
 
-    public func write(_ entry: JournalEntry) async throws {
+    public nonisolated(nonsending) func write(_ entry: JournalEntry) async throws {
         try await onQueue { [self] in
             let stale = revisions.withLock { revisions -> Bool in
                 if let current = revisions[entry.jobUID], current > entry.revision { return true }
@@ -63,7 +63,7 @@ public final class FileTaskJournal: TaskJournal {
         }
     }
 
-    public func remove(jobUID: String) async throws {
+    public nonisolated(nonsending) func remove(jobUID: String) async throws {
         try await onQueue { [self] in
             let path = jobsDirectory + "/" + Self.fileKey(jobUID) + ".json"
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
@@ -80,7 +80,7 @@ public final class FileTaskJournal: TaskJournal {
         return encoder
     }()
 
-    private func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    private nonisolated(nonsending) func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try work() }) }
         }

@@ -5,10 +5,14 @@ import Synchronization
 ///
 /// `write` must ignore an entry whose `revision` is lower than the one already stored for the
 /// same job uid (writes may arrive out of order).
+///
+/// The calls run on the caller's executor (`nonisolated(nonsending)`): the worker writes its entry
+/// several times per task, and each write would otherwise hop off the worker's thread and back.
+/// An implementation that does I/O moves it to a queue of its own (``FileTaskJournal``).
 public protocol TaskJournal: Sendable {
-    func loadEntries() async throws -> [JournalEntry]
-    func write(_ entry: JournalEntry) async throws
-    func remove(jobUID: String) async throws
+    nonisolated(nonsending) func loadEntries() async throws -> [JournalEntry]
+    nonisolated(nonsending) func write(_ entry: JournalEntry) async throws
+    nonisolated(nonsending) func remove(jobUID: String) async throws
 }
 
 /// A journal in memory (lost at exit): for hollow fleets and tests.
@@ -28,11 +32,11 @@ public final class InMemoryTaskJournal: TaskJournal {
     /// Number of entry writes so far (tests).
     public var writeCount: Int { state.withLock { $0.writes } }
 
-    public func loadEntries() async throws -> [JournalEntry] {
+    public nonisolated(nonsending) func loadEntries() async throws -> [JournalEntry] {
         state.withLock { Array($0.entries.values) }.sorted { $0.receivedAtMs < $1.receivedAtMs }
     }
 
-    public func write(_ entry: JournalEntry) async throws {
+    public nonisolated(nonsending) func write(_ entry: JournalEntry) async throws {
         state.withLock { state in
             state.writes += 1
             if let current = state.entries[entry.jobUID], current.revision > entry.revision { return }
@@ -40,7 +44,7 @@ public final class InMemoryTaskJournal: TaskJournal {
         }
     }
 
-    public func remove(jobUID: String) async throws {
+    public nonisolated(nonsending) func remove(jobUID: String) async throws {
         _ = state.withLock { $0.entries.removeValue(forKey: jobUID) }
     }
 }

@@ -163,7 +163,7 @@ final class ClientConnection: Sendable {
         }
     }
 
-    func publish(_ messages: [MQTTMessage]) async throws {
+    nonisolated(nonsending) func publish(_ messages: [MQTTMessage]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let completion = PublishCompletion(count: messages.count, continuation: continuation)
             // One hand-over to the loop thread for the whole batch.

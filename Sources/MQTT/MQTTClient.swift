@@ -56,9 +56,11 @@ public final class MQTTClient: Sendable {
     }
 
     /// Publishes one message. Returns once it is written (QoS 0) or acknowledged by the broker (QoS 1/2).
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): an actor on this client's event
+    /// loop publishes and is resumed by the PUBACK without leaving the loop thread.
     /// - Throws: `MQTTError.notAuthorized` when an MQTT v5 broker denies the topic (reason code 135),
     ///   `.invalidTopic`, `.payloadTooLarge`, `.closed`, `.outboxFull`.
-    public func publish(_ topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
+    public nonisolated(nonsending) func publish(_ topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
         try Topic.validateName(topic)
         guard payload.count <= configuration.maxPayloadSize else {
             throw MQTTError.payloadTooLarge(size: payload.count, limit: configuration.maxPayloadSize)
@@ -69,7 +71,7 @@ public final class MQTTClient: Sendable {
     /// Publishes several messages with one hand-over to the event loop, in order. Returns when all are
     /// written (QoS 0) or acknowledged (QoS 1/2); throws the first failure. For bursts: a dispatcher's
     /// tasks, a fleet's reports, benchmarks.
-    public func publish(_ messages: [MQTTMessage]) async throws {
+    public nonisolated(nonsending) func publish(_ messages: [MQTTMessage]) async throws {
         for message in messages {
             try Topic.validateName(message.topic)
             guard message.payload.count <= configuration.maxPayloadSize else {
@@ -80,7 +82,7 @@ public final class MQTTClient: Sendable {
     }
 
     /// Publishes a UTF-8 string payload.
-    public func publish(_ topic: String, _ text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
+    public nonisolated(nonsending) func publish(_ topic: String, _ text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
         try await publish(topic, payload: Data(text.utf8), qos: qos, retain: retain)
     }
 

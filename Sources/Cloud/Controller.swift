@@ -13,8 +13,7 @@ import PrePullKit
 actor Controller {
     /// The MQTT client's event loop: the intake decodes each report on that thread and folds it
     /// here without a hop to another thread (a 10,000-node job brings 40,000 reports in seconds).
-    private nonisolated let executor: MQTTEventLoop
-    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    nonisolated let unownedExecutor: UnownedSerialExecutor
     private let store: CloudStore
     private let batcher: StoreBatcher
     private let publisher: Publisher
@@ -34,7 +33,7 @@ actor Controller {
 
     init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
          summaryInterval: Duration, executor: MQTTEventLoop, logger: Logger) {
-        self.executor = executor
+        self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
         self.batcher = batcher
         self.publisher = publisher

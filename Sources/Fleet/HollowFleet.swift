@@ -101,7 +101,7 @@ public final class HollowFleet: Sendable {
 
     /// Sums of every node's counters.
     public func statistics() async -> HollowFleetStatistics {
-        // On the loop: every worker lives there, so reading 5,000 of them costs no thread hop each.
+        // On the loop, where every worker lives: reading 5,000 of them wakes no other thread.
         await withTaskExecutorPreference(eventLoop) { await self.sum() }
     }
 

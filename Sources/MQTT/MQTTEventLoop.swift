@@ -259,14 +259,17 @@ public final class MQTTEventLoop: Sendable {
     private func run(_ item: Work) {
         switch item {
         case .command(let command): command()
-        case .job(let job): job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        case .job(let job): run(job)
         }
     }
 
+    /// A job runs isolated to this serial executor, with this loop as its task executor.
+    private func run(_ job: UnownedJob) {
+        job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+    }
+
     private func runAfterStop(_ job: UnownedJob) {
-        afterStop.async { [self] in
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
-        }
+        afterStop.async { [self] in run(job) }
     }
 
     private func millisecondsUntilNextDeadline() -> Int32 {

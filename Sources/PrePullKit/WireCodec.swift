@@ -66,18 +66,22 @@ public struct WireCodec: Sendable {
         guard let parsedTopic = topics.parse(topic) else { throw .unknownTopic(topic) }
         // The fast path reads only what JSONDecoder reads the same way and gives up on anything
         // else, malformed input included: JSONDecoder then accepts it or says what is wrong.
+        let envelope: Envelope
         if usesFastPath, let fast = payload.withContiguousStorageIfAvailable({ WireFastCodec.decode(UnsafeRawBufferPointer($0)) }),
-           let envelope = fast
+           let decoded = fast
         {
-            guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }
-            try check(envelope, against: parsedTopic)
-            return envelope
+            envelope = decoded
+        } else {
+            envelope = try codableDecode(payload)
         }
-        return try codableDecode(payload, topic: parsedTopic)
+        guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }
+        try check(envelope, against: parsedTopic)
+        return envelope
     }
 
-    /// `JSONDecoder`: every payload the fast path does not take, and the reference it is tested against.
-    func codableDecode(_ payload: some Collection<UInt8>, topic parsedTopic: Topic) throws(WireError) -> Envelope {
+    /// `JSONDecoder`: every payload the fast path does not take, and the reference it is tested
+    /// against. Parses only; `decode` checks version and topic for both paths.
+    func codableDecode(_ payload: some Collection<UInt8>) throws(WireError) -> Envelope {
         let data = Data(payload)
         let decoder = JSONDecoder()
         // One parse on the common path (a fleet's cloud decodes tens of thousands of these a
@@ -93,8 +97,6 @@ public struct WireCodec: Sendable {
             }
             throw .malformed(Self.describe(error))
         }
-        guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }
-        try check(envelope, against: parsedTopic)
         return envelope
     }
 

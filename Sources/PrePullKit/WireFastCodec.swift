@@ -221,9 +221,9 @@ enum WireFastCodec {
                 } else if r.key(key, is: "content") {
                     try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
                         if r.key(key, is: "body") { body = try r.skipValueRange() }
-                        else if r.key(key, is: "jobName") { jobName = try r.optional { (r: inout R) throws(R.Unsupported) in try r.string() } }
-                        else if r.key(key, is: "jobUID") { jobUID = try r.optional { (r: inout R) throws(R.Unsupported) in try r.string() } }
-                        else if r.key(key, is: "nodeName") { nodeName = try r.optional { (r: inout R) throws(R.Unsupported) in try r.string() } }
+                        else if r.key(key, is: "jobName") { jobName = try optionalString(&r) }
+                        else if r.key(key, is: "jobUID") { jobUID = try optionalString(&r) }
+                        else if r.key(key, is: "nodeName") { nodeName = try optionalString(&r) }
                         else if r.key(key, is: "seq") { seq = try r.int(UInt64.self) }
                         else { try r.skipValue() }
                     }
@@ -242,7 +242,6 @@ enum WireFastCodec {
         }
     }
 
-    private static func string(_ r: inout R) throws(R.Unsupported) -> String { try r.string() }
     private static func optionalString(_ r: inout R) throws(R.Unsupported) -> String? {
         try r.optional { (r: inout R) throws(R.Unsupported) in try r.string() }
     }
@@ -256,10 +255,10 @@ enum WireFastCodec {
     private static func header(_ r: inout R) throws(R.Unsupported) -> MessageHeader {
         var id: String?, parentId: String?, timestamp: Int64?, version: String?, sync: Bool?
         try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
-            if r.key(key, is: "id") { id = try string(&r) }
+            if r.key(key, is: "id") { id = try r.string() }
             else if r.key(key, is: "parentId") { parentId = try optionalString(&r) }
             else if r.key(key, is: "timestamp") { timestamp = try r.int(Int64.self) }
-            else if r.key(key, is: "version") { version = try string(&r) }
+            else if r.key(key, is: "version") { version = try r.string() }
             else if r.key(key, is: "sync") { sync = try r.optional { (r: inout R) throws(R.Unsupported) in try r.bool() } }
             else { try r.skipValue() }
         }
@@ -271,9 +270,9 @@ enum WireFastCodec {
         var source: MessageSource?, group: String?, operation: MessageOperation?, resource: String?
         try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
             if r.key(key, is: "source") { source = try raw(&r, MessageSource.self) }
-            else if r.key(key, is: "group") { group = try string(&r) }
+            else if r.key(key, is: "group") { group = try r.string() }
             else if r.key(key, is: "operation") { operation = try raw(&r, MessageOperation.self) }
-            else if r.key(key, is: "resource") { resource = try string(&r) }
+            else if r.key(key, is: "resource") { resource = try r.string() }
             else { try r.skipValue() }
         }
         return MessageRoute(source: try required(source), group: try required(group), operation: try required(operation),
@@ -384,7 +383,7 @@ enum WireFastCodec {
             try r.array { (r: inout R) throws(R.Unsupported) in
                 var image: String?, done: Int64?, total: Int64?
                 try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
-                    if r.key(key, is: "image") { image = try string(&r) }
+                    if r.key(key, is: "image") { image = try r.string() }
                     else if r.key(key, is: "bytesDone") { done = try r.int(Int64.self) }
                     else if r.key(key, is: "bytesTotal") { total = try optionalInt64(&r) }
                     else { try r.skipValue() }
@@ -405,7 +404,7 @@ enum WireFastCodec {
         var image: String?, succeeded: Bool?, digest: String?, size: Int64?, attempts: Int?, start: Int64?, finish: Int64?
         var duration: Int64?, reason: String?, present: Bool?
         try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
-            if r.key(key, is: "image") { image = try string(&r) }
+            if r.key(key, is: "image") { image = try r.string() }
             else if r.key(key, is: "succeeded") { succeeded = try r.bool() }
             else if r.key(key, is: "digest") { digest = try optionalString(&r) }
             else if r.key(key, is: "sizeBytes") { size = try optionalInt64(&r) }

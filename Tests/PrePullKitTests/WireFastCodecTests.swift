@@ -23,9 +23,11 @@ import Testing
         bytes.withUnsafeBytes { WireFastCodec.decode($0) }
     }
 
+    /// The Codable path with `WireCodec`'s checks (version, topic), as `decode` runs it.
     func codableDecode(_ bytes: [UInt8], topic: String) -> Envelope? {
-        guard let parsed = codec.topics.parse(topic) else { return nil }
-        return try? codec.codableDecode(bytes, topic: parsed)
+        var reference = codec
+        reference.usesFastPath = false
+        return try? reference.decode(topic: topic, payload: bytes)
     }
 
     @Test("every hot message: the fast bytes are JSONEncoder's, and both decoders agree")

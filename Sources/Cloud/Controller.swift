@@ -263,6 +263,8 @@ actor Controller {
             fold(rt, event, store: false)
         }
         metrics.foldLatency.recordNanoseconds((ContinuousClock.now - received).nanoseconds)
+        // The last report's job is done: its final summary goes out now, not at the next tick.
+        if rt.isFinished && !rt.finalPublished { summarize(rt, clock: ContinuousClock.now) }
         commit()
     }
 
@@ -283,26 +285,30 @@ actor Controller {
                 }
             }
             if expired { pump(rt) }
-            guard rt.dirty else { continue }
-            let finished = rt.isFinished
-            if finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true {
-                rt.dirty = false
-                rt.lastSummary = clock
-                publishSummary(rt)
-                notify(rt, type: .modified)
-                if finished && !rt.finalPublished {
-                    rt.finalPublished = true
-                    let c = rt.state.counts
-                    logger.info("job finished", metadata: [
-                        "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "successful": "\(c.successful)",
-                        "failed": "\(c.failed)", "unknown": "\(c.unknown)", "total": "\(c.total)",
-                    ])
-                    for (_, w) in watchers.removeValue(forKey: rt.uid) ?? [:] { w.finish() }
-                }
-            }
+            summarize(rt, clock: clock)
         }
         updateJobMetrics()
         commit()
+    }
+
+    /// The retained summary and watch event of a changed job, at most one per `summaryInterval`;
+    /// the final one at once.
+    private func summarize(_ rt: JobRuntime, clock: ContinuousClock.Instant) {
+        guard rt.dirty else { return }
+        let finished = rt.isFinished
+        guard finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true else { return }
+        rt.dirty = false
+        rt.lastSummary = clock
+        publishSummary(rt)
+        notify(rt, type: .modified)
+        guard finished && !rt.finalPublished else { return }
+        rt.finalPublished = true
+        let c = rt.state.counts
+        logger.info("job finished", metadata: [
+            "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "successful": "\(c.successful)",
+            "failed": "\(c.failed)", "unknown": "\(c.unknown)", "total": "\(c.total)",
+        ])
+        for (_, w) in watchers.removeValue(forKey: rt.uid) ?? [:] { w.finish() }
     }
 
     // MARK: internals
@@ -358,7 +364,7 @@ actor Controller {
         if let text = t.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
         let task = TaskCreate(template: t, credentials: credentials)
         let envelope = Envelope.job(
-            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
             nodeName: node, seq: nextSeq(), body: .taskCreate(task))
         do {
             let (topic, payload) = try codec.publication(envelope)
@@ -376,7 +382,7 @@ actor Controller {
 
     private func sendCancel(_ rt: JobRuntime, node: String, reason: String) {
         let envelope = Envelope.job(
-            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
             nodeName: node, seq: nextSeq(), body: .taskCancel(TaskCancel(reason: reason)))
         if let (topic, payload) = try? codec.publication(envelope) {
             publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce)
@@ -385,7 +391,7 @@ actor Controller {
 
     private func publishSummary(_ rt: JobRuntime) {
         let envelope = Envelope.jobSummary(
-            id: UUID().uuidString.lowercased(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
             seq: nextSeq(), summary: rt.state.summary())
         if let (topic, payload) = try? codec.publication(envelope) {
             publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, retain: true)

@@ -103,7 +103,7 @@ public actor EdgeWorker {
         configuration.clientID = options.nodeName
         configuration.cleanStart = false
         let offline = Envelope.presence(
-            id: UUID().uuidString, timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
+            id: MessageID.next(), timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
             seq: UInt64(max(0, EpochClock.nowMs())),
             presence: Presence(state: .offline, labels: options.labels, versions: options.versions))
         if let payload = try? WireCodec(topics: options.topics).encodeData(offline) {
@@ -302,7 +302,7 @@ public actor EdgeWorker {
         guard let job = jobs[uid] else { return false }
         let seq = await nextSeq(uid)
         let envelope = Envelope.job(
-            id: UUID().uuidString, parentId: parentId, timestampMs: EpochClock.nowMs(), jobName: job.entry.jobName,
+            id: MessageID.next(), parentId: parentId, timestampMs: EpochClock.nowMs(), jobName: job.entry.jobName,
             jobUID: uid, nodeName: options.nodeName, seq: seq, body: body)
         do {
             let payload = try codec.encodeData(envelope)
@@ -321,7 +321,7 @@ public actor EdgeWorker {
         presenceSeq = max(presenceSeq + 1, UInt64(max(0, EpochClock.nowMs())))
         let presence = Presence(state: state, labels: options.labels, versions: options.versions,
                                 freeDiskBytes: checks.freeDiskBytes())
-        let envelope = Envelope.presence(id: UUID().uuidString, timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
+        let envelope = Envelope.presence(id: MessageID.next(), timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
                                          seq: presenceSeq, presence: presence)
         do {
             try await client.publish(options.topics.presence(node: options.nodeName), payload: try codec.encodeData(envelope),

@@ -798,12 +798,16 @@ final class ClientConnection: Sendable {
 
     private func onMessage(_ message: MQTTMessage, identifiers: [UInt32]) {
         let targets = state.withLock { state in
-            let matching = state.subscriptions.values.filter { Topic.matches(filter: $0.filter, topic: message.topic) }
-            let filters = Set(identifiers.compactMap { state.filtersByID[$0] })
-            let tagged = matching.filter { filters.contains($0.filter) }
+            let filters = identifiers.compactMap { state.filtersByID[$0] }  // one, as a rule
+            var matching: [AsyncStream<MQTTMessage>.Continuation] = []
+            var tagged: [AsyncStream<MQTTMessage>.Continuation] = []
+            for subscription in state.subscriptions.values where Topic.matches(filter: subscription.filter, topic: message.topic) {
+                matching.append(subscription.continuation)
+                if filters.contains(subscription.filter) { tagged.append(subscription.continuation) }
+            }
             // Without a usable identifier (MQTT 3.1.1, or a session resumed from an earlier process that
             // numbered its filters differently) route by filter; overlapping filters may then see duplicates.
-            return (tagged.isEmpty ? matching : tagged).map(\.continuation)
+            return tagged.isEmpty ? matching : tagged
         }
         for target in targets { target.yield(message) }
     }

@@ -42,30 +42,34 @@ public enum Topic {
     /// Whether `topic` matches `filter`. Topics starting with `$` are not matched by a
     /// leading wildcard (MQTT 4.7.2), so `#` does not see `$SYS/...`.
     public static func matches(filter: String, topic: String) -> Bool {
-        var f = filter.utf8[...]
-        var t = topic.utf8[...]
-        if t.first == UInt8(ascii: "$"), let first = f.first,
-           first == UInt8(ascii: "+") || first == UInt8(ascii: "#") {
-            return false
-        }
-        let slash = UInt8(ascii: "/")
+        var filter = filter, topic = topic
+        return filter.withUTF8 { f in topic.withUTF8 { t in matches(filter: f, topic: t) } }
+    }
+
+    /// Byte-level (every received message is matched against its connection's filters).
+    static func matches(filter f: UnsafeBufferPointer<UInt8>, topic t: UnsafeBufferPointer<UInt8>) -> Bool {
+        let slash = UInt8(ascii: "/"), plus = UInt8(ascii: "+"), hash = UInt8(ascii: "#")
+        if t.first == UInt8(ascii: "$"), let first = f.first, first == plus || first == hash { return false }
+        var fStart = 0, tStart = 0
         while true {
-            let fEnd = f.firstIndex(of: slash) ?? f.endIndex
-            let fLevel = f[f.startIndex..<fEnd]
-            if fLevel.elementsEqual("#".utf8) { return true }
-            let tEnd = t.firstIndex(of: slash) ?? t.endIndex
-            let tLevel = t[t.startIndex..<tEnd]
-            if !(fLevel.elementsEqual("+".utf8) || fLevel.elementsEqual(tLevel)) { return false }
-            let fDone = fEnd == f.endIndex
-            let tDone = tEnd == t.endIndex
-            if fDone && tDone { return true }
-            if tDone {
-                // "a/#" also matches "a": the remaining filter must be exactly "/#".
-                return f[f.index(after: fEnd)...].elementsEqual("#".utf8)
+            var fEnd = fStart
+            while fEnd < f.count && f[fEnd] != slash { fEnd += 1 }
+            var tEnd = tStart
+            while tEnd < t.count && t[tEnd] != slash { tEnd += 1 }
+            let fLength = fEnd - fStart
+            if fLength == 1 && f[fStart] == hash { return true }
+            if !(fLength == 1 && f[fStart] == plus) {
+                guard fLength == tEnd - tStart else { return false }
+                for k in 0..<fLength where f[fStart + k] != t[tStart + k] { return false }
             }
+            let fDone = fEnd == f.count
+            let tDone = tEnd == t.count
+            if fDone && tDone { return true }
+            // "a/#" also matches "a": the remaining filter must be exactly "/#".
+            if tDone { return fEnd + 2 == f.count && f[fEnd + 1] == hash }
             if fDone { return false }
-            f = f[f.index(after: fEnd)...]
-            t = t[t.index(after: tEnd)...]
+            fStart = fEnd + 1
+            tStart = tEnd + 1
         }
     }
 }

@@ -9,11 +9,26 @@ public enum KubernetesNames {
 
     /// DNS-1123 subdomain: at most 253 characters, dot-separated DNS-1123 labels.
     public static func isDNS1123Subdomain(_ s: String) -> Bool {
-        let u = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isDNS1123Subdomain(utf8: $0) }
+    }
+
+    /// One pass, no allocation: every message's topic carries two names to check.
+    static func isDNS1123Subdomain(utf8 u: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !u.isEmpty, u.count <= 253 else { return false }
-        return u.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).allSatisfy { part in
-            !part.isEmpty && isLabelBytes(part)
+        let dot = UInt8(ascii: ".")
+        var previous = dot  // a label starts after a dot
+        for b in u {
+            if b == dot {
+                guard isLowerAlnum(previous) else { return false }  // a label is non-empty, ends alphanumeric
+            } else if b == UInt8(ascii: "-") {
+                guard previous != dot else { return false }  // ... and starts alphanumeric
+            } else if !isLowerAlnum(b) {
+                return false
+            }
+            previous = b
         }
+        return isLowerAlnum(previous)
     }
 
     private static func isLabelBytes(_ part: ArraySlice<UInt8>) -> Bool {

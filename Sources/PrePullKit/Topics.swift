@@ -59,27 +59,54 @@ public struct Topics: Sendable, Equatable, Hashable {
     /// The typed topic, or nil if `topic` is not one of prepull's topics under this root (or a
     /// node/job segment is not a valid Kubernetes name).
     public func parse(_ topic: String) -> Topic? {
-        guard topic.hasPrefix(root + "/") else { return nil }
-        let levels = topic.dropFirst(root.count + 1).split(separator: "/", omittingEmptySubsequences: false)
-        func name(_ s: Substring) -> String? {
-            let n = String(s)
-            return KubernetesNames.isDNS1123Subdomain(n) ? n : nil
+        var topic = topic
+        return topic.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// Byte-level: the cloud parses every report's topic and each node every task's, so this
+    /// splits nothing and allocates only the names it returns.
+    private func parse(utf8 t: UnsafeBufferPointer<UInt8>) -> Topic? {
+        let rootCount = root.utf8.count
+        guard t.count > rootCount, t[rootCount] == UInt8(ascii: "/"), root.utf8.elementsEqual(t[..<rootCount]) else { return nil }
+        var levels = LevelScanner(bytes: t, position: rootCount + 1)
+        guard let l0 = levels.next(), let l1 = levels.next(), let l2 = levels.next() else { return nil }
+        let l3 = levels.next(), l4 = levels.next()
+        guard levels.next() == nil else { return nil }
+        func level(_ range: Range<Int>, is word: StaticString) -> Bool {
+            range.count == word.utf8CodeUnitCount && word.withUTF8Buffer { $0.elementsEqual(t[range]) }
         }
-        switch levels.count {
-        case 3 where levels[0] == "node" && levels[2] == "presence":
-            return name(levels[1]).map { .presence(node: $0) }
-        case 4 where levels[0] == "prepull" && levels[1] == "jobs" && levels[3] == "status":
-            return name(levels[2]).map { .jobSummary(job: $0) }
-        case 5 where levels[0] == "node" && levels[2] == "prepull":
-            guard let node = name(levels[1]), let job = name(levels[3]) else { return nil }
-            switch levels[4] {
-            case "task": return .task(node: node, job: job)
-            case "status": return .status(node: node, job: job)
-            default: return nil
-            }
+        func name(_ range: Range<Int>) -> String? {
+            let bytes = UnsafeBufferPointer(rebasing: t[range])
+            return KubernetesNames.isDNS1123Subdomain(utf8: bytes) ? String(decoding: bytes, as: UTF8.self) : nil
+        }
+        switch (l3, l4) {
+        case (nil, _) where level(l0, is: "node") && level(l2, is: "presence"):
+            return name(l1).map { .presence(node: $0) }
+        case (let l3?, nil) where level(l0, is: "prepull") && level(l1, is: "jobs") && level(l3, is: "status"):
+            return name(l2).map { .jobSummary(job: $0) }
+        case (let l3?, let l4?) where level(l0, is: "node") && level(l2, is: "prepull"):
+            guard let node = name(l1), let job = name(l3) else { return nil }
+            if level(l4, is: "task") { return .task(node: node, job: job) }
+            if level(l4, is: "status") { return .status(node: node, job: job) }
+            return nil
         default:
             return nil
         }
+    }
+}
+
+/// The `/`-separated levels of a topic, as byte ranges (an empty level is an empty range).
+private struct LevelScanner {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var position: Int
+
+    mutating func next() -> Range<Int>? {
+        guard position <= bytes.count else { return nil }
+        let start = position
+        var end = start
+        while end < bytes.count && bytes[end] != UInt8(ascii: "/") { end += 1 }
+        position = end + 1
+        return start..<end
     }
 }
 

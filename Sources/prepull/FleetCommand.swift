@@ -63,6 +63,7 @@ struct FleetCommand: AsyncParsableCommand {
             try await runShards(logger: logger)
             return
         }
+        AllocatorTuning.keepFreedHeap()
         let range = shardRange()
         let (host, port, schemeTLS) = try MQTTConfiguration.parseBrokerURL(broker)
         var base = MQTTConfiguration(host: host, port: port, clientID: "")

@@ -96,9 +96,10 @@ cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
 fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$cloud_pid")
 fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
 # PERF=FILE records a call-graph profile of cloud and fleet during the job (perf report -i FILE);
-# PERF_CALLGRAPH="--call-graph dwarf" unwinds through frames without frame pointers (libc), PERF_FREQ sets Hz.
+# PERF_ARGS replaces the sampling options "-g -F 499": e.g. "--call-graph dwarf -F 999" unwinds through
+# frames without frame pointers (libc), "-e raw_syscalls:sys_enter -c 1" records every system call.
 if [[ -n ${PERF:-} ]]; then
-    perf record -q ${PERF_CALLGRAPH:--g} -F ${PERF_FREQ:-499} -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
+    perf record -q ${PERF_ARGS:--g -F 499} -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
 fi
 t_apply=$(now)
 "$bin" apply -f "$work/job.yaml" >/dev/null

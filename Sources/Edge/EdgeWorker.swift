@@ -222,6 +222,7 @@ public actor EdgeWorker {
 
     func onTaskCreate(_ envelope: Envelope, jobName: String, uid: String, task: TaskCreate) {
         stats.tasksReceived += 1
+        stats.lastTaskReceivedMs = EpochClock.nowMs()
         if let job = jobs[uid] {
             stats.duplicateTasks += 1
             logger.info("task already held: re-reporting", metadata: ["job": "\(jobName)", "jobUID": "\(uid)"])
@@ -351,6 +352,8 @@ public actor EdgeWorker {
 /// Counters of one worker.
 public struct EdgeWorkerStats: Sendable, Equatable {
     public var tasksReceived = 0
+    /// Wall clock (ms since the epoch) of the latest task received, 0 before the first.
+    public var lastTaskReceivedMs: Int64 = 0
     public var duplicateTasks = 0
     public var cancels = 0
     public var droppedMessages = 0

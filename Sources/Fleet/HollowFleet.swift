@@ -111,6 +111,7 @@ public final class HollowFleet: Sendable {
             let stats = await worker.statistics
             total.nodes += 1
             total.tasksReceived += stats.tasksReceived
+            total.lastTaskReceivedMs = max(total.lastTaskReceivedMs, stats.lastTaskReceivedMs)
             total.tasksFinished += stats.tasksFinished
             total.statusPublished += stats.statusPublished
             total.progressPublished += stats.progressPublished
@@ -141,6 +142,9 @@ public struct HollowFleetStatistics: Sendable, Codable, Equatable {
     public var nodes = 0
     public var online = 0
     public var tasksReceived = 0
+    /// Wall clock (ms since the epoch) of the latest task any node received: with `tasksReceived`
+    /// at the node count, when the last task was delivered (bench/fleet/fleet.sh reads it).
+    public var lastTaskReceivedMs: Int64 = 0
     public var tasksFinished = 0
     public var statusPublished = 0
     public var progressPublished = 0
@@ -155,6 +159,7 @@ public struct HollowFleetStatistics: Sendable, Codable, Equatable {
         sum.nodes += b.nodes
         sum.online += b.online
         sum.tasksReceived += b.tasksReceived
+        sum.lastTaskReceivedMs = max(a.lastTaskReceivedMs, b.lastTaskReceivedMs)
         sum.tasksFinished += b.tasksFinished
         sum.statusPublished += b.statusPublished
         sum.progressPublished += b.progressPublished

@@ -208,6 +208,7 @@ public final class MQTTEventLoop: Sendable {
 
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
+        var batch: [Work] = []
         while true {
             let timeout = millisecondsUntilNextDeadline()
             let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
@@ -230,15 +231,17 @@ public final class MQTTEventLoop: Sendable {
             // 5 epoll_wait calls per message.
             var stop = false
             for _ in 0..<Self.workRoundsPerPoll {
-                let (work, stopRequested) = inbox.withLock { inbox in
-                    let work = inbox.work
-                    inbox.work.removeAll(keepingCapacity: true)
+                // The two buffers trade places: copying the inbox out and emptying it allocated a
+                // new buffer of the same capacity every round.
+                stop = inbox.withLock { inbox in
+                    swap(&inbox.work, &batch)
                     inbox.wakePending = false
-                    return (work, inbox.stopRequested)
+                    return inbox.stopRequested
                 }
-                for item in work { run(item) }
-                stop = stopRequested
-                if stop || work.isEmpty { break }
+                let ran = batch.count
+                for item in batch { run(item) }
+                batch.removeAll(keepingCapacity: true)
+                if stop || ran == 0 { break }
             }
             if stop { break }
             fireTimers()

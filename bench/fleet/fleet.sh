@@ -91,6 +91,10 @@ YAML
 ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -t '$hw/events/prepull/jobs/fleet-bench/status' |
     { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
 sleep 0.5 # the subscription is in place
+# thread_cpu PID: "name seconds" per thread (THREADS=1 prints the cloud's and fleet's split by thread).
+thread_cpu() { for t in /proc/"$1"/task/*; do printf '%s %s\n' "$(tr ' ' _ < "$t/comm")" "$(cpu_seconds "${t#/proc/}")"; done 2>/dev/null; }
+threads_of() { local pid; for pid in $(tree_pids "$fleet_pid") "$cloud_pid"; do thread_cpu "$pid" | sed "s/^/$pid:/"; done; }
+[[ -n ${THREADS:-} ]] && threads_of > "$work/threads0"
 cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
 fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$cloud_pid")
 fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
@@ -124,6 +128,10 @@ printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mi
 printf '  CPU s during the job: cloud %.1f, broker %.1f, fleet %.1f (fleet incl. start-up %.1f)\n' \
     "$(echo "$(cpu_seconds "$cloud_pid") - $cloud_cpu0" | bc)" "$(echo "$(cpu_seconds "$broker_pid") - $broker_cpu0" | bc)" \
     "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$fleet_cpu"
+if [[ -n ${THREADS:-} ]]; then
+    echo "  CPU s by thread (pid:thread, summed by name):"
+    threads_of | awk 'NR == FNR { before[$1] += $2; next } { after[$1] += $2 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f\n", k, after[k] - before[k] }' "$work/threads0" - | sort -k2 -rn
+fi
 kill "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true

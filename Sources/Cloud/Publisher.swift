@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MQTT
+import Synchronization
 
 /// Outgoing MQTT messages of the controller, published in submission order with a bounded
 /// number awaiting their PUBACK (`window`), so that a 10,000-node dispatch neither serialises on
@@ -22,6 +23,13 @@ final class Publisher: Sendable {
     private let queue: AsyncStream<Message>.Continuation
     private let messages: AsyncStream<Message>
 
+    /// Messages awaiting their PUBACK, and `run()` when it waits for a free place.
+    private struct InFlight {
+        var count = 0
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let inFlight = Mutex(InFlight())
+
     init(client: MQTTClient, window: Int = 256, metrics: CloudMetrics, logger: Logger) {
         self.client = client
         self.window = window
@@ -36,28 +44,56 @@ final class Publisher: Sendable {
         queue.yield(Message(topic: topic, payload: payload, qos: qos, retain: retain, onSent: onSent))
     }
 
-    /// Publishes until `finish()` and the queue is drained.
+    /// Publishes until `finish()` and the queue is drained, then waits for the last PUBACKs.
     func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for await m in messages {
-                if inFlight >= window {
-                    await group.next()
-                    inFlight -= 1
+        for await m in messages {
+            await takePlace()
+            // No task per message (10,000 of them per big dispatch): the client calls back when
+            // the broker acknowledged it, on the loop thread.
+            client.publish([MQTTMessage(topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain)]) { [self] error in
+                if let error {
+                    logger.warning("publish failed", metadata: ["topic": "\(m.topic)", "error": "\(error)"])
+                } else {
+                    metrics.messagesOut.increment()
+                    m.onSent?()
                 }
-                inFlight += 1
-                let client = client, logger = logger, metrics = metrics
-                group.addTask {
-                    do {
-                        try await client.publish(m.topic, payload: m.payload, qos: m.qos, retain: m.retain)
-                        metrics.messagesOut.increment()
-                        m.onSent?()
-                    } catch {
-                        logger.warning("publish failed", metadata: ["topic": "\(m.topic)", "error": "\(error)"])
-                    }
-                }
+                givePlace()
             }
         }
+        for _ in 0..<window { await takePlace() }
+    }
+
+    private func takePlace() async {
+        let taken = inFlight.withLock { state -> Bool in
+            guard state.count < window else { return false }
+            state.count += 1
+            return true
+        }
+        if taken { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = inFlight.withLock { state -> Bool in
+                if state.count < window {
+                    state.count += 1
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// A message is done: its place goes to a waiting `run()` or back to the window.
+    private func givePlace() {
+        let waiter = inFlight.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter  // the place passes on: count stays
+            }
+            state.count -= 1
+            return nil
+        }
+        waiter?.resume()
     }
 
     func finish() { queue.finish() }

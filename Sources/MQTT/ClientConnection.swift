@@ -165,13 +165,16 @@ final class ClientConnection: Sendable {
 
     nonisolated(nonsending) func publish(_ messages: [MQTTMessage]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let completion = PublishCompletion(count: messages.count, continuation: continuation)
-            // One hand-over to the loop thread for the whole batch.
-            loop.execute { [self] in
-                for message in messages {
-                    startPublish(OutboxEntry(topic: message.topic, payload: message.payload, qos: message.qos,
-                                             retain: message.retain, completion: completion))
-                }
+            publish(messages, completion: PublishCompletion(count: messages.count, waiter: .continuation(continuation)))
+        }
+    }
+
+    func publish(_ messages: [MQTTMessage], completion: PublishCompletion) {
+        // One hand-over to the loop thread for the whole batch.
+        loop.execute { [self] in
+            for message in messages {
+                startPublish(OutboxEntry(topic: message.topic, payload: message.payload, qos: message.qos,
+                                         retain: message.retain, completion: completion))
             }
         }
     }

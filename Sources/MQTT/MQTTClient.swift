@@ -81,6 +81,25 @@ public final class MQTTClient: Sendable {
         try await connection.publish(messages)
     }
 
+    /// Publishes several messages, in order, without waiting: `onDone` is called once, with nil when
+    /// all are written (QoS 0) or acknowledged (QoS 1/2), or with the first failure. It runs on the
+    /// event loop's thread, inside libmosquitto's callback (at once on the caller's for an invalid
+    /// message): it must not block or publish (hand work to a task). For publishers that keep many
+    /// messages in flight without a task for each.
+    public func publish(_ messages: [MQTTMessage], onDone: @escaping @Sendable (MQTTError?) -> Void) {
+        for message in messages {
+            do {
+                try Topic.validateName(message.topic)
+            } catch {
+                return onDone(error)
+            }
+            guard message.payload.count <= configuration.maxPayloadSize else {
+                return onDone(.payloadTooLarge(size: message.payload.count, limit: configuration.maxPayloadSize))
+            }
+        }
+        connection.publish(messages, completion: PublishCompletion(count: messages.count, waiter: .callback(onDone)))
+    }
+
     /// Publishes a UTF-8 string payload.
     public nonisolated(nonsending) func publish(_ topic: String, _ text: String, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
         try await publish(topic, payload: Data(text.utf8), qos: qos, retain: retain)

@@ -1,30 +1,45 @@
 
 
-/// Resumes one waiting `publish` call once every message it covers is written (QoS 0) or
-/// acknowledged (QoS 1/2), or at the first failure.
+/// Tells one `publish` call, once, that every message it covers is written (QoS 0) or
+/// acknowledged (QoS 1/2), or that one failed (the first failure).
 final class PublishCompletion: Sendable {
-    private let state: Locked<(remaining: Int, continuation: CheckedContinuation<Void, any Error>?)>
+    /// Who hears of it: a suspended `publish`, or a callback (`MQTTClient.publish(_:onDone:)`).
+    enum Waiter: Sendable {
+        case continuation(CheckedContinuation<Void, any Error>)
+        case callback(@Sendable (MQTTError?) -> Void)
 
-    init(count: Int, continuation: CheckedContinuation<Void, any Error>) {
-        state = Locked((count, count > 0 ? continuation : nil))
-        if count == 0 { continuation.resume() }
+        func finish(_ error: MQTTError?) {
+            switch self {
+            case .continuation(let continuation):
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            case .callback(let callback):
+                callback(error)
+            }
+        }
+    }
+
+    private let state: Locked<(remaining: Int, waiter: Waiter?)>
+
+    init(count: Int, waiter: Waiter) {
+        state = Locked((count, count > 0 ? waiter : nil))
+        if count == 0 { waiter.finish(nil) }
     }
 
     func succeed() {
-        let done = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let done = state.withLock { state -> Waiter? in
             state.remaining -= 1
-            guard state.remaining == 0, let continuation = state.continuation else { return nil }
-            state.continuation = nil
-            return continuation
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return waiter
         }
-        done?.resume()
+        done?.finish(nil)
     }
 
     func fail(_ error: MQTTError) {
-        let first = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            defer { state.continuation = nil }
-            return state.continuation
+        let first = state.withLock { state -> Waiter? in
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        first?.resume(throwing: error)
+        first?.finish(error)
     }
 }

@@ -108,6 +108,9 @@ t_apply=$(now)
 "$bin" apply -f "$work/job.yaml" >/dev/null
 until_true 600 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 600 s" >&2; exit 1; }
 completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
+# CPU counters now, before the fleet's stats wait and the 10,000-node `get job` below.
+cloud_cpu=$(cpu_seconds "$cloud_pid"); broker_cpu=$(cpu_seconds "$broker_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
+[[ -n ${THREADS:-} ]] && threads_of > "$work/threads1"
 # The fleet writes its counters every second: wait (a few seconds at most) until every task is counted.
 received() { [[ -s $work/fleet.json ]] && (($(jq .tasksReceived "$work/fleet.json") >= nodes)); }
 delivered=""
@@ -118,7 +121,7 @@ pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher o
 phase=$(jq -r .status.phase "$work/job.json")
 successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
 events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
-fleet_rss=$(tree_sum peak_rss_mib "$fleet_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
+fleet_rss=$(tree_sum peak_rss_mib "$fleet_pid")
 printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
 printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
 printf '  apply -> Completed            %8.2f s\n' "$completed"
@@ -126,11 +129,11 @@ printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$even
 printf '  RSS before apply: cloud %d MiB, fleet %d MiB\n' "$cloud_idle_rss" "$fleet_idle_rss"
 printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mib "$cloud_pid")" "$fleet_rss" "$(peak_rss_mib "$broker_pid")"
 printf '  CPU s during the job: cloud %.1f, broker %.1f, fleet %.1f (fleet incl. start-up %.1f)\n' \
-    "$(echo "$(cpu_seconds "$cloud_pid") - $cloud_cpu0" | bc)" "$(echo "$(cpu_seconds "$broker_pid") - $broker_cpu0" | bc)" \
+    "$(echo "$cloud_cpu - $cloud_cpu0" | bc)" "$(echo "$broker_cpu - $broker_cpu0" | bc)" \
     "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$fleet_cpu"
 if [[ -n ${THREADS:-} ]]; then
-    echo "  CPU s by thread (pid:thread, summed by name):"
-    threads_of | awk 'NR == FNR { before[$1] += $2; next } { after[$1] += $2 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f\n", k, after[k] - before[k] }' "$work/threads0" - | sort -k2 -rn
+    echo "  CPU s by thread during the job (pid:thread, summed by name):"
+    awk 'NR == FNR { before[$1] += $2; next } { after[$1] += $2 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f\n", k, after[k] - before[k] }' "$work/threads0" "$work/threads1" | sort -k2 -rn
 fi
 kill "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true

@@ -44,6 +44,35 @@ import TestSupport
         await publisher.disconnect()
     }
 
+    /// The callback form (the cloud's publisher): called once per batch, after the PUBACKs, and at
+    /// once with the reason for an invalid message, nothing sent.
+    @Test func callbackPublishReportsOncePerBatch() async throws {
+        let subscriber = try await connectedClient(broker, "cb-sub")
+        let messages = try await subscriber.subscribe("cb/+", qos: .atLeastOnce)
+        let publisher = try await connectedClient(broker, "cb-pub")
+        let results = AsyncStream.makeStream(of: String.self)
+        for batch in 0..<3 {
+            let batchMessages = (0..<10).map { MQTTMessage(topic: "cb/\(batch)", payload: Data("\(batch)-\($0)".utf8), qos: .atLeastOnce) }
+            publisher.publish(batchMessages) { error in results.continuation.yield(error.map { "\($0)" } ?? "ok \(batch)") }
+        }
+        publisher.publish([MQTTMessage(topic: "cb/#", payload: Data())]) { error in
+            results.continuation.yield(error.map { "failed: \($0)" } ?? "ok bad")
+        }
+        var outcomes: [String] = []
+        for await outcome in results.stream {
+            outcomes.append(outcome)
+            if outcomes.count == 4 { break }
+        }
+        // The invalid one is refused synchronously, before the others are acknowledged.
+        #expect(outcomes.first?.hasPrefix("failed: ") == true && outcomes.first?.contains("cb/#") == true, "\(outcomes)")
+        #expect(outcomes.dropFirst().sorted() == ["ok 0", "ok 1", "ok 2"])
+        let received = try await messages.take(30)
+        #expect(received.map(\.payloadString) == (0..<3).flatMap { b in (0..<10).map { "\(b)-\($0)" } })
+        #expect(await messages.collect(for: .milliseconds(300)).isEmpty)
+        await subscriber.disconnect()
+        await publisher.disconnect()
+    }
+
     @Test func retainedMessageReachesLateSubscriber() async throws {
         let publisher = try await connectedClient(broker, "retain-pub")
         try await publisher.publish("test/retained/state", "online", qos: .atLeastOnce, retain: true)

@@ -11,6 +11,8 @@ import Testing
         ("$hw/events/node/+/prepull/+/status", "$hw/events/node/n1/prepull/j1/status", true),
         ("$hw/events/node/+/prepull/+/status", "$hw/events/node/n1/prepull/j1/task", false),
         ("a//c", "a//c", true), ("a/+/c", "a//c", true), ("a/b/#", "a/b", true), ("a/b/#", "a/bc", false),
+        ("a/#", "a/", true), ("a/+", "a/", true), ("a/+", "a", false), ("a/b", "a/bb", false), ("ab", "a", false),
+        ("a/b/#", "a", false), ("a/b", "a/b/", false), ("+/+/+", "a/b/c", true), ("", "a", false),
     ])
     func matching(filter: String, topic: String, expected: Bool) {
         #expect(Topic.matches(filter: filter, topic: topic) == expected, "\(filter) vs \(topic)")

@@ -30,6 +30,9 @@ import Testing
         "$hw/events/node/edge-1/prepull/j/other", "$hw/events/node/Edge_1/presence", "$hw/events/node/+/presence",
         "$hw/events/node/edge-1/prepull/j/task/extra", "$hw/events/node//presence", "other/node/e/presence", "$hw/events",
         "$hw/events/prepull/jobs/j/summary", "$hw/eventsX/node/e/presence", "",
+        "$hw/events/", "$hw/events/node/e/presence/", "$hw/events/node/-e/presence", "$hw/events/node/e-/presence",
+        "$hw/events/node/a..b/presence", "$hw/events/node/e/prepull/J/task", "$hw/events/node/e/Prepull/j/task",
+        "$hw/events/node/\(String(repeating: "a", count: 254))/presence", "$hw/events/node/é/presence",
     ])
     func rejectsOtherTopics(topic: String) {
         #expect(topics.parse(topic) == nil)
@@ -38,5 +41,40 @@ import Testing
     @Test(arguments: ["", "/", "a/+/b", "#", "a//b"])
     func rejectsBadRoots(root: String) {
         #expect(throws: TopicError.invalidRoot(root)) { try Topics(root: root) }
+    }
+
+    @Test func acceptsLongestAndDottedNames() {
+        let longest = String(repeating: "a", count: 253)
+        #expect(topics.parse("$hw/events/node/\(longest)/presence") == .presence(node: longest))
+        #expect(topics.parse("$hw/events/node/a-b.c-9/prepull/j.1/status") == .status(node: "a-b.c-9", job: "j.1"))
+    }
+}
+
+@Suite struct MessageIDTests {
+    @Test func versionFourUUIDText() {
+        for _ in 0..<1_000 {
+            let id = MessageID.next()
+            let bytes = Array(id.utf8)
+            #expect(bytes.count == 36, "\(id)")
+            for (i, b) in bytes.enumerated() {
+                if [8, 13, 18, 23].contains(i) {
+                    #expect(b == UInt8(ascii: "-"), "\(id)")
+                } else {
+                    #expect((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66), "\(id) is not lower-case hex at \(i)")
+                }
+            }
+            #expect(bytes[14] == UInt8(ascii: "4"), "version nibble of \(id)")
+            #expect("89ab".utf8.contains(bytes[19]), "variant nibble of \(id)")
+        }
+    }
+
+    @Test func distinctAcrossThreads() async {
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<4 { group.addTask { (0..<25_000).map { _ in MessageID.next() } } }
+            var all: [String] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(Set(ids).count == 100_000)
     }
 }

@@ -79,7 +79,8 @@ actor Controller {
 
     // MARK: API
 
-    func apply(_ input: ImagePrePullJob) async throws(CloudAPIError) -> ImagePrePullJob {
+    /// Stores and starts a job; returns it as created, with its status unless `withStatus` is false.
+    func apply(_ input: ImagePrePullJob, withStatus: Bool = true) async throws(CloudAPIError) -> ImagePrePullJob {
         var job = input.withDefaults()
         job.apiVersion = ImagePrePullJob.v1alpha2
         job.status = nil
@@ -137,7 +138,7 @@ actor Controller {
         pump(rt)
         commit()
         notify(rt, type: .added)
-        return rt.object()
+        return withStatus ? rt.object() : job
     }
 
     func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {

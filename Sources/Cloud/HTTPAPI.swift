@@ -19,6 +19,9 @@ enum HTTPAPI {
     static let jobsPath = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
     static let v1alpha1JobsPath = "/apis/operations.kubeedge.io/v1alpha1/imageprepulljobs"
     static let maxBody = 4 * 1024 * 1024
+    /// RFC 7240 request preference and its acknowledgement.
+    static let preferField = HTTPFields.Element.Name("Prefer")!
+    static let preferenceAppliedField = HTTPFields.Element.Name("Preference-Applied")!
 
     static func router(controller: Controller, metrics: CloudMetrics, readiness: Readiness, token: String?, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
@@ -41,8 +44,15 @@ enum HTTPAPI {
                     return APIResponses.error(error)
                 }
                 guard let job = manifest.job else { return APIResponses.error(.badRequest("expected an ImagePrePullJob, got a Secret")) }
+                // RFC 7240 `Prefer: return=minimal` (what `prepull apply` sends): the created job
+                // without its status, which for a 10,000-node job is 10,000 pending entries that
+                // cost the cloud and the client CPU while the dispatch runs.
+                let minimal = request.headers[values: HTTPAPI.preferField].contains { $0.contains("return=minimal") }
                 do {
-                    return APIResponses.job(try await controller.apply(job), status: .created)
+                    let created = try await controller.apply(job, withStatus: !minimal)
+                    var response = APIResponses.job(created, status: .created)
+                    if minimal { response.headers[HTTPAPI.preferenceAppliedField] = "return=minimal" }
+                    return response
                 } catch {
                     return APIResponses.error(error)
                 }

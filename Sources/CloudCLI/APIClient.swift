@@ -26,10 +26,11 @@ public struct APIClient: Sendable {
     // MARK: raw
 
     public func send(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
-                     timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: Data) {
+                     headers extra: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: server + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -40,16 +41,21 @@ public struct APIClient: Sendable {
     }
 
     /// Sends and checks: a non-2xx answer throws `APIError` with the server's Status.
-    func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Data {
-        let (status, data) = try await send(method, path, body: body, contentType: contentType)
+    func call(_ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
+              headers: [(String, String)] = []) async throws -> Data {
+        let (status, data) = try await send(method, path, body: body, contentType: contentType, headers: headers)
         guard (200..<300).contains(status) else { throw APIError(status: status, body: data) }
         return data
     }
 
     // MARK: jobs
 
-    public func apply(_ job: ImagePrePullJob) async throws -> ImagePrePullJob {
-        let data = try await call(.POST, Self.jobsPath, body: try ManifestEncoder().encodeJSON(job))
+    /// Creates the job; the answer is the job as stored, with its first status, or without any when
+    /// `minimal` (`Prefer: return=minimal`: for a job over thousands of nodes the status is thousands
+    /// of pending entries, encoded and decoded while the dispatch runs).
+    public func apply(_ job: ImagePrePullJob, minimal: Bool = false) async throws -> ImagePrePullJob {
+        let data = try await call(.POST, Self.jobsPath, body: try ManifestEncoder().encodeJSON(job),
+                                  headers: minimal ? [("Prefer", "return=minimal")] : [])
         return try Self.decodeJob(data)
     }
 

@@ -37,7 +37,7 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         for job in manifests.compactMap(\.job) {
             do {
-                let created = try await api.apply(job)
+                let created = try await api.apply(job, minimal: true)  // only the name is printed
                 print("imageprepulljob.operations.kubeedge.io/\(created.metadata.name) created")
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))

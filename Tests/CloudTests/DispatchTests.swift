@@ -57,6 +57,13 @@ struct DispatchTests {
             #expect(created.node("ghost-node")?.phase == .failure)
             #expect(created.node("ghost-node")?.reason?.contains("unknown node ghost-node") == true)
             #expect(ContinuousClock.now - start < .seconds(2))
+            // Prefer: return=minimal: the same job, stored and started, answered without its status.
+            let minimal = try await h.api.apply(Manifests.job("with-ghost-minimal", nodes: ["ghost-2"]), minimal: true)
+            #expect(minimal.status == nil)
+            #expect(minimal.metadata.name == "with-ghost-minimal" && minimal.metadata.uid?.isEmpty == false)
+            let minimalEnd = try await h.waitForEnd("with-ghost-minimal")
+            #expect(minimalEnd.status?.phase == .failure)
+            #expect(minimalEnd.node("ghost-2")?.reason?.contains("unknown node ghost-2") == true)
             let job = try await h.waitForEnd("with-ghost")
             // 1 of 10 failed: not above 0.1, so Completed.
             #expect(job.status?.phase == .completed)

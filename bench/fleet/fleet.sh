@@ -106,6 +106,7 @@ if [[ -n ${PERF:-} ]]; then
 fi
 t_apply=$(now)
 "$bin" apply -f "$work/job.yaml" >/dev/null
+t_applied=$(now)
 until_true 600 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 600 s" >&2; exit 1; }
 completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
 # CPU counters now, before the fleet's stats wait and the 10,000-node `get job` below.
@@ -123,6 +124,7 @@ successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | lengt
 events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
 fleet_rss=$(tree_sum peak_rss_mib "$fleet_pid")
 printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
+printf '  apply -> apply returned       %8.2f s\n' "$(echo "$t_applied - $t_apply" | bc)"
 printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
 printf '  apply -> Completed            %8.2f s\n' "$completed"
 printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$events / $completed" | bc -l)"

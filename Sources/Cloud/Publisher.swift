@@ -27,6 +27,13 @@ final class Publisher: Sendable {
     private struct InFlight {
         var count = 0
         var waiter: CheckedContinuation<Void, Never>?
+
+        /// Takes a place if the window has one.
+        mutating func take(window: Int) -> Bool {
+            guard count < window else { return false }
+            count += 1
+            return true
+        }
     }
     private let inFlight = Mutex(InFlight())
 
@@ -64,18 +71,12 @@ final class Publisher: Sendable {
     }
 
     private func takePlace() async {
-        let taken = inFlight.withLock { state -> Bool in
-            guard state.count < window else { return false }
-            state.count += 1
-            return true
-        }
-        if taken { return }
+        // Without suspending while the window has room; else wait for `givePlace` (checked again
+        // under the lock: a place may have come free in between).
+        if inFlight.withLock({ $0.take(window: window) }) { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = inFlight.withLock { state -> Bool in
-                if state.count < window {
-                    state.count += 1
-                    return true
-                }
+                if state.take(window: window) { return true }
                 state.waiter = continuation
                 return false
             }

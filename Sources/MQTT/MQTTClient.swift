@@ -61,23 +61,23 @@ public final class MQTTClient: Sendable {
     /// - Throws: `MQTTError.notAuthorized` when an MQTT v5 broker denies the topic (reason code 135),
     ///   `.invalidTopic`, `.payloadTooLarge`, `.closed`, `.outboxFull`.
     public nonisolated(nonsending) func publish(_ topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false) async throws {
-        try Topic.validateName(topic)
-        guard payload.count <= configuration.maxPayloadSize else {
-            throw MQTTError.payloadTooLarge(size: payload.count, limit: configuration.maxPayloadSize)
-        }
+        try check(topic: topic, payloadSize: payload.count)
         try await connection.publish([MQTTMessage(topic: topic, payload: payload, qos: qos, retain: retain)])
+    }
+
+    /// What every publish checks before anything reaches the loop.
+    private func check(topic: String, payloadSize: Int) throws(MQTTError) {
+        try Topic.validateName(topic)
+        guard payloadSize <= configuration.maxPayloadSize else {
+            throw .payloadTooLarge(size: payloadSize, limit: configuration.maxPayloadSize)
+        }
     }
 
     /// Publishes several messages with one hand-over to the event loop, in order. Returns when all are
     /// written (QoS 0) or acknowledged (QoS 1/2); throws the first failure. For bursts: a dispatcher's
     /// tasks, a fleet's reports, benchmarks.
     public nonisolated(nonsending) func publish(_ messages: [MQTTMessage]) async throws {
-        for message in messages {
-            try Topic.validateName(message.topic)
-            guard message.payload.count <= configuration.maxPayloadSize else {
-                throw MQTTError.payloadTooLarge(size: message.payload.count, limit: configuration.maxPayloadSize)
-            }
-        }
+        for message in messages { try check(topic: message.topic, payloadSize: message.payload.count) }
         try await connection.publish(messages)
     }
 
@@ -89,12 +89,9 @@ public final class MQTTClient: Sendable {
     public func publish(_ messages: [MQTTMessage], onDone: @escaping @Sendable (MQTTError?) -> Void) {
         for message in messages {
             do {
-                try Topic.validateName(message.topic)
+                try check(topic: message.topic, payloadSize: message.payload.count)
             } catch {
                 return onDone(error)
-            }
-            guard message.payload.count <= configuration.maxPayloadSize else {
-                return onDone(.payloadTooLarge(size: message.payload.count, limit: configuration.maxPayloadSize))
             }
         }
         connection.publish(messages, completion: PublishCompletion(count: messages.count, waiter: .callback(onDone)))

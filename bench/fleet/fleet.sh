@@ -90,7 +90,10 @@ YAML
 # (the pipeline stamps when grep matches: mosquitto_sub itself only ends when killed below)
 ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -t '$hw/events/prepull/jobs/fleet-bench/status' |
     { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
-sleep 0.5 # the subscription is in place
+# The sizes of one node's messages (its task and its status reports, in order), for the raw run below.
+( mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -F '%t %l' -t '$hw/events/node/edge-0/prepull/fleet-bench/task' \
+    -t '$hw/events/node/edge-0/prepull/fleet-bench/status' > "$work/sizes" ) & pids+=($!)
+sleep 0.5 # the subscriptions are in place
 # thread_cpu PID: "name seconds" per thread (THREADS=1 prints the cloud's and fleet's split by thread).
 thread_cpu() { for t in /proc/"$1"/task/*; do printf '%s %s\n' "$(tr ' ' _ < "$t/comm")" "$(cpu_seconds "${t#/proc/}")"; done 2>/dev/null; }
 threads_of() { local pid; for pid in $(tree_pids "$fleet_pid") "$cloud_pid"; do thread_cpu "$pid" | sed "s/^/$pid:/"; done; }
@@ -117,7 +120,9 @@ received() { [[ -s $work/fleet.json ]] && (($(jq .tasksReceived "$work/fleet.jso
 delivered=""
 if until_true 5 received; then delivered=$(echo "$(jq .lastTaskReceivedMs "$work/fleet.json") / 1000 - $t_apply" | bc -l); fi
 if [[ -n ${PERF:-} ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
-pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher outlives its grep
+pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher outlives its grep; the sizes are in
+task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
+status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
 "$bin" get job fleet-bench -o json > "$work/job.json"
 phase=$(jq -r .status.phase "$work/job.json")
 successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
@@ -142,14 +147,28 @@ wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
 
 # The same pattern without prepull: N clients, one QoS 1 task each, and in all as many QoS 1
-# messages back as prepull's nodes sent (status reports folded; per node on average, a fraction).
+# messages back as prepull's nodes sent (status reports folded; per node on average, a fraction),
+# with the payload sizes of prepull's own messages (node edge-0's, recorded above).
 replies=$(echo "scale=4; $events / $nodes" | bc)
 cc -O2 -o "$work/raw_fleet" bench/fleet/raw_fleet.c -lmosquitto -lm
-read -r raw_broker port < <(start_broker "$work/raw-broker")
-pids+=("$raw_broker")
-until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
-sleep 1
-raw=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
-kill "$raw_broker"; wait "$raw_broker" 2>/dev/null || true
-printf '\nraw libmosquitto, same pattern (%.2f status messages per node): %.2f s\n' "$replies" "$raw"
+raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
+    local broker port seconds
+    read -r broker port < <(start_broker "$work/raw-broker-$#")
+    pids+=("$broker")
+    until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+    sleep 1
+    seconds=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" |
+        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
+    kill "$broker"; wait "$broker" 2>/dev/null || true
+    echo "$seconds"
+}
+[[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from edge-0" >&2; exit 1; }
+raw=$(raw_run "$task_bytes" "$status_bytes")
+printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s\n' \
+    "$replies" "$task_bytes" "$status_bytes" "$raw"
 printf 'ratio prepull apply->Completed / raw: %.2f\n' "$(echo "$completed / $raw" | bc -l)"
+# RAW_SMALL=1: also the placeholder payloads used before 2026-12-01 (task 70 bytes, statuses 45).
+if [[ -n ${RAW_SMALL:-} ]]; then
+    small=$(raw_run)
+    printf 'raw with placeholder payloads (task 70, statuses 45 bytes): %.2f s, ratio %.2f\n' "$small" "$(echo "$completed / $small" | bc -l)"
+fi

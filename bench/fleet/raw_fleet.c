@@ -6,9 +6,12 @@
  * Every client is driven by non-threaded libmosquitto from one epoll loop per process; the fleet is
  * split over PROCS processes (libmosquitto keeps 3 descriptors per client, and one process may hold
  * at most ~20,000).
+ * Payload sizes: TASK_BYTES for every task, and STATUS_BYTES (a comma-separated list) for the status
+ * messages, the k-th reply of a node taking the k-th size (cyclically). fleet.sh passes the sizes of
+ * prepull's own messages, so that both runs move the same bytes; the defaults are small placeholders.
  *
  *   cc -O2 -o raw_fleet raw_fleet.c -lmosquitto -lm
- *   raw_fleet HOST PORT NODES [REPLIES=4] [PROCS=2]
+ *   raw_fleet HOST PORT NODES [REPLIES=4] [PROCS=2] [TASK_BYTES=70] [STATUS_BYTES=45]
  * Prints: nodes, seconds from the first task to the last status, messages per second.
  */
 #include <mosquitto.h>
@@ -32,6 +35,31 @@ static double replies = 4;
 static int connected_count, expected_connected;
 static long statuses_seen;
 static long reconnects;
+static char *task_body;
+static int task_bytes = 70;
+#define MAX_SIZES 16
+static char *status_bodies[MAX_SIZES];
+static int status_sizes[MAX_SIZES] = {45}, status_size_count = 1;
+
+/* A JSON-shaped payload of exactly `bytes` bytes (the broker only copies it; its content is moot). */
+static char *payload(int bytes) {
+    char *p = malloc(bytes + 1);
+    memset(p, 'x', bytes);
+    if (bytes >= 2) { p[0] = '{'; p[bytes - 1] = '}'; }
+    p[bytes] = 0;
+    return p;
+}
+
+static void parse_sizes(const char *list) {
+    status_size_count = 0;
+    for (const char *c = list; *c && status_size_count < MAX_SIZES;) {
+        int v = atoi(c);
+        if (v <= 0) { fprintf(stderr, "STATUS_BYTES: \"%s\" is not a list of positive sizes\n", list); exit(2); }
+        status_sizes[status_size_count++] = v;
+        while (*c && *c != ',') c++;
+        if (*c == ',') c++;
+    }
+}
 
 static double now(void) {
     struct timespec ts;
@@ -73,8 +101,10 @@ static void on_node_message(struct mosquitto *m, void *obj, const struct mosquit
     char topic[128];
     long id = (long)obj - 2;
     snprintf(topic, sizeof topic, "$hw/events/node/edge-%ld/prepull/raw-job/status", id);
-    static const char body[] = "{\"header\":{},\"route\":{},\"content\":{\"seq\":1}}";
-    for (int i = 0, n = replies_of(id); i < n; i++) mosquitto_publish_v5(m, NULL, topic, sizeof body - 1, body, 1, false, NULL);
+    for (int i = 0, n = replies_of(id); i < n; i++) {
+        int k = i % status_size_count;
+        mosquitto_publish_v5(m, NULL, topic, status_sizes[k], status_bodies[k], 1, false, NULL);
+    }
 }
 
 static void on_cloud_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg, const mosquitto_property *p) {
@@ -140,10 +170,17 @@ static long expected_statuses;
 static int all_statuses(void) { return statuses_seen >= expected_statuses; }
 
 int main(int argc, char **argv) {
-    if (argc < 4) { fprintf(stderr, "usage: %s HOST PORT NODES [REPLIES_PER_NODE, e.g. 4.32] [PROCS]\n", argv[0]); return 2; }
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s HOST PORT NODES [REPLIES_PER_NODE, e.g. 4.32] [PROCS] [TASK_BYTES] [STATUS_BYTES,...]\n", argv[0]);
+        return 2;
+    }
     host = argv[1]; port = atoi(argv[2]); nodes = atoi(argv[3]);
     if (argc > 4) replies = atof(argv[4]);
     if (argc > 5) procs = atoi(argv[5]);
+    if (argc > 6 && (task_bytes = atoi(argv[6])) <= 0) { fprintf(stderr, "TASK_BYTES: \"%s\" is not a positive size\n", argv[6]); return 2; }
+    if (argc > 7) parse_sizes(argv[7]);
+    task_body = payload(task_bytes);
+    for (int k = 0; k < status_size_count; k++) status_bodies[k] = payload(status_sizes[k]);
     struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
     mosquitto_lib_init();
     int ready[2]; if (pipe(ready) != 0) return 1;
@@ -172,18 +209,17 @@ int main(int argc, char **argv) {
     expected_connected = 1; connected_count = 0;
     drive(&cloud, 1, all_subscribed);
     mosquitto_max_inflight_messages_set(cloud, 100);
-    static const char task[] = "{\"header\":{},\"route\":{},\"content\":{\"body\":{\"images\":[\"a\",\"b\",\"c\"]}}}";
     char topic[128];
     double start = now();
     for (int i = 0; i < nodes; i++) {
         snprintf(topic, sizeof topic, "$hw/events/node/edge-%d/prepull/raw-job/task", i);
-        mosquitto_publish_v5(cloud, NULL, topic, sizeof task - 1, task, 1, false, NULL);
+        mosquitto_publish_v5(cloud, NULL, topic, task_bytes, task_body, 1, false, NULL);
     }
     expected_statuses = total_replies();
     drive(&cloud, 1, all_statuses);
     double elapsed = now() - start;
     if (reconnects) fprintf(stderr, "raw-cloud reconnected %ld times\n", reconnects);
-    printf("raw nodes=%d replies=%.3f seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, elapsed,
+    printf("raw nodes=%d replies=%.3f task_bytes=%d seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, task_bytes, elapsed,
            (nodes + total_replies()) / elapsed);
     for (int p = 0; p < procs; p++) { kill(children[p], SIGTERM); waitpid(children[p], NULL, 0); }
     return 0;

@@ -23,7 +23,8 @@ public final class MQTTEventLoop: Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let inbox = Locked(Inbox())
-    /// Touched only by the loop thread; the mutex is uncontended and makes that provable.
+    /// Touched by the loop thread (and, once it has ended, by a late `sleep(until:)`): the mutex is
+    /// uncontended and makes that provable.
     private let loopState = Locked(LoopState())
     private let stopped = Locked(false)
     /// The loop thread (`pthread_self`), set when it starts: work handed over from it needs no wake-up.
@@ -54,14 +55,29 @@ public final class MQTTEventLoop: Sendable {
     }
 
     private struct Timer: Comparable {
+        enum Target {
+            /// `ClientConnection.timerFired` (connect timeouts, reconnect backoff).
+            case connection(UInt64)
+            /// `sleep(until:)`.
+            case sleeper(LoopSleeper)
+        }
+
         let due: ContinuousClock.Instant
-        let connectionID: UInt64
+        let target: Target
+        var sleeper: LoopSleeper? {
+            if case .sleeper(let sleeper) = target { return sleeper }
+            return nil
+        }
+        // The heap orders by due time only.
         static func < (a: Timer, b: Timer) -> Bool { a.due < b.due }
+        static func == (a: Timer, b: Timer) -> Bool { a.due == b.due }
     }
 
     private struct LoopState {
         var slots: [UInt64: Slot] = [:]
         var timers = Heap<Timer>()
+        /// Set when the thread ends: `sleep(until:)` no longer adds timers.
+        var timersEnded = false
         var nextMisc = ContinuousClock.now
     }
 
@@ -197,7 +213,48 @@ public final class MQTTEventLoop: Sendable {
 
     /// Asks for `connection.timerFired()` at or after `due`.
     func schedule(_ connection: ClientConnection, at due: ContinuousClock.Instant) {
-        loopState.withLock { $0.timers.insert(Timer(due: due, connectionID: connection.id)) }
+        loopState.withLock { $0.timers.insert(Timer(due: due, target: .connection(connection.id))) }
+    }
+
+    // MARK: Sleeping on the loop
+
+    /// Suspends the caller until `deadline`; throws `CancellationError` if its task is cancelled first.
+    ///
+    /// The timer is an entry in this loop's heap, fired between I/O rounds, and the caller resumes on
+    /// its own executor. For an actor on this loop (the edge worker's tick loop) the whole sleep stays
+    /// on the loop thread. `Task.sleep` instead arms a dispatch timer, whose manager thread and worker
+    /// thread wake for it and then wake this loop through its eventfd; a hollow fleet's 10,000
+    /// workers each sleep once per pull. `shutdown()` ends the sleeps in progress; sleeps begun after
+    /// it fall back to `Task.sleep`.
+    public nonisolated(nonsending) func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let sleeper = LoopSleeper()
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                guard sleeper.arm(continuation) else { return }
+                if isLoopThread {
+                    addSleeper(sleeper, due: deadline)
+                } else {
+                    execute { [self] in addSleeper(sleeper, due: deadline) }
+                }
+            }
+        } onCancel: {
+            sleeper.cancel()
+        }
+    }
+
+    private func addSleeper(_ sleeper: LoopSleeper, due: ContinuousClock.Instant) {
+        let added = loopState.withLock { state -> Bool in
+            guard !state.timersEnded else { return false }
+            state.timers.insert(Timer(due: due, target: .sleeper(sleeper)))
+            return true
+        }
+        if !added {
+            // The thread has ended: no timer of its fires any more.
+            Task {
+                try? await Task.sleep(until: due, clock: .continuous)
+                sleeper.fire()
+            }
+        }
     }
 
     // MARK: The loop
@@ -259,6 +316,14 @@ public final class MQTTEventLoop: Sendable {
             case .job(let job): runAfterStop(job)
             }
         }
+        // No timer fires any more: the sleeps still waiting end now rather than never, and later
+        // ones fall back to Task.sleep (`addSleeper`).
+        let sleepers = loopState.withLock { state in
+            state.timersEnded = true
+            defer { state.timers = Heap() }
+            return state.timers.unordered.compactMap(\.sleeper)
+        }
+        for sleeper in sleepers { sleeper.fire() }
         // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
         // touch them from other threads after this point, and a number closed here would be reused
         // by the next socket the process opens (another client's), which would then receive the
@@ -303,16 +368,23 @@ public final class MQTTEventLoop: Sendable {
     private func fireTimers() {
         let now = ContinuousClock.now
         var due: [ClientConnection] = []
+        var sleepers: [LoopSleeper] = []
         let runMisc = loopState.withLock { state -> Bool in
             while let timer = state.timers.min, timer.due <= now {
                 state.timers.removeMin()
-                if let connection = state.slots[timer.connectionID]?.connection { due.append(connection) }
+                switch timer.target {
+                case .connection(let id):
+                    if let connection = state.slots[id]?.connection { due.append(connection) }
+                case .sleeper(let sleeper):
+                    sleepers.append(sleeper)
+                }
             }
             guard state.nextMisc <= now else { return false }
             state.nextMisc = now.advanced(by: .seconds(1))
             return true
         }
         for connection in due { connection.timerFired(now: now) }
+        for sleeper in sleepers { sleeper.fire() }
         if runMisc {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.
             let all = loopState.withLock { state in state.slots.values.map(\.connection) }

@@ -18,7 +18,7 @@ extension EdgeWorker {
         guard let job = jobs[uid] else { return }
         if fresh {
             await persist(uid)
-            await publish(uid, .accepted(TaskAccepted(alreadyHeld: false)), parentId: parentId)
+            await report(uid, .accepted(TaskAccepted(alreadyHeld: false)), parentId: parentId)
         } else if job.entry.hadCredentials, job.credentials == nil {
             // Credentials never touch the disk: wait for the cloud to re-send the task (it does
             // when our `online` presence arrives), then go on without them.
@@ -45,7 +45,7 @@ extension EdgeWorker {
         // Not persisted on its own (one fsync fewer before the pull): after a crash the
         // check simply runs again. A failed check is written by `finish`.
         jobs[uid]?.entry.checkResult = result
-        await publish(uid, .checkResult(result))
+        await report(uid, .checkResult(result))
         if !result.succeeded {
             logger.info("check failed", metadata: ["jobUID": "\(uid)", "reason": "\(result.reason ?? "")"])
             await finish(uid, phase: .failure, reason: result.reason ?? "check failed")
@@ -63,7 +63,7 @@ extension EdgeWorker {
         let remainingMs = job.entry.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
         let deadline = ContinuousClock.now + .milliseconds(max(0, remainingMs))
         let done = Set(job.entry.imageResults.map(\.image))
-        let images = Self.unique(task.images).filter { !done.contains($0) }
+        let images = job.images.filter { !done.contains($0) }
         if options.maxParallelPulls == 1 || images.count == 1 {
             // One pull at a time anyway: in this task, image after image, with no child task per image.
             for image in images {
@@ -85,7 +85,7 @@ extension EdgeWorker {
     @inline(never)
     private func reportPull(_ uid: String, _ task: TaskCreate) async {
         guard let job = jobs[uid] else { return }
-        let results = Self.unique(task.images).compactMap { image in job.entry.imageResults.first { $0.image == image } }
+        let results = job.images.compactMap { image in job.entry.imageResults.first { $0.image == image } }
         let failed = results.filter { !$0.succeeded }
         let pull = PullResult(
             succeeded: failed.isEmpty,
@@ -94,7 +94,7 @@ extension EdgeWorker {
         // Not persisted on its own: `finish` writes it with the node result right after, and a
         // crash in between recomputes it from the image results.
         jobs[uid]?.entry.pullResult = pull
-        await publish(uid, .pullResult(pull))
+        await report(uid, .pullResult(pull))
         if failed.isEmpty {
             await finish(uid, phase: .successful, reason: nil)
         } else {
@@ -132,7 +132,7 @@ extension EdgeWorker {
         let now = EpochClock.nowMs()
         let finished = job.entry.imageResults
         var images: [ImagePullResult] = []
-        for image in Self.unique(job.entry.task.images) {
+        for image in job.images {
             if let result = finished.first(where: { $0.image == image }) {
                 images.append(result)
             } else {
@@ -145,7 +145,7 @@ extension EdgeWorker {
             let pull = PullResult(succeeded: false, reason: reason, timeMs: now, images: images)
             jobs[uid]?.entry.pullResult = pull
             await persist(uid)
-            await publish(uid, .pullResult(pull))
+            await report(uid, .pullResult(pull))
         }
         await finish(uid, phase: .failure, reason: reason)
     }
@@ -207,7 +207,7 @@ extension EdgeWorker {
         // Written at once while other images remain (a restart must not pull this one again);
         // the last image's result is written by `finish` a moment later (after a crash in
         // between, ImageStatus finds the image and reports it present).
-        if let job = jobs[uid], job.entry.imageResults.count < Self.unique(job.entry.task.images).count {
+        if let job = jobs[uid], job.entry.imageResults.count < job.images.count {
             await persist(uid)
         }
     }
@@ -329,7 +329,9 @@ extension EdgeWorker {
         var nextFlush = clock.now + options.progressInterval
         while activePulls > 0, !stopping, !Task.isCancelled {
             let expiry = enforceWatchdog(now: clock.now)
-            try? await Task.sleep(until: min(nextFlush, expiry ?? nextFlush), clock: clock)
+            // A timer of the loop this actor runs on (see MQTTEventLoop.sleep): 10,000 hollow
+            // workers each sleep here once per job.
+            try? await client.eventLoop.sleep(until: min(nextFlush, expiry ?? nextFlush))
             guard clock.now >= nextFlush else { continue }
             nextFlush = clock.now + options.progressInterval
             for (uid, job) in jobs where job.run != nil && !job.entry.isFinished && job.cancelReason == nil {

@@ -142,7 +142,7 @@ public final class CloudStore: Sendable {
         try await pool.write { db in
             if !batch.events.isEmpty {
                 let s = try db.makeStatement(
-                    sql: "INSERT OR IGNORE INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    sql: "INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 for e in batch.events {
                     try s.execute(arguments: [e.jobUID, e.node, e.kind.rawValue, e.seq, e.timeMs, e.reason, e.payload])
                 }

@@ -256,13 +256,12 @@ actor Controller {
             logger.debug("dropped report from a node outside the job", metadata: ["message": "\(envelope)"])
             return
         }
-        if case .progress = r.kind {
-            // Progress is QoS 0 and superseded by the next report: folded, not stored.
-            fold(rt, event, store: false)
-        } else {
-            pendingBatch.events.append(.report(r, payload: payload))
-            fold(rt, event, store: false)
-        }
+        // Stored only when it changed the job's state: a duplicate or stale report changes nothing
+        // in any later state either, so the store needs no unique index to drop replays (one that
+        // took a random-order B-tree insert per event). Progress is QoS 0 and superseded by the
+        // next report: folded, never stored.
+        let changed = fold(rt, event, store: false)
+        if case .progress = r.kind {} else if changed { pendingBatch.events.append(.report(r, payload: payload)) }
         metrics.foldLatency.recordNanoseconds((ContinuousClock.now - received).nanoseconds)
         // The last report's job is done: its final summary goes out now, not at the next tick.
         if rt.isFinished && !rt.finalPublished { summarize(rt, clock: ContinuousClock.now) }
@@ -316,19 +315,22 @@ actor Controller {
 
     /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
     /// node that ended.
-    private func fold(_ rt: JobRuntime, _ event: NodeEvent, store: Bool = true) {
+    /// Folds `event` into the job; returns whether it changed the state (see `JobStatusState.apply`).
+    @discardableResult
+    private func fold(_ rt: JobRuntime, _ event: NodeEvent, store: Bool = true) -> Bool {
         let node = event.node
         let before = node.flatMap { rt.state.node($0)?.phase }
-        rt.state.apply(event)
+        let changed = rt.state.apply(event)
         rt.dirty = true
         if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
-        guard let node, let after = rt.state.node(node) else { return }
+        guard let node, let after = rt.state.node(node) else { return changed }
         if after.phase != before {
             pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds))
             if after.phase.isTerminal, rt.deadlines.removeValue(forKey: node) != nil || before == .inProgress {
                 pump(rt)
             }
         }
+        return changed
     }
 
     /// Runs the dispatcher until it has nothing more to decide.

@@ -6,7 +6,8 @@ import GRDB
 /// - `job_nodes`: the node set a job was resolved to when it was applied (fixed for its life).
 /// - `events`: the per-(job, node) status log: node reports (the wire envelope) and cloud facts
 ///   (dispatched, timed out, failed by controller, cancelled). Append-only, written in batches;
-///   a job's status is the pure fold of its rows, so a restart rebuilds it exactly.
+///   a job's status is the pure fold of its rows, so a restart rebuilds it exactly. Reports that
+///   changed nothing (duplicates, stale seqs) are not stored (v2; v1 dropped them with a unique index).
 /// - `node_status`: the folded phase/reason of each (job, node), upserted per batch for the
 ///   nodes that changed (never the whole job).
 /// - `secrets`: dockerconfigjson auths by namespace/name (never returned by the API).
@@ -61,6 +62,25 @@ enum StoreSchema {
                 t.column("free_disk", .integer)
                 t.column("last_seen_ms", .integer).notNull()
             }
+        }
+        m.registerMigration("v2: events without a unique index, node_status without rowid") { db in
+            // The controller stores only reports that changed a job's state, so duplicates never
+            // reach the table; the unique (job_uid, node, kind, seq) index cost a B-tree insert in
+            // node order, which is random, for every event: most of its pages were rewritten to
+            // the WAL by every batch. The job_uid index stays (its inserts append within a job).
+            try db.execute(sql: "DROP INDEX IF EXISTS events_dedup")
+            // One B-tree per upsert instead of a rowid table plus its primary-key index.
+            try db.create(table: "node_status_v2", options: [.withoutRowID]) { t in
+                t.column("job_uid", .text).notNull()
+                t.column("node", .text).notNull()
+                t.column("phase", .text).notNull()
+                t.column("reason", .text)
+                t.column("updated_ms", .integer).notNull()
+                t.primaryKey(["job_uid", "node"])
+            }
+            try db.execute(sql: "INSERT INTO node_status_v2 SELECT job_uid, node, phase, reason, updated_ms FROM node_status")
+            try db.drop(table: "node_status")
+            try db.rename(table: "node_status_v2", to: "node_status")
         }
         return m
     }

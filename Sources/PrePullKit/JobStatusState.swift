@@ -87,24 +87,34 @@ public struct JobStatusState: Sendable, Equatable {
 
     /// Folds one event in place, O(1). Events for another job uid or an unknown node are dropped
     /// and counted in `diagnostics`.
-    public mutating func apply(_ event: NodeEvent) {
+    /// Returns whether a report changed the state. One that did not (a duplicate, or older than
+    /// what the state holds) changes nothing in any state this one grows into either (the fold is a
+    /// join), so the cloud does not store it. Other events always return true.
+    @discardableResult
+    public mutating func apply(_ event: NodeEvent) -> Bool {
         guard event.jobUID == jobUID else {
             diagnostics.droppedUnknownJob += 1
-            return
+            return false
         }
         if case let .cancelled(_, reason, at) = event {
             cancellation.offerEarliest(TimedReason(reason: reason, at: at))
-            return
+            return true
         }
         guard let name = event.node, let i = index[name] else {
             diagnostics.droppedUnknownNode += 1
-            return
+            return false
         }
         let before = nodes[i].phase
+        var changed = true
         switch event {
         case let .report(r):
-            if !nodes[i].apply(r) { diagnostics.ignoredReports += 1 }
-            if case let .result(b) = r.kind { lastTerminalTime.offerMax(Date(epochMilliseconds: b.finishTimeMs)) }
+            changed = nodes[i].apply(r)
+            if !changed { diagnostics.ignoredReports += 1 }
+            if case let .result(b) = r.kind {
+                let finish = Date(epochMilliseconds: b.finishTimeMs)
+                if lastTerminalTime.map({ $0 < finish }) ?? true { changed = true }
+                lastTerminalTime.offerMax(finish)
+            }
         case let .dispatched(_, _, at):
             nodes[i].dispatchedAt.offerMin(at)
             startTime.offerMin(at)
@@ -122,6 +132,7 @@ public struct JobStatusState: Sendable, Equatable {
             counts[before] -= 1
             counts[after] += 1
         }
+        return changed
     }
 
     /// Adds a node (pending) that was not known when the state was created. O(1).

@@ -51,19 +51,21 @@ public struct NodeFoldState: Sendable, Equatable {
         return timedOutAt
     }
 
-    /// Applies a report; returns false if it changed nothing (duplicate, stale, or late progress).
+    /// Applies a report; returns false if it changed nothing (a duplicate, or stale). Progress that
+    /// arrives after the result is not kept, but its seq still raises `maxSeq`: that is a change.
     @discardableResult
     mutating func apply(_ r: NodeReport) -> Bool {
-        if r.seq > maxSeq { maxSeq = r.seq }
+        let raisedMax = r.seq > maxSeq
+        if raisedMax { maxSeq = r.seq }
         switch r.kind {
-        case let .accepted(b): return accepted.offer(SeqRegister(seq: r.seq, time: r.time, value: b))
-        case let .check(b): return check.offer(SeqRegister(seq: r.seq, time: r.time, value: b))
-        case let .pull(b): return pull.offer(SeqRegister(seq: r.seq, time: r.time, value: b))
+        case let .accepted(b): return accepted.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) || raisedMax
+        case let .check(b): return check.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) || raisedMax
+        case let .pull(b): return pull.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) || raisedMax
         case let .progress(b):
-            guard result == nil else { return false }
-            return progress.offer(SeqRegister(seq: r.seq, time: r.time, value: b))
+            guard result == nil else { return raisedMax }
+            return progress.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) || raisedMax
         case let .result(b):
-            guard result.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) else { return false }
+            guard result.offer(SeqRegister(seq: r.seq, time: r.time, value: b)) else { return raisedMax }
             progress = nil
             return true
         }

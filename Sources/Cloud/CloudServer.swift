@@ -113,7 +113,19 @@ struct CoreService: Service {
         // Intake, controller and publisher share the MQTT client's loop thread (see Controller).
         let loop = client.eventLoop
         let publisherTask = Task(executorPreference: loop) { await publisher.run() }
-        try await client.connect(retryUntilConnected: true)
+        do {
+            // SIGTERM while the broker is still unreachable must end the wait: graceful shutdown
+            // alone does not cancel it, and the process kept retrying until killed.
+            try await cancelWhenGracefulShutdown { try await client.connect(retryUntilConnected: true) }
+        } catch is CancellationError {
+            logger.info("stopped before the broker was reached")
+            batcher.finish()
+            await batcherTask.value
+            publisher.finish()
+            publisherTask.cancel()
+            await client.disconnect()
+            return
+        }
         logger.info("connected to the broker", metadata: ["broker": "\(client.configuration.host):\(client.configuration.port)"])
         await controller.resume()
         readiness.set(true)

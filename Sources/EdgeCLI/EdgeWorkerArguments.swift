@@ -82,6 +82,9 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             retryBackoff: Backoff(initial: .milliseconds(max(1, retryBackoffMs))),
             noProgressTimeout: .seconds(max(1, noProgressTimeout)))
 
+        // First: a SIGTERM during the containerd probe below is then remembered and ends the start,
+        // instead of killing the process with the default action.
+        let signals = SignalWaiter([SIGINT, SIGTERM])
         let client = try MQTTClient(configuration: EdgeWorker.clientConfiguration(base, options: options),
                                     logger: Logger(label: "prepull.mqtt"))
         let runtime = try ContainerdRuntime(socketPath: containerd)
@@ -100,7 +103,6 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         let worker = EdgeWorker(client: client, runtime: runtime, journal: journal,
                                 checks: SystemNodeChecks(diskPath: diskPath), options: options, logger: logger)
 
-        let signals = SignalWaiter([SIGINT, SIGTERM])
         let starting = Task { try await worker.start() }
         let stopping = Task {
             let signal = await signals.next()

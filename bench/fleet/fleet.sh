@@ -2,10 +2,11 @@
 # The fleet benchmark: one mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (hollow nodes),
 # a 3-image job over all N nodes with concurrency N; then the same message pattern without prepull
 # (bench/fleet/raw_fleet.c on libmosquitto) against a fresh broker, for the ratio.
-#   bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
+#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
 # Prints: apply -> all tasks delivered, apply -> Completed, events folded/s, peak RSS and CPU seconds
-# of cloud / fleet / broker, the raw time and the ratio. Simulated pulls take 0 ms (the messaging is
-# what is measured; see BENCHMARKS.md).
+# of cloud / fleet / broker, the raw time and the ratio; with ROUNDS=K, K paired rounds (a job, then a
+# raw run) and the median ratio. Simulated pulls take 0 ms (the messaging is what is measured; see
+# BENCHMARKS.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nodes=${1:-10000}
@@ -40,6 +41,7 @@ start_broker() { # DIR -> port
 until_true() { local deadline=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.1; done; }
 now() { date +%s.%N; }
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
+minor_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
 status_mib() { awk -v field="$2:" '$1 == field { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 peak_rss_mib() { status_mib "$1" VmHWM; }
 rss_mib() { status_mib "$1" VmRSS; }
@@ -68,11 +70,17 @@ online() {
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 
-cat > "$work/job.yaml" <<YAML
+# ROUNDS=K (default 1): K jobs on the same fleet, each followed at once by a raw run, and the median
+# of the K paired ratios. The host's speed drifts by +-20 % over minutes here (the broker's own CPU
+# for the same work moves as much), so a prepull time and a raw time taken minutes apart say little;
+# each pair shares its minute. Round 1 prints the details (RSS, CPU by thread, perf).
+rounds=${ROUNDS:-1}
+job_yaml() { # NAME
+    cat <<YAML
 apiVersion: operations.kubeedge.io/v1alpha2
 kind: ImagePrePullJob
 metadata:
-  name: fleet-bench
+  name: $1
 spec:
   imagePrePullTemplate:
     images: [registry.local/app/a:1, registry.local/app/b:1, registry.local/app/c:1]
@@ -83,77 +91,100 @@ spec:
     timeoutSeconds: 300
     failureTolerate: "0"
 YAML
-# The end clock from the broker's side (no polling): a subscriber waits for the retained job summary
-# that says Completed/Failure and writes its time. When the last task was delivered comes from the
-# nodes themselves (the fleet's stats file, read after the job): a subscriber counting the 10,000 task
-# messages cost the broker and the machine CPU that the raw run below does not spend.
-# (the pipeline stamps when grep matches: mosquitto_sub itself only ends when killed below)
-( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -t '$hw/events/prepull/jobs/fleet-bench/status' |
-    { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
-# The sizes of one node's messages (its task and its status reports, in order), for the raw run below.
-( mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -F '%t %l' -t '$hw/events/node/edge-0/prepull/fleet-bench/task' \
-    -t '$hw/events/node/edge-0/prepull/fleet-bench/status' > "$work/sizes" ) & pids+=($!)
-sleep 0.5 # the subscriptions are in place
-# thread_cpu PID: "name seconds" per thread (THREADS=1 prints the cloud's and fleet's split by thread).
-thread_cpu() { for t in /proc/"$1"/task/*; do printf '%s %s\n' "$(tr ' ' _ < "$t/comm")" "$(cpu_seconds "${t#/proc/}")"; done 2>/dev/null; }
+}
+# thread_cpu PID: "name seconds switches" per thread (THREADS=1 prints the cloud's and fleet's split by thread).
+thread_cpu() { for t in /proc/"$1"/task/*; do printf '%s %s %s\n' "$(tr ' ' _ < "$t/comm")" "$(cpu_seconds "${t#/proc/}")" "$(awk '/ctxt_switches/ { s += $2 } END { print s }' "$t/status")"; done 2>/dev/null; }
 threads_of() { local pid; for pid in $(tree_pids "$fleet_pid") "$cloud_pid"; do thread_cpu "$pid" | sed "s/^/$pid:/"; done; }
-[[ -n ${THREADS:-} ]] && threads_of > "$work/threads0"
-cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid")
+# steal_seconds: CPU time the hypervisor gave to others (/proc/stat, all CPUs); a busy host shows here.
+steal_seconds() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print $9 / hz }' /proc/stat; }
+folded_total() { curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }'; }
 fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$cloud_pid")
-fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
-# PERF=FILE records a call-graph profile of cloud and fleet during the job (perf report -i FILE);
-# PERF_ARGS replaces the sampling options "-g -F 499": e.g. "--call-graph dwarf -F 999" unwinds through
-# frames without frame pointers (libc), "-e raw_syscalls:sys_enter -c 1" records every system call.
-if [[ -n ${PERF:-} ]]; then
-    perf record -q ${PERF_ARGS:--g -F 499} -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
-fi
-t_apply=$(now)
-"$bin" apply -f "$work/job.yaml" >/dev/null
-t_applied=$(now)
-until_true 600 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 600 s" >&2; exit 1; }
-completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
-# CPU counters now, before the fleet's stats wait and the 10,000-node `get job` below.
-cloud_cpu=$(cpu_seconds "$cloud_pid"); broker_cpu=$(cpu_seconds "$broker_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
-[[ -n ${THREADS:-} ]] && threads_of > "$work/threads1"
-# The fleet writes its counters every second: wait (a few seconds at most) until every task is counted.
-received() { [[ -s $work/fleet.json ]] && (($(jq .tasksReceived "$work/fleet.json") >= nodes)); }
-delivered=""
-if until_true 5 received; then delivered=$(echo "$(jq .lastTaskReceivedMs "$work/fleet.json") / 1000 - $t_apply" | bc -l); fi
-if [[ -n ${PERF:-} ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
-pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the summary watcher outlives its grep; the sizes are in
-task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
-status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
-"$bin" get job fleet-bench -o json > "$work/job.json"
-phase=$(jq -r .status.phase "$work/job.json")
-successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
-events=$(curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }')
-fleet_rss=$(tree_sum peak_rss_mib "$fleet_pid")
-printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
-printf '  apply -> apply returned       %8.2f s\n' "$(echo "$t_applied - $t_apply" | bc)"
-printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
-printf '  apply -> Completed            %8.2f s\n' "$completed"
-printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$events / $completed" | bc -l)"
-printf '  RSS before apply: cloud %d MiB, fleet %d MiB\n' "$cloud_idle_rss" "$fleet_idle_rss"
-printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mib "$cloud_pid")" "$fleet_rss" "$(peak_rss_mib "$broker_pid")"
-printf '  CPU s during the job: cloud %.1f, broker %.1f, fleet %.1f (fleet incl. start-up %.1f)\n' \
-    "$(echo "$cloud_cpu - $cloud_cpu0" | bc)" "$(echo "$broker_cpu - $broker_cpu0" | bc)" \
-    "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$fleet_cpu"
-if [[ -n ${THREADS:-} ]]; then
-    echo "  CPU s by thread during the job (pid:thread, summed by name):"
-    awk 'NR == FNR { before[$1] += $2; next } { after[$1] += $2 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f\n", k, after[k] - before[k] }' "$work/threads0" "$work/threads1" | sort -k2 -rn
-fi
-kill "$fleet_pid" "$cloud_pid" 2>/dev/null || true
-wait "$fleet_pid" "$cloud_pid" 2>/dev/null || true
-kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
+
+prepull_round() { # K: one job, timed; sets completed, events and the figures printed
+    local k=$1 name="fleet-bench-$1"
+    rm -f "$work/t_completed"
+    job_yaml "$name" > "$work/job.yaml"
+    # The end clock from the broker's side (no polling): a subscriber waits for the retained job summary
+    # that says Completed/Failure and writes its time. When the last task was delivered comes from the
+    # nodes themselves (the fleet's stats file, read after the job): a subscriber counting the 10,000
+    # task messages cost the broker and the machine CPU that the raw run does not spend.
+    # (the pipeline stamps when grep matches: mosquitto_sub itself only ends when killed below)
+    ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$port" -q 0 -t "\$hw/events/prepull/jobs/$name/status" |
+        { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
+    if ((k == 1)); then
+        # The sizes of one node's messages (its task and its status reports, in order), for the raw runs.
+        ( mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -F '%t %l' -t "\$hw/events/node/edge-0/prepull/$name/task" \
+            -t "\$hw/events/node/edge-0/prepull/$name/status" > "$work/sizes" ) & pids+=($!)
+    fi
+    sleep 0.5 # the subscriptions are in place
+    [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads0"
+    local steal0 cloud_cpu0 broker_cpu0 fleet_cpu0 events0 t_apply t_applied perf_pid=""
+    steal0=$(steal_seconds); events0=$(folded_total)
+    cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid"); fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
+    local faults0; faults0=$(($(tree_sum minor_faults "$fleet_pid") + $(minor_faults "$cloud_pid")))
+    # PERF=FILE records a call-graph profile of cloud and fleet during the first job (perf report -i FILE);
+    # PERF_ARGS replaces the sampling options "-g -F 499": e.g. "--call-graph dwarf -F 999" unwinds through
+    # frames without frame pointers (libc), "-e raw_syscalls:sys_enter -c 1" records every system call.
+    if [[ -n ${PERF:-} && $k == 1 ]]; then
+        perf record -q ${PERF_ARGS:--g -F 499} -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
+    fi
+    t_apply=$(now)
+    "$bin" apply -f "$work/job.yaml" >/dev/null
+    t_applied=$(now)
+    until_true 600 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 600 s" >&2; exit 1; }
+    completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
+    # CPU counters now, before the fleet's stats wait and the 10,000-node `get job` below.
+    local cloud_cpu broker_cpu fleet_cpu steal
+    cloud_cpu=$(cpu_seconds "$cloud_pid"); broker_cpu=$(cpu_seconds "$broker_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
+    steal=$(echo "$(steal_seconds) - $steal0" | bc)
+    local faults; faults=$(($(tree_sum minor_faults "$fleet_pid") + $(minor_faults "$cloud_pid") - faults0))
+    [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads1"
+    # The fleet writes its counters every second: wait (a few seconds at most) until every task is counted.
+    received() { [[ -s $work/fleet.json ]] && (($(jq .tasksReceived "$work/fleet.json") >= nodes * k)); }
+    local delivered=""
+    if until_true 5 received; then delivered=$(echo "$(jq .lastTaskReceivedMs "$work/fleet.json") / 1000 - $t_apply" | bc -l); fi
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+    pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the watchers outlive their grep; the sizes are in
+    "$bin" get job "$name" -o json > "$work/job.json"
+    local phase successful
+    phase=$(jq -r .status.phase "$work/job.json")
+    successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
+    events=$(($(folded_total) - events0))
+    if ((k == 1)); then
+        task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
+        status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
+        [[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from edge-0" >&2; exit 1; }
+        printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
+        printf '  apply -> apply returned       %8.2f s\n' "$(echo "$t_applied - $t_apply" | bc)"
+        printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"
+        printf '  apply -> Completed            %8.2f s\n' "$completed"
+        printf '  events folded                 %8d (%.0f/s)\n' "$events" "$(echo "$events / $completed" | bc -l)"
+        printf '  RSS before apply: cloud %d MiB, fleet %d MiB\n' "$cloud_idle_rss" "$fleet_idle_rss"
+        printf '  peak RSS   cloud %d MiB, fleet %d MiB, broker %d MiB\n' "$(peak_rss_mib "$cloud_pid")" "$(tree_sum peak_rss_mib "$fleet_pid")" "$(peak_rss_mib "$broker_pid")"
+        printf '  CPU s during the job: cloud %.1f, broker %.1f, fleet %.1f (fleet incl. start-up %.1f)\n' \
+            "$(echo "$cloud_cpu - $cloud_cpu0" | bc)" "$(echo "$broker_cpu - $broker_cpu0" | bc)" \
+            "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$fleet_cpu"
+        printf '  CPU s stolen by the hypervisor during the job: %.2f; page faults of cloud and fleet: %d\n' "$steal" "$faults"
+        if [[ -n ${THREADS:-} ]]; then
+            echo "  CPU s and context switches by thread during the job (pid:thread, summed by name):"
+            awk 'NR == FNR { before[$1] += $2; cs0[$1] += $3; next } { after[$1] += $2; cs1[$1] += $3 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f %8d\n", k, after[k] - before[k], cs1[k] - cs0[k] }' "$work/threads0" "$work/threads1" | sort -k2 -rn
+        fi
+    fi
+    round_line=$(printf 'job %s, %d Successful, tasks delivered %.2f s, Completed %.2f s; CPU s cloud %.2f, broker %.2f, fleet %.2f; page faults %d' \
+        "$phase" "$successful" "${delivered:-nan}" "$completed" "$(echo "$cloud_cpu - $cloud_cpu0" | bc)" \
+        "$(echo "$broker_cpu - $broker_cpu0" | bc)" "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$faults")
+    # Not kept between rounds: each job starts with the same cloud state (the delete cancels nothing:
+    # every node has finished).
+    "$bin" delete job "$name" >/dev/null
+}
 
 # The same pattern without prepull: N clients, one QoS 1 task each, and in all as many QoS 1
 # messages back as prepull's nodes sent (status reports folded; per node on average, a fraction),
-# with the payload sizes of prepull's own messages (node edge-0's, recorded above).
-replies=$(echo "scale=4; $events / $nodes" | bc)
+# with the payload sizes of prepull's own messages (node edge-0's, recorded in round 1).
 cc -O2 -o "$work/raw_fleet" bench/fleet/raw_fleet.c -lmosquitto -lm
 raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     local broker port seconds
-    read -r broker port < <(start_broker "$work/raw-broker-$#")
+    read -r broker port < <(start_broker "$work/raw-broker-$RANDOM")
     pids+=("$broker")
     until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
     sleep 1
@@ -162,13 +193,28 @@ raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     kill "$broker"; wait "$broker" 2>/dev/null || true
     echo "$seconds"
 }
-[[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from edge-0" >&2; exit 1; }
-raw=$(raw_run "$task_bytes" "$status_bytes")
-printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s\n' \
-    "$replies" "$task_bytes" "$status_bytes" "$raw"
-printf 'ratio prepull apply->Completed / raw: %.2f\n' "$(echo "$completed / $raw" | bc -l)"
-# RAW_SMALL=1: also the placeholder payloads used before 2026-12-01 (task 70 bytes, statuses 45).
-if [[ -n ${RAW_SMALL:-} ]]; then
-    small=$(raw_run)
-    printf 'raw with placeholder payloads (task 70, statuses 45 bytes): %.2f s, ratio %.2f\n' "$small" "$(echo "$completed / $small" | bc -l)"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratios=()
+for ((k = 1; k <= rounds; k++)); do
+    prepull_round "$k"
+    replies=$(echo "scale=4; $events / $nodes" | bc)
+    raw=$(raw_run "$task_bytes" "$status_bytes")
+    ratio=$(echo "$completed / $raw" | bc -l)
+    ratios+=("$ratio")
+    if ((k == 1)); then
+        printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s\n' \
+            "$replies" "$task_bytes" "$status_bytes" "$raw"
+        printf 'ratio prepull apply->Completed / raw: %.2f\n' "$ratio"
+        # RAW_SMALL=1: also the placeholder payloads used before 2026-12-01 (task 70, statuses 45 bytes).
+        if [[ -n ${RAW_SMALL:-} ]]; then
+            small=$(raw_run)
+            printf 'raw with placeholder payloads (task 70, statuses 45 bytes): %.2f s, ratio %.2f\n' "$small" "$(echo "$completed / $small" | bc -l)"
+        fi
+    fi
+    if ((rounds > 1)); then printf 'round %d: %s; raw %.2f s; ratio %.2f\n' "$k" "$round_line" "$raw" "$ratio"; fi
+    sleep 1
+done
+if ((rounds > 1)); then
+    printf 'median ratio over %d rounds: %.2f (each round: a job on the same fleet, then a raw run)\n' "$rounds" \
+        "$(printf '%s\n' "${ratios[@]}" | median)"
 fi

@@ -184,6 +184,7 @@ let package = Package(
             dependencies: [
                 "Cloud", "CloudCLI", "PrePullKit", "MQTT", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),

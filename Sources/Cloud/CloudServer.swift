@@ -54,6 +54,9 @@ public final class CloudServer: Sendable {
         let codec = WireCodec(topics: c.topics)
         var mqttConfig = c.mqtt
         mqttConfig.cleanStart = false
+        // libmosquitto keeps 20 publishes in flight unless told otherwise: the publisher's window is
+        // the limit meant (the broker's receive maximum, if lower, still wins).
+        mqttConfig.sendMaximum = max(mqttConfig.sendMaximum, min(c.publishWindow, 65535))
         let client = try MQTTClient(configuration: mqttConfig, logger: logger)
         let publisher = Publisher(client: client, window: c.publishWindow, metrics: metrics, logger: logger)
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)

@@ -112,6 +112,10 @@ final class ClientConnection: Sendable {
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, configuration.protocolVersion.rawValue)
         // Small status messages dominate; Nagle's delay costs a quarter of QoS 1 throughput.
         mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
+        if isV5 {
+            mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(configuration.sendMaximum))
+            mosquitto_int_option(mosq, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(configuration.receiveMaximum))
+        }
         if let username = configuration.username {
             try check(mosquitto_username_pw_set(mosq, username, configuration.password), "setting credentials")
         }

@@ -143,6 +143,10 @@ public final class MQTTClient: Sendable {
         if !configuration.cleanStart && configuration.clientID.isEmpty {
             throw .invalidConfiguration("a persistent session (cleanStart false) needs a client id")
         }
+        for (name, value) in [("sendMaximum", configuration.sendMaximum), ("receiveMaximum", configuration.receiveMaximum)]
+        where !(1...65535).contains(value) {
+            throw .invalidConfiguration("\(name) \(value) is not in 1...65535")
+        }
         if let will = configuration.will { try Topic.validateName(will.topic) }
         if let tls = configuration.tls {
             for (label, path) in [("CA file", tls.caFile), ("certificate file", tls.certificateFile),

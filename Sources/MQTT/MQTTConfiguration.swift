@@ -28,6 +28,14 @@ public struct MQTTConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Publishes made while disconnected wait here and go out on reconnect; past this many, `publish` throws.
     public var maxOutboxMessages: Int = 100_000
+    /// MQTT v5 flow control, 1...65535: QoS 1/2 messages this client keeps in flight towards the broker
+    /// (libmosquitto's send maximum; a lower receive maximum from the broker wins). libmosquitto's
+    /// default is 20, which bounds a publisher's throughput to 20 messages per broker round trip
+    /// whatever window it keeps itself.
+    public var sendMaximum: Int = 20
+    /// MQTT v5 flow control, 1...65535: QoS 1/2 messages the broker may send this client before it
+    /// has acknowledged them (libmosquitto's default: 20).
+    public var receiveMaximum: Int = 20
 
     public init(host: String, port: Int, clientID: String) {
         self.host = host

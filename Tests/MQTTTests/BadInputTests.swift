@@ -70,6 +70,12 @@ import Glibc
         configuration.keepAlive = 30
         configuration.port = 0
         #expect(throws: MQTTError.self) { _ = try MQTTClient(configuration: configuration) }
+        configuration.port = 1883
+        configuration.sendMaximum = 0
+        #expect(throws: MQTTError.invalidConfiguration("sendMaximum 0 is not in 1...65535")) { _ = try MQTTClient(configuration: configuration) }
+        configuration.sendMaximum = 256
+        configuration.receiveMaximum = 70_000
+        #expect(throws: MQTTError.invalidConfiguration("receiveMaximum 70000 is not in 1...65535")) { _ = try MQTTClient(configuration: configuration) }
     }
 
     @Test func invalidFilterAndTopicAreTyped() async throws {

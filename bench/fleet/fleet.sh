@@ -97,6 +97,8 @@ thread_cpu() { for t in /proc/"$1"/task/*; do printf '%s %s %s\n' "$(tr ' ' _ < 
 threads_of() { local pid; for pid in $(tree_pids "$fleet_pid") "$cloud_pid"; do thread_cpu "$pid" | sed "s/^/$pid:/"; done; }
 # steal_seconds: CPU time the hypervisor gave to others (/proc/stat, all CPUs); a busy host shows here.
 steal_seconds() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print $9 / hz }' /proc/stat; }
+# busy_seconds: CPU time of the whole machine not idle (all CPUs, /proc/stat).
+busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { print ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat; }
 folded_total() { curl -sf "$PREPULL_SERVER/metrics" | awk '/^prepull_fold_latency_seconds_count/ { s += $2 } END { print s + 0 }'; }
 fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$cloud_pid")
 
@@ -119,7 +121,7 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
     sleep 0.5 # the subscriptions are in place
     [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads0"
     local steal0 cloud_cpu0 broker_cpu0 fleet_cpu0 events0 t_apply t_applied perf_pid=""
-    steal0=$(steal_seconds); events0=$(folded_total)
+    steal0=$(steal_seconds); events0=$(folded_total); local busy0; busy0=$(busy_seconds)
     cloud_cpu0=$(cpu_seconds "$cloud_pid"); broker_cpu0=$(cpu_seconds "$broker_pid"); fleet_cpu0=$(tree_sum cpu_seconds "$fleet_pid")
     local faults0; faults0=$(($(tree_sum minor_faults "$fleet_pid") + $(minor_faults "$cloud_pid")))
     # PERF=FILE records a call-graph profile of cloud and fleet during the first job (perf report -i FILE);
@@ -137,6 +139,7 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
     local cloud_cpu broker_cpu fleet_cpu steal
     cloud_cpu=$(cpu_seconds "$cloud_pid"); broker_cpu=$(cpu_seconds "$broker_pid"); fleet_cpu=$(tree_sum cpu_seconds "$fleet_pid")
     steal=$(echo "$(steal_seconds) - $steal0" | bc)
+    local busy; busy=$(echo "$(busy_seconds) - $busy0" | bc)
     local faults; faults=$(($(tree_sum minor_faults "$fleet_pid") + $(minor_faults "$cloud_pid") - faults0))
     [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads1"
     # The fleet writes its counters every second: wait (a few seconds at most) until every task is counted.
@@ -170,9 +173,9 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
             awk 'NR == FNR { before[$1] += $2; cs0[$1] += $3; next } { after[$1] += $2; cs1[$1] += $3 } END { for (k in after) if (after[k] - before[k] >= 0.05) printf "    %-32s %5.2f %8d\n", k, after[k] - before[k], cs1[k] - cs0[k] }' "$work/threads0" "$work/threads1" | sort -k2 -rn
         fi
     fi
-    round_line=$(printf 'job %s, %d Successful, tasks delivered %.2f s, Completed %.2f s; CPU s cloud %.2f, broker %.2f, fleet %.2f; page faults %d' \
+    round_line=$(printf 'job %s, %d Successful, tasks delivered %.2f s, Completed %.2f s; CPU s cloud %.2f, broker %.2f, fleet %.2f; page faults %d; machine busy %.2f CPU s' \
         "$phase" "$successful" "${delivered:-nan}" "$completed" "$(echo "$cloud_cpu - $cloud_cpu0" | bc)" \
-        "$(echo "$broker_cpu - $broker_cpu0" | bc)" "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$faults")
+        "$(echo "$broker_cpu - $broker_cpu0" | bc)" "$(echo "$fleet_cpu - $fleet_cpu0" | bc)" "$faults" "$busy")
     # Not kept between rounds: each job starts with the same cloud state (the delete cancels nothing:
     # every node has finished).
     "$bin" delete job "$name" >/dev/null

@@ -39,14 +39,7 @@ enum StoreSchema {
                 t.column("payload", .blob)
             }
             try db.create(index: "events_dedup", on: "events", columns: ["job_uid", "node", "kind", "seq"], options: [.unique])
-            try db.create(table: "node_status") { t in
-                t.column("job_uid", .text).notNull()
-                t.column("node", .text).notNull()
-                t.column("phase", .text).notNull()
-                t.column("reason", .text)
-                t.column("updated_ms", .integer).notNull()
-                t.primaryKey(["job_uid", "node"])
-            }
+            try db.create(table: "node_status", body: nodeStatusColumns)
             try db.create(table: "secrets") { t in
                 t.column("namespace", .text).notNull()
                 t.column("name", .text).notNull()
@@ -70,18 +63,21 @@ enum StoreSchema {
             // the WAL by every batch. The job_uid index stays (its inserts append within a job).
             try db.execute(sql: "DROP INDEX IF EXISTS events_dedup")
             // One B-tree per upsert instead of a rowid table plus its primary-key index.
-            try db.create(table: "node_status_v2", options: [.withoutRowID]) { t in
-                t.column("job_uid", .text).notNull()
-                t.column("node", .text).notNull()
-                t.column("phase", .text).notNull()
-                t.column("reason", .text)
-                t.column("updated_ms", .integer).notNull()
-                t.primaryKey(["job_uid", "node"])
-            }
+            try db.create(table: "node_status_v2", options: [.withoutRowID], body: nodeStatusColumns)
             try db.execute(sql: "INSERT INTO node_status_v2 SELECT job_uid, node, phase, reason, updated_ms FROM node_status")
             try db.drop(table: "node_status")
             try db.rename(table: "node_status_v2", to: "node_status")
         }
         return m
+    }
+
+    /// `node_status`'s columns, the same in v1 and v2 (v2 only drops the rowid).
+    private static func nodeStatusColumns(_ t: TableDefinition) {
+        t.column("job_uid", .text).notNull()
+        t.column("node", .text).notNull()
+        t.column("phase", .text).notNull()
+        t.column("reason", .text)
+        t.column("updated_ms", .integer).notNull()
+        t.primaryKey(["job_uid", "node"])
     }
 }

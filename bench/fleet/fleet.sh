@@ -191,9 +191,11 @@ raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     pids+=("$broker")
     until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
     sleep 1
-    seconds=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" |
+    seconds=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" 2> "$work/raw.err" |
         awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
     kill "$broker"; wait "$broker" 2>/dev/null || true
+    # A raw run that failed must not enter the ratio as 0 s.
+    if [[ -z $seconds ]]; then echo "raw_fleet failed: $(tail -3 "$work/raw.err")" >&2; exit 1; fi
     echo "$seconds"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

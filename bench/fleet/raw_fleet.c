@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 static const char *host;
+static int block = 1; /* the 127.B.0.x source block of this run's nodes */
 static int port, nodes, procs = 2;
 /* Status messages per node, on average: prepull's count divided by its nodes. Node i sends the
  * whole part, plus one more for the first (fraction x nodes) nodes, so the total matches. */
@@ -183,6 +184,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < status_size_count; k++) status_bodies[k] = payload(status_sizes[k]);
     struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
     mosquitto_lib_init();
+    block = 1 + (int)((unsigned)(getpid() ^ (unsigned)time(NULL)) % 254);
     int ready[2]; if (pipe(ready) != 0) return 1;
     pid_t children[64];
     if (procs > 64) procs = 64;
@@ -193,8 +195,10 @@ int main(int argc, char **argv) {
             char id[64], bind[32];
             for (int i = first; i < last; i++) {
                 snprintf(id, sizeof id, "edge-%d", i);
-                /* ~28k ephemeral ports per source address: spread over 127.0.0.x. */
-                snprintf(bind, sizeof bind, "127.0.0.%d", 2 + i / 10000);
+                /* ~28k ephemeral ports per source address: spread over 127.B.0.x, 4,000 per address, with
+                 * B new for each run: the ports of the previous runs sit in TIME_WAIT for a minute, and
+                 * back-to-back rounds on one address ran out of them ("connect edge-N failed"). */
+                snprintf(bind, sizeof bind, "127.%d.0.%d", block, 2 + i / 4000);
                 clients[i - first] = make_client(id, i, bind);
             }
             expected_connected = last - first;

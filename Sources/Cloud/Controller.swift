@@ -314,8 +314,7 @@ actor Controller {
     // MARK: internals
 
     /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
-    /// node that ended.
-    /// Folds `event` into the job; returns whether it changed the state (see `JobStatusState.apply`).
+    /// node that ended; returns whether the state changed (see `JobStatusState.apply`).
     @discardableResult
     private func fold(_ rt: JobRuntime, _ event: NodeEvent, store: Bool = true) -> Bool {
         let node = event.node

@@ -87,9 +87,10 @@ public struct JobStatusState: Sendable, Equatable {
 
     /// Folds one event in place, O(1). Events for another job uid or an unknown node are dropped
     /// and counted in `diagnostics`.
-    /// Returns whether a report changed the state. One that did not (a duplicate, or older than
-    /// what the state holds) changes nothing in any state this one grows into either (the fold is a
-    /// join), so the cloud does not store it. Other events always return true.
+    /// Returns whether the event changed the state. A report that did not (a duplicate, or older
+    /// than what the state holds) changes nothing in any state this one grows into either (the fold
+    /// is a join), so the cloud does not store it. Cloud facts return true; events of another job
+    /// or an unknown node return false.
     @discardableResult
     public mutating func apply(_ event: NodeEvent) -> Bool {
         guard event.jobUID == jobUID else {
@@ -110,11 +111,7 @@ public struct JobStatusState: Sendable, Equatable {
         case let .report(r):
             changed = nodes[i].apply(r)
             if !changed { diagnostics.ignoredReports += 1 }
-            if case let .result(b) = r.kind {
-                let finish = Date(epochMilliseconds: b.finishTimeMs)
-                if lastTerminalTime.map({ $0 < finish }) ?? true { changed = true }
-                lastTerminalTime.offerMax(finish)
-            }
+            if case let .result(b) = r.kind, lastTerminalTime.offerMax(Date(epochMilliseconds: b.finishTimeMs)) { changed = true }
         case let .dispatched(_, _, at):
             nodes[i].dispatchedAt.offerMin(at)
             startTime.offerMin(at)

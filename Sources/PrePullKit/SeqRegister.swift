@@ -46,6 +46,8 @@ extension Optional where Wrapped == TimedReason {
 }
 
 extension Optional where Wrapped == Date {
-    mutating func offerMin(_ d: Date) { if let c = self, c <= d { return }; self = d }
-    mutating func offerMax(_ d: Date) { if let c = self, c >= d { return }; self = d }
+    /// Keeps the earlier date; true if `d` replaced the value.
+    @discardableResult mutating func offerMin(_ d: Date) -> Bool { if let c = self, c <= d { return false }; self = d; return true }
+    /// Keeps the later date; true if `d` replaced the value.
+    @discardableResult mutating func offerMax(_ d: Date) -> Bool { if let c = self, c >= d { return false }; self = d; return true }
 }

@@ -4,7 +4,8 @@
 final class LoopSleeper: Sendable {
     private struct State {
         var continuation: UnsafeContinuation<Void, any Error>?
-        var cancelled = false
+        /// Fired or cancelled. Before `arm` only a cancellation can have ended it: the timer is
+        /// added after.
         var ended = false
     }
 
@@ -14,7 +15,7 @@ final class LoopSleeper: Sendable {
     /// cancelled before it got here.
     func arm(_ continuation: UnsafeContinuation<Void, any Error>) -> Bool {
         let cancelled = state.withLock { state -> Bool in
-            if state.cancelled { return true }
+            if state.ended { return true }
             state.continuation = continuation
             return false
         }
@@ -24,23 +25,21 @@ final class LoopSleeper: Sendable {
 
     /// The deadline passed.
     func fire() {
-        let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
-            state.ended = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume()
+        take()?.resume()
     }
 
     /// The sleeping task was cancelled.
     func cancel() {
-        let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
+        take()?.resume(throwing: CancellationError())
+    }
+
+    /// Ends the sleep: the continuation to resume, unless it ended already (or is not armed yet).
+    private func take() -> UnsafeContinuation<Void, any Error>? {
+        state.withLock { state in
             if state.ended { return nil }
-            state.cancelled = true
             state.ended = true
             defer { state.continuation = nil }
             return state.continuation
         }
-        continuation?.resume(throwing: CancellationError())
     }
 }

@@ -116,43 +116,42 @@ struct CoreService: Service {
         // Intake, controller and publisher share the MQTT client's loop thread (see Controller).
         let loop = client.eventLoop
         let publisherTask = Task(executorPreference: loop) { await publisher.run() }
+        let connected: Bool
         do {
             // SIGTERM while the broker is still unreachable must end the wait: graceful shutdown
             // alone does not cancel it, and the process kept retrying until killed.
             try await cancelWhenGracefulShutdown { try await client.connect(retryUntilConnected: true) }
+            connected = true
         } catch is CancellationError {
             logger.info("stopped before the broker was reached")
-            batcher.finish()
-            await batcherTask.value
-            publisher.finish()
-            publisherTask.cancel()
-            await client.disconnect()
-            return
+            connected = false
         }
-        logger.info("connected to the broker", metadata: ["broker": "\(client.configuration.host):\(client.configuration.port)"])
-        await controller.resume()
-        readiness.set(true)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask(executorPreference: loop) { await aggregator.consume(statuses) }
-            group.addTask(executorPreference: loop) { await aggregator.consume(presences) }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: tickInterval)
-                    await controller.tick()
+        if connected {
+            logger.info("connected to the broker", metadata: ["broker": "\(client.configuration.host):\(client.configuration.port)"])
+            await controller.resume()
+            readiness.set(true)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask(executorPreference: loop) { await aggregator.consume(statuses) }
+                group.addTask(executorPreference: loop) { await aggregator.consume(presences) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: tickInterval)
+                        await controller.tick()
+                    }
                 }
+                await gracefulShutdownOrCancel()
+                group.cancelAll()
             }
-            await gracefulShutdownOrCancel()
-            group.cancelAll()
+            readiness.set(false)
+            logger.info("shutting down: flushing the store and disconnecting")
+            await controller.tick()
+            await batcher.flush()
         }
-        readiness.set(false)
-        logger.info("shutting down: flushing the store and disconnecting")
-        await controller.tick()
-        await batcher.flush()
         batcher.finish()
         await batcherTask.value
         publisher.finish()
-        // Give queued publishes a moment to be acknowledged.
-        _ = await value(of: publisherTask, within: .seconds(2))
+        // Give queued publishes a moment to be acknowledged (nothing is queued without a connection).
+        if connected { _ = await value(of: publisherTask, within: .seconds(2)) }
         publisherTask.cancel()
         await client.disconnect()
     }

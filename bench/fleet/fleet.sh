@@ -60,7 +60,7 @@ until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
 
 echo "starting $nodes hollow nodes in $procs process(es)..."
 t0=$(now)
-"$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
+${FLEET_ENV:+env $FLEET_ENV} "$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
     --stats-file "$work/fleet.json" > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
 online() {
     # A fleet that exits (e.g. more nodes per process than its open-files limit holds) ends the wait.
@@ -75,7 +75,9 @@ printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 # for the same work moves as much), so a prepull time and a raw time taken minutes apart say little;
 # each pair shares its minute. Round 1 prints the details (RSS, CPU by thread, perf).
 rounds=${ROUNDS:-1}
-job_yaml() { # NAME
+# Each round's images carry the round's tag: the simulated runtime keeps what it pulled, so a second
+# job for the same images would find them present on every node and pull nothing.
+job_yaml() { # NAME ROUND
     cat <<YAML
 apiVersion: operations.kubeedge.io/v1alpha2
 kind: ImagePrePullJob
@@ -83,7 +85,7 @@ metadata:
   name: $1
 spec:
   imagePrePullTemplate:
-    images: [registry.local/app/a:1, registry.local/app/b:1, registry.local/app/c:1]
+    images: [registry.local/app/a:$2, registry.local/app/b:$2, registry.local/app/c:$2]
     labelSelector:
       matchLabels:
         prepull.io/fleet: hollow
@@ -105,7 +107,7 @@ fleet_idle_rss=$(tree_sum rss_mib "$fleet_pid"); cloud_idle_rss=$(rss_mib "$clou
 prepull_round() { # K: one job, timed; sets completed, events and the figures printed
     local k=$1 name="fleet-bench-$1"
     rm -f "$work/t_completed"
-    job_yaml "$name" > "$work/job.yaml"
+    job_yaml "$name" "$k" > "$work/job.yaml"
     # The end clock from the broker's side (no polling): a subscriber waits for the retained job summary
     # that says Completed/Failure and writes its time. When the last task was delivered comes from the
     # nodes themselves (the fleet's stats file, read after the job): a subscriber counting the 10,000
@@ -127,7 +129,7 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
     # PERF=FILE records a call-graph profile of cloud and fleet during the first job (perf report -i FILE);
     # PERF_ARGS replaces the sampling options "-g -F 499": e.g. "--call-graph dwarf -F 999" unwinds through
     # frames without frame pointers (libc), "-e raw_syscalls:sys_enter -c 1" records every system call.
-    if [[ -n ${PERF:-} && $k == 1 ]]; then
+    if [[ -n ${PERF:-} && $k == ${PERF_ROUND:-1} ]]; then
         perf record -q ${PERF_ARGS:--g -F 499} -o "$PERF" -p "$(tree_pids "$fleet_pid" | paste -sd, -),$cloud_pid" 2>/dev/null & perf_pid=$!
     fi
     t_apply=$(now)
@@ -191,8 +193,10 @@ raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     pids+=("$broker")
     until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
     sleep 1
-    seconds=$(timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" 2> "$work/raw.err" |
-        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^seconds=/) { sub("seconds=", "", $i); print $i } }')
+    # BROKER_PID: raw_fleet reads this broker's CPU over its job phase (saved for the round's line).
+    BROKER_PID=$broker timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" > "$work/raw.out" 2> "$work/raw.err" || true
+    field() { awk -v key="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, key) == 1) print substr($i, length(key) + 1) }' "$work/raw.out"; }
+    seconds=$(field seconds); field broker_cpu > "$work/raw_broker_cpu"
     kill "$broker"; wait "$broker" 2>/dev/null || true
     # A raw run that failed must not enter the ratio as 0 s.
     if [[ -z $seconds ]]; then echo "raw_fleet failed: $(tail -3 "$work/raw.err")" >&2; exit 1; fi
@@ -207,8 +211,8 @@ for ((k = 1; k <= rounds; k++)); do
     ratio=$(echo "$completed / $raw" | bc -l)
     ratios+=("$ratio")
     if ((k == 1)); then
-        printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s\n' \
-            "$replies" "$task_bytes" "$status_bytes" "$raw"
+        printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s, its broker %.2f CPU s\n' \
+            "$replies" "$task_bytes" "$status_bytes" "$raw" "$(cat "$work/raw_broker_cpu")"
         printf 'ratio prepull apply->Completed / raw: %.2f\n' "$ratio"
         # RAW_SMALL=1: also the placeholder payloads used before 2026-12-01 (task 70, statuses 45 bytes).
         if [[ -n ${RAW_SMALL:-} ]]; then
@@ -216,7 +220,7 @@ for ((k = 1; k <= rounds; k++)); do
             printf 'raw with placeholder payloads (task 70, statuses 45 bytes): %.2f s, ratio %.2f\n' "$small" "$(echo "$completed / $small" | bc -l)"
         fi
     fi
-    if ((rounds > 1)); then printf 'round %d: %s; raw %.2f s; ratio %.2f\n' "$k" "$round_line" "$raw" "$ratio"; fi
+    if ((rounds > 1)); then printf 'round %d: %s; raw %.2f s (its broker %.2f CPU s); ratio %.2f\n' "$k" "$round_line" "$raw" "$(cat "$work/raw_broker_cpu")" "$ratio"; fi
     sleep 1
 done
 if ((rounds > 1)); then

@@ -165,6 +165,23 @@ static void drive(struct mosquitto **clients, int count, int (*done)(void)) {
     close(ep);
 }
 
+/* CPU seconds of process PID (utime + stime), or -1: BROKER_PID in the environment lets the run
+ * report the broker's CPU for the job phase alone, to compare with prepull's broker. */
+static double process_cpu(const char *pid) {
+    if (!pid) return -1;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static int all_subscribed(void) { return connected_count >= expected_connected; }
 static int never(void) { return 0; }
 static long expected_statuses;
@@ -214,6 +231,7 @@ int main(int argc, char **argv) {
     drive(&cloud, 1, all_subscribed);
     mosquitto_max_inflight_messages_set(cloud, 100);
     char topic[128];
+    double broker_cpu0 = process_cpu(getenv("BROKER_PID"));
     double start = now();
     for (int i = 0; i < nodes; i++) {
         snprintf(topic, sizeof topic, "$hw/events/node/edge-%d/prepull/raw-job/task", i);
@@ -222,9 +240,10 @@ int main(int argc, char **argv) {
     expected_statuses = total_replies();
     drive(&cloud, 1, all_statuses);
     double elapsed = now() - start;
+    double broker_cpu = process_cpu(getenv("BROKER_PID"));
     if (reconnects) fprintf(stderr, "raw-cloud reconnected %ld times\n", reconnects);
-    printf("raw nodes=%d replies=%.3f task_bytes=%d seconds=%.3f msgs_per_s=%.0f\n", nodes, replies, task_bytes, elapsed,
-           (nodes + total_replies()) / elapsed);
+    printf("raw nodes=%d replies=%.3f task_bytes=%d seconds=%.3f msgs_per_s=%.0f broker_cpu=%.2f\n", nodes, replies, task_bytes,
+           elapsed, (nodes + total_replies()) / elapsed, broker_cpu0 >= 0 && broker_cpu >= 0 ? broker_cpu - broker_cpu0 : -1.0);
     for (int p = 0; p < procs; p++) { kill(children[p], SIGTERM); waitpid(children[p], NULL, 0); }
     return 0;
 }

@@ -36,7 +36,7 @@ public final class ContainerdRuntime: Runtime {
         _ = try await imageStatus(try ImageReference("prepull.invalid/probe:0"))
     }
 
-    public func imageStatus(_ image: ImageReference) async throws -> RuntimeImage? {
+    public nonisolated(nonsending) func imageStatus(_ image: ImageReference) async throws -> RuntimeImage? {
         do {
             return try await client.imageStatus(image.normalized).map(RuntimeImage.init)
         } catch {
@@ -52,8 +52,18 @@ public final class ContainerdRuntime: Runtime {
         }
     }
 
-    public func pull(_ image: ImageReference, credential: RegistryCredential?,
-                     progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+    public nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?, stop: PullStop,
+                                             progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+    {
+        // In a task of its own, which `stop` cancels: a real pull takes seconds, one task is nothing.
+        let body = Task { try await self.pullNow(image, credential: credential, progress: progress) }
+        return try await stop.withHandler({
+            try await withTaskCancellationHandler { try await body.value } onCancel: { body.cancel() }
+        }, onStop: { body.cancel() })
+    }
+
+    private func pullNow(_ image: ImageReference, credential: RegistryCredential?,
+                         progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
     {
         let ref = image.normalized
         let auth = credential.map { Self.criAuth($0, registryHost: image.registryHost) }

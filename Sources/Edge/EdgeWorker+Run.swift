@@ -260,28 +260,31 @@ extension EdgeWorker {
 
     /// One pull attempt, watched by the worker's tick loop (node deadline, no-progress timeout).
     ///
-    /// The pull runs as one task; the watchdog is not a sleeping child per attempt: a fleet of
-    /// 10,000 hollow nodes pulls 30,000 images at once, and a timer per pull cost more than the
-    /// pulls (see BENCHMARKS.md, fleet).
+    /// The pull runs inline in the run's task, on the worker's executor; the watchdog ends it
+    /// through its ``PullStop``. Neither a task nor a sleeping timer per attempt: a fleet of
+    /// 10,000 hollow nodes pulls 30,000 images at once, and those cost more than the pulls (see
+    /// BENCHMARKS.md, fleet).
     @inline(never)
     private func attempt(_ uid: String, image: String, reference: ImageReference, credential: RegistryCredential?,
                          deadline: ContinuousClock.Instant, deadlineReason: String) async -> Result<RuntimeImage, RuntimeError>
     {
         guard let tracker = jobs[uid]?.progress else { return .failure(RuntimeError(.cancelled, "job gone")) }
         tracker.begin(image)
-        let runtime = runtime
-        let pull = Task(executorPreference: options.taskExecutor) {
-            try await runtime.pull(reference, credential: credential) { bytes in tracker.update(image, bytes) }
-        }
+        let stop = PullStop()
         let id = nextAttemptID
         nextAttemptID += 1
-        watched[id] = WatchedAttempt(image: image, tracker: tracker, deadline: deadline, deadlineReason: deadlineReason, pull: pull)
+        watched[id] = WatchedAttempt(image: image, tracker: tracker, deadline: deadline, deadlineReason: deadlineReason, stop: stop)
         pullStarted()
-        let result = await withTaskCancellationHandler { await pull.result } onCancel: { pull.cancel() }
+        let result: Result<RuntimeImage, RuntimeError>
+        do {
+            result = .success(try await runtime.pull(reference, credential: credential, stop: stop) { bytes in tracker.update(image, bytes) })
+        } catch {
+            result = .failure(RuntimeError.from(error))
+        }
         let verdict = watched.removeValue(forKey: id)?.verdict
         pullEnded()
         if let verdict { return .failure(verdict) }
-        return result.mapError { RuntimeError.from($0) }
+        return result
     }
 
     /// Ends the attempts past the node deadline or without progress for `noProgressTimeout`;
@@ -299,7 +302,7 @@ extension EdgeWorker {
             }
             if let verdict {
                 watched[id]?.verdict = verdict
-                w.pull.cancel()
+                w.stop.stop()
             } else {
                 let expiry = min(w.deadline, lastChange + noProgress)
                 next = next.map { min($0, expiry) } ?? expiry

@@ -70,7 +70,7 @@ public actor EdgeWorker {
         let tracker: ProgressTracker
         let deadline: ContinuousClock.Instant
         let deadlineReason: String
-        let pull: Task<RuntimeImage, any Error>
+        let stop: PullStop
         /// Set by the watchdog when it ended the attempt.
         var verdict: RuntimeError?
     }

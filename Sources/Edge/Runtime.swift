@@ -1,23 +1,28 @@
 import PrePullKit
 
 /// What the edge worker needs from a container runtime: look an image up, pull it (reporting
-/// bytes as they move, stopping when the calling task is cancelled), and remove it.
+/// bytes as they move, stopping when the calling task is cancelled or its ``PullStop`` trips),
+/// and remove it.
 ///
 /// Two implementations: ``ContainerdRuntime`` (real: CRI over containerd's socket) and
 /// ``SimulatedRuntime`` (hollow fleets and cloud tests). Every method throws ``RuntimeError``.
+///
+/// `imageStatus` and `pull` run on the caller's executor (`nonisolated(nonsending)`): the worker
+/// calls them once per image, and each call would otherwise hop off the worker's thread and back.
+/// An implementation that blocks or does heavy work moves it off that executor itself.
 public protocol Runtime: Sendable {
     /// Short name for presence `versions` and logs (`containerd`, `simulated`).
     var name: String { get }
 
     /// The image if the runtime already has it, else nil.
-    func imageStatus(_ image: ImageReference) async throws -> RuntimeImage?
+    nonisolated(nonsending) func imageStatus(_ image: ImageReference) async throws -> RuntimeImage?
 
     /// Pulls `image` and returns it once present. `progress` is called from time to time (the
     /// containerd runtime: every 250 ms) with the bytes moved so far; it must be cheap and must
-    /// not block. Cancelling the calling task cancels the pull and throws
-    /// `RuntimeError(kind: .cancelled)`.
-    func pull(_ image: ImageReference, credential: RegistryCredential?,
-              progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+    /// not block. Cancelling the calling task or calling `stop.stop()` cancels the pull and
+    /// throws `RuntimeError(kind: .cancelled)`.
+    nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?, stop: PullStop,
+                                      progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
 
     /// Removes `image`; removing an absent image is not an error.
     func remove(_ image: ImageReference) async throws
@@ -29,6 +34,13 @@ public protocol Runtime: Sendable {
 
 extension Runtime {
     public func probe() async throws {}
+
+    /// A pull that only the calling task's cancellation stops.
+    public nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?,
+                                             progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+    {
+        try await pull(image, credential: credential, stop: PullStop(), progress: progress)
+    }
 }
 
 /// An image present in the runtime.

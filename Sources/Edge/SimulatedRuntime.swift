@@ -7,8 +7,9 @@ import Synchronization
 /// from ``Configuration/imageMiB``, reporting progress every ``Configuration/progressStep``, and
 /// fails with probability ``Configuration/failureRate``.
 ///
-/// Cheap enough for tens of thousands per process: no threads or timers of its own, only
-/// `Task.sleep` inside `pull`; state is one small mutex-guarded struct.
+/// Cheap enough for tens of thousands per process: no threads or timers of its own, only a sleep
+/// between progress steps inside `pull` (none for a zero duration); state is one small
+/// mutex-guarded struct.
 public final class SimulatedRuntime: Runtime {
     public struct Configuration: Sendable {
         public var pullMilliseconds: Distribution = .uniform(500, 1500)
@@ -72,7 +73,7 @@ public final class SimulatedRuntime: Runtime {
     /// Normalised references of the images present.
     public var images: [String] { state.withLock { Array($0.images.keys).sorted() } }
 
-    public func imageStatus(_ image: ImageReference) async throws -> RuntimeImage? {
+    public nonisolated(nonsending) func imageStatus(_ image: ImageReference) async throws -> RuntimeImage? {
         state.withLock { $0.images[image.normalized] }
     }
 
@@ -80,8 +81,8 @@ public final class SimulatedRuntime: Runtime {
         _ = state.withLock { $0.images.removeValue(forKey: image.normalized) }
     }
 
-    public func pull(_ image: ImageReference, credential: RegistryCredential?,
-                     progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
+    public nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?, stop: PullStop,
+                                             progress: @escaping @Sendable (PullBytes) -> Void) async throws -> RuntimeImage
     {
         let ref = image.normalized
         let configuration = configuration
@@ -108,7 +109,7 @@ public final class SimulatedRuntime: Runtime {
             if elapsed >= stopAt { break }
             let step = min(configuration.progressStep, stopAt - elapsed)
             do {
-                try await Task.sleep(for: step)
+                try await stop.sleep(for: step)
             } catch {
                 state.withLock { $0.counters.pullsCancelled += 1 }
                 throw RuntimeError(.cancelled, "pull of \(ref) cancelled")

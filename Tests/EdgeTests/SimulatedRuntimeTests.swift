@@ -97,6 +97,68 @@ struct SimulatedRuntimeTests {
         #expect(try await runtime.imageStatus(image) == nil)
     }
 
+    @Test("a PullStop ends the simulated pull promptly, mid-step, without cancelling the task")
+    func stopMidStep() async throws {
+        // One 10 s step: only the stop, not the step's end, can end it early.
+        let runtime = SimulatedRuntime(.init(pullMilliseconds: .constant(10_000), progressStep: .seconds(10)))
+        let image = try ImageReference("r.example/stopped:1")
+        let stop = PullStop()
+        let task = Task { () -> (Result<RuntimeImage, RuntimeError>, Bool) in
+            do {
+                return (.success(try await runtime.pull(image, credential: nil, stop: stop) { _ in }), Task.isCancelled)
+            } catch {
+                return (.failure(RuntimeError.from(error)), Task.isCancelled)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        stop.stop()
+        let (result, taskCancelled) = await task.value
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+        #expect(!taskCancelled, "the stop ends the attempt, not the task running it")
+        guard case .failure(let error) = result else { Issue.record("the stopped pull succeeded"); return }
+        #expect(error.kind == .cancelled)
+        #expect(runtime.counters.pullsCancelled == 1)
+        #expect(try await runtime.imageStatus(image) == nil)
+    }
+
+    @Test("a pull started with its PullStop already stopped does not run")
+    func stoppedBeforeStart() async throws {
+        let runtime = SimulatedRuntime(.init(pullMilliseconds: .constant(5_000), progressStep: .seconds(5)))
+        let stop = PullStop()
+        stop.stop()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: RuntimeError.self) {
+            try await runtime.pull(try ImageReference("r.example/late:1"), credential: nil, stop: stop) { _ in }
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(ContinuousClock.now - started < .milliseconds(500))
+    }
+
+    @Test("PullStop runs a handler once, at once when already stopped, and not after its operation ended")
+    func pullStopHandlers() async throws {
+        let stop = PullStop()
+        let calls = Mutex(0)
+        // Ended before the stop: its handler is gone and never runs.
+        let early = await stop.withHandler({ 1 }, onStop: { calls.withLock { $0 += 100 } })
+        #expect(early == 1)
+        // Running while stopped: its handler runs once, even though stop() is called twice.
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let running = Task {
+            await stop.withHandler({ for await _ in gate { break } }, onStop: { calls.withLock { $0 += 1 } })
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        stop.stop()
+        stop.stop()
+        open.yield()
+        await running.value
+        #expect(calls.withLock { $0 } == 1)
+        // Registered after the stop: runs at once.
+        await stop.withHandler({}, onStop: { calls.withLock { $0 += 10 } })
+        #expect(calls.withLock { $0 } == 11)
+        #expect(stop.isStopped)
+    }
+
     @Test("preloaded images are present")
     func preloaded() async throws {
         let runtime = SimulatedRuntime(.init(preloaded: ["nginx:1.25"]))

@@ -2,15 +2,62 @@
 import Glibc
 #endif
 
-/// glibc malloc settings for a process holding thousands of nodes.
+/// glibc malloc settings for a process holding thousands of nodes: one arena, large heap steps,
+/// freed heap kept.
+///
+/// Why: a thread's own glibc arena grows by one `mprotect` per step it needs (`M_TOP_PAD` applies
+/// only to the main arena): a fleet's loop thread made 25,000 `mprotect` calls per 10,000-node
+/// job. With one arena every thread allocates from the main heap, which grows by 16 MiB `brk`
+/// steps (8 calls per job). Memory a job freed is used again by the next, so peak RSS does not
+/// grow.
+///
+/// The arena count can only be set before the process's second thread first allocates, which
+/// is before `main` for a Swift program: hence the environment (``environment(_:)``) for the
+/// fleet's shard processes, and ``keepFreedHeap()`` as the fallback for a process already running.
 public enum AllocatorTuning {
-    /// Large heap steps, freed heap kept. A thread's own glibc arena grows by one mprotect per page
-    /// it needs (`M_TOP_PAD` applies only to the main arena): a fleet's loop thread made 3.8
-    /// mprotect calls per node and job. `M_ARENA_MAX` 1 makes threads that start later (the loop)
-    /// share an existing arena instead of opening their own; the arenas of threads already running
-    /// stay. Measured at 10,000 nodes: 46,600 mprotect calls per job before, 17,500 after. Memory a
-    /// job freed is used again by the next, so peak RSS does not grow. Call before starting the
-    /// loop. Returns false where there is no `mallopt`.
+    /// `GLIBC_TUNABLES` entries (glibc 2.26 and later).
+    public static let tunables = [
+        "glibc.malloc.arena_max=1", "glibc.malloc.top_pad=16777216", "glibc.malloc.trim_threshold=268435456",
+    ]
+
+    /// `environment` with ``tunables`` added to its `GLIBC_TUNABLES` (tunables already set there win).
+    public static func environment(_ environment: [String: String]) -> [String: String] {
+        var result = environment
+        let existing = environment["GLIBC_TUNABLES"].map { $0.split(separator: ":").map(String.init) } ?? []
+        let setNames = Set(existing.compactMap { $0.split(separator: "=").first.map(String.init) })
+        let added = tunables.filter { !setNames.contains(String($0.prefix { $0 != "=" })) }
+        result["GLIBC_TUNABLES"] = (existing + added).joined(separator: ":")
+        return result
+    }
+
+    /// Whether this process started with the arena count of ``tunables``.
+    public static func startedTuned(_ environment: [String: String]) -> Bool {
+        environment["GLIBC_TUNABLES"]?.split(separator: ":").contains { $0.hasPrefix("glibc.malloc.arena_max=") } ?? false
+    }
+
+    /// Replaces this process with a fresh run of the same executable and `arguments`, started with
+    /// ``tunables`` (same pid, so whoever waits for it or signals it is unaffected). Returns only if
+    /// that failed, with the reason; the caller goes on untuned (``keepFreedHeap()``).
+    public static func restartTuned(arguments: [String], environment: [String: String]) -> String {
+        #if canImport(Glibc)
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = self.environment(environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        // The signal mask survives exec, and this may be a pool thread that blocks signals:
+        // the new program must start with none blocked, as from a shell.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        execve("/proc/self/exe", argv, envp)
+        let reason = String(cString: strerror(errno))
+        for pointer in argv + envp { free(pointer) }
+        return reason
+        #else
+        return "not supported here"
+        #endif
+    }
+
+    /// For a process already running: large heap steps and the freed heap kept (the arena count
+    /// is fixed by then). Returns false where there is no `mallopt`.
     @discardableResult
     public static func keepFreedHeap() -> Bool {
         #if canImport(Glibc)
@@ -18,8 +65,8 @@ public enum AllocatorTuning {
         typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return false }
         let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let trimThreshold: Int32 = -1, topPad: Int32 = -2, arenaMax: Int32 = -8  // M_TRIM_THRESHOLD, M_TOP_PAD, M_ARENA_MAX
-        return mallopt(arenaMax, 1) == 1 && mallopt(trimThreshold, 256 << 20) == 1 && mallopt(topPad, 16 << 20) == 1
+        let trimThreshold: Int32 = -1, topPad: Int32 = -2  // M_TRIM_THRESHOLD, M_TOP_PAD
+        return mallopt(trimThreshold, 256 << 20) == 1 && mallopt(topPad, 16 << 20) == 1
         #else
         return false
         #endif

@@ -59,9 +59,15 @@ struct FleetCommand: AsyncParsableCommand {
         if shard == nil, let problem = FleetDescriptorBudget.problem(nodes: nodes, processes: processes, limit: openFiles) {
             throw ValidationError(problem)
         }
+        let environment = ProcessInfo.processInfo.environment
         if processes > 1 && shard == nil {
             try await runShards(logger: logger)
             return
+        }
+        if !AllocatorTuning.startedTuned(environment) {
+            // The nodes' process needs glibc's tunables from its start (see AllocatorTuning).
+            let reason = AllocatorTuning.restartTuned(arguments: CommandLine.arguments, environment: environment)
+            logger.warning("running without the malloc tunables", metadata: ["reason": "\(reason)"])
         }
         AllocatorTuning.keepFreedHeap()
         let range = shardRange()
@@ -147,6 +153,7 @@ struct FleetCommand: AsyncParsableCommand {
             child.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
             arguments = Array(CommandLine.arguments.dropFirst()) + ["--shard", "\(index)/\(processes)"]
             child.arguments = arguments
+            child.environment = AllocatorTuning.environment(ProcessInfo.processInfo.environment)
             child.terminationHandler = { _ in exited.yield() }
             try child.run()
             children.append(child)

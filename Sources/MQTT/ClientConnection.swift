@@ -86,6 +86,10 @@ final class ClientConnection: Sendable {
         /// closed within `quickDropWindow` of it (see `connectionEnded`).
         var connectedAt: ContinuousClock.Instant?
         var quickDrops = 0
+        /// Packets libmosquitto queued since the last flush (loop thread; see `flushWrites`).
+        var pendingPackets = 0
+        /// The loop has this connection on its flush list.
+        var flushQueued = false
 
         mutating func identifier(for filter: String) -> UInt32 {
             if let known = filterIDs[filter] { return known }
@@ -112,6 +116,9 @@ final class ClientConnection: Sendable {
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, configuration.protocolVersion.rawValue)
         // Small status messages dominate; Nagle's delay costs a quarter of QoS 1 throughput.
         mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)
+        // Packets are queued, not written at once: the loop writes each connection's packets of one
+        // iteration together (`flushWrites`). No libmosquitto thread is started by this.
+        mosquitto_threaded_set(mosq, true)
         if isV5 {
             mosquitto_int_option(mosq, MOSQ_OPT_SEND_MAXIMUM, Int32(configuration.sendMaximum))
             mosquitto_int_option(mosq, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(configuration.receiveMaximum))
@@ -329,17 +336,67 @@ final class ClientConnection: Sendable {
             connectionEnded(mapFailure(rc, errnoValue: savedErrno))
             return
         }
-        syncInterest()
+        queued()  // CONNECT
         loop.schedule(self, at: deadline)
     }
 
     func handleIO(readable: Bool, writable: Bool) {
         let mosq = handle.pointer
         var rc = MOSQ_ERR_SUCCESS.rawValue
-        if readable { rc = mosquitto_loop_read(mosq, 64) }
+        if readable {
+            rc = mosquitto_loop_read(mosq, 64)
+            // Acknowledgements of what was read (PUBACK) wait for this iteration's flush.
+            if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_want_write(mosq) { queued(0) }
+        }
         if writable && rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_socket(mosq) >= 0 {
             rc = mosquitto_loop_write(mosq, 64)
         }
+        settle(rc)
+    }
+
+    /// Writes what libmosquitto queued since the last flush, called by the loop once per iteration
+    /// before it waits. Several packets go out corked (`TCP_CORK`): one segment and one wake-up of
+    /// the broker instead of one per packet, which cost more than the packets (a hollow node's task
+    /// acknowledgement and four status reports; the cloud's tasks and its acknowledgements of a
+    /// read's statuses).
+    func flushWrites() {
+        let packets = state.withLock { state -> Int in
+            state.flushQueued = false
+            defer { state.pendingPackets = 0 }
+            return state.pendingPackets
+        }
+        let mosq = handle.pointer
+        let fd = mosquitto_socket(mosq)
+        guard fd >= 0, !state.withLock({ $0.closing || $0.socketAbandoned }), mosquitto_want_write(mosq) else {
+            syncInterest()
+            return
+        }
+        let cork = packets > 1
+        if cork { Self.setCork(fd, true) }
+        let rc = mosquitto_loop_write(mosq, Int32(clamping: max(1, packets)))
+        if cork && mosquitto_socket(mosq) == fd { Self.setCork(fd, false) }
+        settle(rc)
+    }
+
+    private static func setCork(_ fd: Int32, _ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_CORK, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// libmosquitto queued `packets` more (0: some, not counted): the loop flushes this connection
+    /// before it next waits.
+    private func queued(_ packets: Int = 1) {
+        let first = state.withLock { state -> Bool in
+            state.pendingPackets += packets
+            defer { state.flushQueued = true }
+            return !state.flushQueued
+        }
+        if first { loop.flushLater(self) }
+    }
+
+    /// After a read or write: a failed socket ends the connection, else epoll follows its need to write.
+    private func settle(_ rc: Int32) {
+        let mosq = handle.pointer
         let fd = mosquitto_socket(mosq)
         let tlsFailure = rc == MOSQ_ERR_TLS.rawValue || rc == MOSQ_ERR_TLS_HANDSHAKE.rawValue
         // A failed TLS handshake reports no disconnect: libmosquitto either closes the socket itself
@@ -373,7 +430,7 @@ final class ClientConnection: Sendable {
         let mosq = handle.pointer
         guard mosquitto_socket(mosq) >= 0, !state.withLock({ $0.socketAbandoned }) else { return }
         mosquitto_loop_misc(mosq)
-        syncInterest()
+        if mosquitto_want_write(mosq) { queued(0) }  // PINGREQ
     }
 
     func timerFired(now: ContinuousClock.Instant) {
@@ -404,10 +461,12 @@ final class ClientConnection: Sendable {
     }
 
     private func syncInterest() {
-        guard !state.withLock({ $0.closing || $0.socketAbandoned }) else { return }
+        let (skip, flushing) = state.withLock { ($0.closing || $0.socketAbandoned, $0.flushQueued) }
+        guard !skip else { return }
         let mosq = handle.pointer
         let fd = mosquitto_socket(mosq)
-        loop.updateInterest(self, socket: fd, wantWrite: fd >= 0 && mosquitto_want_write(mosq))
+        // A queued flush writes first; EPOLLOUT only for what a full socket buffer left behind.
+        loop.updateInterest(self, socket: fd, wantWrite: fd >= 0 && !flushing && mosquitto_want_write(mosq))
     }
 
     /// A connection the broker closes this soon after accepting it counts as a quick drop.
@@ -541,7 +600,7 @@ final class ClientConnection: Sendable {
             entry.completion.fail(MQTTError.library(code: rc, operation: "publish to '\(entry.topic)'",
                                                                   message: MQTTError.text(rc)))
         }
-        syncInterest()
+        queued()
     }
 
     private func addSubscription(_ id: UInt64, _ subscription: Subscription,
@@ -584,7 +643,7 @@ final class ClientConnection: Sendable {
             continuation?.resume(throwing: MQTTError.library(code: rc, operation: "subscribe to '\(filter)'",
                                                              message: MQTTError.text(rc)))
         }
-        syncInterest()
+        queued()
     }
 
     private func removeSubscription(_ id: UInt64) {
@@ -598,7 +657,7 @@ final class ClientConnection: Sendable {
             if mosquitto_unsubscribe_v5(handle.pointer, &mid, unsubscribe, nil) == MOSQ_ERR_SUCCESS.rawValue {
                 state.withLock { _ = $0.unsubscribes.insert(mid) }
             }
-            syncInterest()
+            queued()
         }
     }
 
@@ -805,6 +864,8 @@ final class ClientConnection: Sendable {
 
     private func onMessage(_ message: MQTTMessage, identifiers: [UInt32]) {
         let targets = state.withLock { state in
+            // libmosquitto queues its PUBACK (QoS 1) or PUBREC (QoS 2) for the flush.
+            if message.qos != .atMostOnce { state.pendingPackets += 1 }
             let filters = identifiers.compactMap { state.filtersByID[$0] }  // one, as a rule
             var matching: [AsyncStream<MQTTMessage>.Continuation] = []
             var tagged: [AsyncStream<MQTTMessage>.Continuation] = []

@@ -79,6 +79,8 @@ public final class MQTTEventLoop: Sendable {
         /// Set when the thread ends: `sleep(until:)` no longer adds timers.
         var timersEnded = false
         var nextMisc = ContinuousClock.now
+        /// Connections with packets queued in this iteration (`flushLater`).
+        var toFlush: [ClientConnection] = []
     }
 
     private static let nextConnectionID = Atomic<UInt64>(1)
@@ -211,6 +213,11 @@ public final class MQTTEventLoop: Sendable {
         }
     }
 
+    /// Asks for `connection.flushWrites()` before the loop next waits.
+    func flushLater(_ connection: ClientConnection) {
+        loopState.withLock { $0.toFlush.append(connection) }
+    }
+
     /// Asks for `connection.timerFired()` at or after `due`.
     func schedule(_ connection: ClientConnection, at due: ContinuousClock.Instant) {
         loopState.withLock { $0.timers.insert(Timer(due: due, target: .connection(connection.id))) }
@@ -266,7 +273,12 @@ public final class MQTTEventLoop: Sendable {
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var batch: [Work] = []
+        var flushing: [ClientConnection] = []
         while true {
+            // Everything this iteration queued goes out now, each connection's packets together.
+            loopState.withLock { swap(&$0.toFlush, &flushing) }
+            for connection in flushing { connection.flushWrites() }
+            flushing.removeAll(keepingCapacity: true)
             let timeout = millisecondsUntilNextDeadline()
             let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
             if count < 0 && errno != EINTR { break }
@@ -357,6 +369,8 @@ public final class MQTTEventLoop: Sendable {
         if inbox.withLock({ !$0.work.isEmpty }) { return 0 }
         let now = ContinuousClock.now
         let next = loopState.withLock { state -> ContinuousClock.Instant in
+            // A flush queued by the flush itself (a failed write ending the connection).
+            if !state.toFlush.isEmpty { return now }
             if let timer = state.timers.min, timer.due < state.nextMisc { return timer.due }
             return state.nextMisc
         }

@@ -113,6 +113,7 @@ final class ClientConnection: Sendable {
         }
         handle = MosquittoHandle(pointer: pointer)
         let mosq = handle.pointer
+        MosquittoSocketPair.release(mosq)
         mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, configuration.protocolVersion.rawValue)
         // Small status messages dominate; Nagle's delay costs a quarter of QoS 1 throughput.
         mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1)

@@ -4,8 +4,9 @@ import Glibc
 
 /// Raises this process's open-files soft limit to its hard limit and returns the limit in force.
 ///
-/// Every connection costs libmosquitto 3 descriptors, so processes with thousands of clients (a
-/// hollow fleet, a broker's test harness) need more than the usual 1,024 soft limit. The hard limit
+/// Every connection costs a descriptor (3 where libmosquitto keeps its socket pair, see
+/// `MQTTClient.descriptorsPerConnection`), so processes with thousands of clients (a hollow fleet,
+/// a broker's test harness) need more than the usual 1,024 soft limit. The hard limit
 /// itself cannot be raised without CAP_SYS_RESOURCE. Child processes inherit the raised limit.
 @discardableResult
 public func raiseOpenFilesLimit() -> Int {

@@ -14,8 +14,8 @@ struct FleetCommand: AsyncParsableCommand {
         abstract: "Run N hollow edge nodes: real MQTT connections running the edge worker over a simulated runtime.",
         discussion: """
             Every node is its own MQTT client (client id = node name) driven by one event-loop thread per \
-            process. libmosquitto keeps 3 descriptors per client and a process may hold ~20,000, so past \
-            ~6,000 nodes split the fleet with --processes (the fleet refuses a share that does not fit). Against a loopback broker, connections are spread \
+            process. A node holds one descriptor (its socket) and a process may hold ~20,000, so past \
+            ~19,000 nodes split the fleet with --processes (the fleet refuses a share that does not fit). Against a loopback broker, connections are spread \
             over 127.B.0.2, 127.B.0.3, ... (4,000 per address, B new each run) because one source address has ~28k ports.
             """)
 

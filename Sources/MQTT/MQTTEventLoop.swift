@@ -60,12 +60,18 @@ public final class MQTTEventLoop: Sendable {
             case connection(UInt64)
             /// `sleep(until:)`.
             case sleeper(LoopSleeper)
+            /// `schedule(at:_:)`.
+            case callback(@Sendable () -> Void)
         }
 
         let due: ContinuousClock.Instant
         let target: Target
         var sleeper: LoopSleeper? {
             if case .sleeper(let sleeper) = target { return sleeper }
+            return nil
+        }
+        var callback: (@Sendable () -> Void)? {
+            if case .callback(let body) = target { return body }
             return nil
         }
         // The heap orders by due time only.
@@ -249,6 +255,27 @@ public final class MQTTEventLoop: Sendable {
         }
     }
 
+    /// Runs `body` on the loop thread at or after `due`, between I/O rounds (no task, no
+    /// continuation: an actor on this loop calls its own synchronous code from it with
+    /// `assumeIsolated`, when `isLoopThread`). After `shutdown()` it runs on another thread instead
+    /// (at once for the timers pending then, once `due` has passed for later ones).
+    public func schedule(at due: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) {
+        let add: @Sendable () -> Void = { [self] in
+            let added = loopState.withLock { state -> Bool in
+                guard !state.timersEnded else { return false }
+                state.timers.insert(Timer(due: due, target: .callback(body)))
+                return true
+            }
+            if !added {
+                Task {
+                    try? await Task.sleep(until: due, clock: .continuous)
+                    body()
+                }
+            }
+        }
+        if isLoopThread { add() } else { execute(add) }
+    }
+
     private func addSleeper(_ sleeper: LoopSleeper, due: ContinuousClock.Instant) {
         let added = loopState.withLock { state -> Bool in
             guard !state.timersEnded else { return false }
@@ -330,12 +357,15 @@ public final class MQTTEventLoop: Sendable {
         }
         // No timer fires any more: the sleeps still waiting end now rather than never, and later
         // ones fall back to Task.sleep (`addSleeper`).
-        let sleepers = loopState.withLock { state in
+        let (sleepers, callbacks) = loopState.withLock { state in
             state.timersEnded = true
             defer { state.timers = Heap() }
-            return state.timers.unordered.compactMap(\.sleeper)
+            return (state.timers.unordered.compactMap(\.sleeper), state.timers.unordered.compactMap(\.callback))
         }
         for sleeper in sleepers { sleeper.fire() }
+        // Early rather than never, and off this thread (its executor jobs now run on `afterStop`):
+        // a callback re-checks what it is for.
+        for body in callbacks { Task { body() } }
         // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
         // touch them from other threads after this point, and a number closed here would be reused
         // by the next socket the process opens (another client's), which would then receive the
@@ -383,6 +413,7 @@ public final class MQTTEventLoop: Sendable {
         let now = ContinuousClock.now
         var due: [ClientConnection] = []
         var sleepers: [LoopSleeper] = []
+        var callbacks: [@Sendable () -> Void] = []
         let runMisc = loopState.withLock { state -> Bool in
             while let timer = state.timers.min, timer.due <= now {
                 state.timers.removeMin()
@@ -391,6 +422,8 @@ public final class MQTTEventLoop: Sendable {
                     if let connection = state.slots[id]?.connection { due.append(connection) }
                 case .sleeper(let sleeper):
                     sleepers.append(sleeper)
+                case .callback(let body):
+                    callbacks.append(body)
                 }
             }
             guard state.nextMisc <= now else { return false }
@@ -399,6 +432,7 @@ public final class MQTTEventLoop: Sendable {
         }
         for connection in due { connection.timerFired(now: now) }
         for sleeper in sleepers { sleeper.fire() }
+        for body in callbacks { body() }
         if runMisc {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.
             let all = loopState.withLock { state in state.slots.values.map(\.connection) }

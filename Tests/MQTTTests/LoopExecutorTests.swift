@@ -155,4 +155,52 @@ import TestSupport
         try await loop.sleep(until: after + .milliseconds(50))
         #expect(ContinuousClock.now >= after + .milliseconds(50))
     }
+
+    @Test("schedule(at:): runs on the loop thread, not before its time, in due order, and an actor on the loop may assume its isolation there")
+    func scheduledCallbacks() async throws {
+        let loop = MQTTEventLoop(name: "schedule-test-loop")
+        defer { loop.shutdown() }
+        let actor = OnLoop(loop)
+        let start = ContinuousClock.now
+        let (stream, events) = AsyncStream.makeStream(of: (Int, Bool, Duration).self)
+        // Scheduled out of order, from a thread that is not the loop's.
+        for (order, delay) in [(2, 120), (0, 20), (1, 60)] {
+            loop.schedule(at: start + .milliseconds(delay)) {
+                let onLoop = loop.isLoopThread
+                if onLoop { actor.assumeIsolated { $0.bump() } }
+                events.yield((order, onLoop, ContinuousClock.now - start))
+            }
+        }
+        var seen: [(Int, Bool, Duration)] = []
+        for await event in stream {
+            seen.append(event)
+            if seen.count == 3 { break }
+        }
+        #expect(seen.map(\.0) == [0, 1, 2])
+        #expect(seen.allSatisfy { $0.1 }, "every callback ran on the loop thread")
+        for (order, _, elapsed) in seen {
+            #expect(elapsed >= .milliseconds([20, 60, 120][order]), "callback \(order) ran after \(elapsed)")
+        }
+        #expect(await actor.count == 3)
+        #expect(await actor.offLoop == 0)
+    }
+
+    @Test("schedule(at:) across shutdown: a pending callback still runs, off the ended thread, and so does one scheduled later")
+    func scheduledAcrossShutdown() async throws {
+        let loop = MQTTEventLoop(name: "schedule-stop-loop")
+        let (stream, events) = AsyncStream.makeStream(of: Bool.self)
+        loop.schedule(at: .now + .seconds(60)) { events.yield(loop.isLoopThread) }
+        try await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        loop.shutdown()
+        var iterator = stream.makeAsyncIterator()
+        let pending = await iterator.next()
+        #expect(pending == false, "pending: run at shutdown, not on the loop thread")
+        #expect(ContinuousClock.now - start < .seconds(5))
+        while !loop.isStopped { try await Task.sleep(for: .milliseconds(10)) }
+        let after = ContinuousClock.now
+        loop.schedule(at: after + .milliseconds(50)) { events.yield(ContinuousClock.now >= after + .milliseconds(50)) }
+        let later = await iterator.next()
+        #expect(later == true, "scheduled after shutdown: still waits its time")
+    }
 }

@@ -315,34 +315,46 @@ extension EdgeWorker {
 
     private func pullStarted() {
         activePulls += 1
-        if ticker == nil {
-            ticker = Task(executorPreference: options.taskExecutor) { await self.tickLoop() }
-        }
+        if tickDue == nil { scheduleTick(at: ContinuousClock.now + options.progressInterval) }
     }
 
     private func pullEnded() {
         activePulls -= 1
     }
 
+    /// The next tick, as a timer of the loop this actor runs on: no task and no sleeping
+    /// continuation per worker (a hollow fleet's 10,000 workers each tick once per job).
+    private func scheduleTick(at due: ContinuousClock.Instant) {
+        tickDue = due
+        let loop = client.eventLoop
+        loop.schedule(at: due) { [weak self] in
+            guard let self else { return }
+            // On the loop thread, outside any job: this actor's code may run here at once.
+            if loop.isLoopThread { self.assumeIsolated { $0.tick() } } else { Task { await self.tick() } }
+        }
+    }
+
     /// While pulls run: the watchdog at each expiry, and every `progressInterval` one `progress`
-    /// message (QoS 0) per job whose bytes changed. An attempt that starts during a sleep is
-    /// first checked at the next tick (at most `progressInterval` later).
-    private func tickLoop() async {
-        let clock = ContinuousClock()
-        var nextFlush = clock.now + options.progressInterval
-        while activePulls > 0, !stopping, !Task.isCancelled {
-            let expiry = enforceWatchdog(now: clock.now)
-            // A timer of the loop this actor runs on (see MQTTEventLoop.sleep): 10,000 hollow
-            // workers each sleep here once per job.
-            try? await client.eventLoop.sleep(until: min(nextFlush, expiry ?? nextFlush))
-            guard clock.now >= nextFlush else { continue }
-            nextFlush = clock.now + options.progressInterval
-            for (uid, job) in jobs where job.run != nil && !job.entry.isFinished && job.cancelReason == nil {
-                guard let images = job.progress.takeIfChanged(), !images.isEmpty else { continue }
-                let progress = PullProgress(images: images.map { ImageProgress(image: $0.image, bytesDone: $0.done, bytesTotal: $0.total) })
-                await publish(uid, .progress(progress), qos: .atMostOnce)
+    /// message (QoS 0) per job whose bytes changed. An attempt that starts between two ticks is
+    /// first checked at the next one (at most `progressInterval` later).
+    private func tick() {
+        tickDue = nil
+        guard activePulls > 0, !stopping else { return }
+        let now = ContinuousClock.now
+        let expiry = enforceWatchdog(now: now)
+        if now >= nextProgressFlush {
+            nextProgressFlush = now + options.progressInterval
+            let changed = jobs.compactMap { uid, job -> (String, PullProgress)? in
+                guard job.run != nil, !job.entry.isFinished, job.cancelReason == nil,
+                      let images = job.progress.takeIfChanged(), !images.isEmpty else { return nil }
+                return (uid, PullProgress(images: images.map { ImageProgress(image: $0.image, bytesDone: $0.done, bytesTotal: $0.total) }))
+            }
+            if !changed.isEmpty {
+                Task(executorPreference: options.taskExecutor) {
+                    for (uid, progress) in changed { await self.publish(uid, .progress(progress), qos: .atMostOnce) }
+                }
             }
         }
-        ticker = nil
+        scheduleTick(at: min(nextProgressFlush, expiry ?? nextProgressFlush))
     }
 }

@@ -36,8 +36,9 @@ public actor EdgeWorker {
     var background: [Task<Void, Never>] = []
     var presenceSeq: UInt64 = 0
     var activePulls = 0
-    /// Runs while pulls do: watchdog and progress flushes (`tickLoop`).
-    var ticker: Task<Void, Never>?
+    /// When the next tick (watchdog and progress flushes, `tick`) is due; nil when none is scheduled.
+    var tickDue: ContinuousClock.Instant?
+    var nextProgressFlush = ContinuousClock.now
     var watched: [UInt64: WatchedAttempt] = [:]
     var nextAttemptID: UInt64 = 0
     var stats = EdgeWorkerStats()
@@ -176,7 +177,6 @@ public actor EdgeWorker {
         let runs = jobs.values.compactMap(\.run)
         for run in runs { run.cancel() }
         for run in runs { await run.value }
-        ticker?.cancel()
         if started, client.state.isConnected {
             // Bounded: when the broker is going away too, the publish would wait for a reconnect that
             // never comes. The disconnect below then fails it, and the last will says "offline".
@@ -394,4 +394,6 @@ public struct EdgeWorkerStats: Sendable, Equatable {
     public var progressPublished = 0
     public var statusPublished = 0
     public var tasksFinished = 0
+
+    public init() {}
 }

@@ -16,7 +16,8 @@ public enum NodeChecks {
 
     /// Runs the checks. An item passes when measured <= threshold; a failing item's `reason`
     /// names the measured value and the threshold. A measurement error fails the item.
-    public static func run(
+    /// On the caller's executor: a task without check items (the common case) hops nowhere.
+    public static nonisolated(nonsending) func run(
         _ items: [CheckItem], thresholds: [CheckItem: Double], using checker: any NodeChecking,
         now: () -> Int64 = EpochClock.nowMs
     ) async -> CheckResult {

@@ -41,9 +41,10 @@ import TestSupport
         // before its SUBACK would be lost.
         try await waitUntilSubscribed(clients)
         // One descriptor per connection, its socket: libmosquitto's socket pair is released (it
-        // was 3 per client). A little slack for whatever else the process opens meanwhile.
+        // was 3 per client). Tests running in parallel open and close their own meanwhile, so
+        // the bound is wide: it still tells 1 per connection from 3.
         let descriptors = Self.openDescriptors() - descriptorsBefore
-        #expect(descriptors >= count && descriptors <= count + 16, "\(descriptors) descriptors for \(count) connections")
+        #expect(descriptors < 2 * count, "\(descriptors) descriptors for \(count) connections")
         #expect(MQTTClient.descriptorsPerConnection == 1)
         // One loop thread drives all of them; no client got a thread of its own ("mqtt-<client id>").
         let names = Self.threadNames()

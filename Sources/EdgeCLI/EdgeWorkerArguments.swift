@@ -94,8 +94,20 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             do { try await runtime.probe() } catch { return "\(error)" }
             return nil
         }
+        // A signal ends the probe's wait too, and the start with it. (The watcher stays: a later
+        // signal only cancels a probe that has ended.)
+        let signalDuringProbe = Task {
+            _ = await signals.next()
+            probe.cancel()
+        }
         let answer = await value(of: probe, within: .seconds(5))
         if answer == nil { probe.cancel() }
+        if signals.fired {
+            logger.info("signal during start-up: stopping")
+            await client.disconnect()
+            await runtime.close()
+            return
+        }
         if let problem = answer ?? "no answer within 5 s" {
             logger.warning("containerd does not answer yet", metadata: ["socket": "\(containerd)", "error": "\(problem)"])
         }

@@ -47,7 +47,10 @@ public enum AllocatorTuning {
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
-        execve("/proc/self/exe", argv, envp)
+        // The executable's own path, not /proc/self/exe: that would become the process's name ("exe").
+        var path = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        execve(length > 0 ? String(decoding: path[0..<length], as: UTF8.self) : "/proc/self/exe", argv, envp)
         let reason = String(cString: strerror(errno))
         for pointer in argv + envp { free(pointer) }
         return reason

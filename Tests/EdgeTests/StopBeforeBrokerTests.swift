@@ -38,4 +38,30 @@ struct StopBeforeBrokerTests {
         #expect(status == 0, "wait status \(status) after SIGTERM; output:\n\(process.output)")
         #expect(ContinuousClock.now - signalled < .seconds(5))
     }
+
+    /// SIGTERM in a process's first moments, while it is still setting up (and the fleet restarts
+    /// itself with its malloc tunables): it exits, by the signal's default action or its own
+    /// handler. `SignalWaiter` used to ignore the signal until Dispatch had registered its source,
+    /// and a fleet signalled 50 ms after its start lost the signal and ran on.
+    @Test("SIGTERM during start-up is never lost", arguments: ["edge", "fleet"])
+    func sigtermDuringStartUp(_ kind: String) throws {
+        let dir = try TemporaryDirectory(prefix: "prepull-early-stop")
+        defer { dir.remove() }
+        let broker = "mqtt://127.0.0.1:\(try FreePort.allocate())"
+        let arguments = kind == "edge"
+            ? ["edge", "--node", "n1", "--broker", broker, "--state", dir.file("state"), "--containerd", dir.file("none.sock")]
+            : ["fleet", "--nodes", "3", "--broker", broker, "--log-level", "notice"]
+        // Spread over the start-up: before main, around the fleet's re-execution, handlers being installed.
+        for delayMs in [0, 10, 20, 30, 40, 50, 60, 80, 100, 150] {
+            let process = try ManagedProcess(RepositoryPaths.path(".build/debug/prepull"), arguments, logPath: dir.file("out-\(delayMs).log"))
+            defer { process.kill9() }
+            usleep(useconds_t(delayMs * 1000))
+            kill(process.pid, SIGTERM)
+            try ManagedProcess.waitFor("the exit after SIGTERM \(delayMs) ms after the start", timeout: .seconds(5)) { !process.isRunning }
+            let status = process.waitUntilExit()
+            // 0: its own handler stopped it; SIGTERM's status: the signal came before any handler.
+            #expect(status == 0 || status == SIGTERM,
+                    "\(kind), SIGTERM after \(delayMs) ms: wait status \(status); output:\n\(process.output)")
+        }
+    }
 }

@@ -96,7 +96,7 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         }
         // A signal ends the probe's wait too, and the start with it. (The watcher stays: a later
         // signal only cancels a probe that has ended.)
-        let signalDuringProbe = Task {
+        _ = Task {
             _ = await signals.next()
             probe.cancel()
         }

@@ -57,6 +57,9 @@ public final class CloudServer: Sendable {
         // libmosquitto keeps 20 publishes in flight unless told otherwise: the publisher's window is
         // the limit meant (the broker's receive maximum, if lower, still wins).
         mqttConfig.sendMaximum = max(mqttConfig.sendMaximum, min(c.publishWindow, 65535))
+        // Its two filters (statuses, presences) never overlap: no identifier on each of the
+        // tens of thousands of messages a job brings.
+        mqttConfig.subscriptionIdentifiers = false
         let client = try MQTTClient(configuration: mqttConfig, logger: logger)
         let publisher = Publisher(client: client, window: c.publishWindow, metrics: metrics, logger: logger)
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)

@@ -105,6 +105,8 @@ public actor EdgeWorker {
         var configuration = base
         configuration.clientID = options.nodeName
         configuration.cleanStart = false
+        // One filter, its task topic: nothing to tell apart.
+        configuration.subscriptionIdentifiers = false
         let offline = Envelope.presence(
             id: MessageID.next(), timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
             seq: UInt64(max(0, EpochClock.nowMs())),

@@ -606,6 +606,17 @@ final class ClientConnection: Sendable {
 
     private func addSubscription(_ id: UInt64, _ subscription: Subscription,
                                  _ continuation: CheckedContinuation<Void, any Error>) {
+        if !configuration.subscriptionIdentifiers {
+            let overlapping = state.withLock { state in
+                state.subscriptions.values.first { $0.filter != subscription.filter && Topic.filtersOverlap($0.filter, subscription.filter) }?.filter
+            }
+            if let overlapping {
+                subscription.continuation.finish()
+                continuation.resume(throwing: MQTTError.invalidTopicFilter(subscription.filter, reason:
+                    "overlaps '\(overlapping)', another subscription of this client, and subscription identifiers are off"))
+                return
+            }
+        }
         let connected = state.withLock { state -> Bool? in
             if state.closing || state.closed { return nil }
             state.subscriptions[id] = subscription
@@ -631,8 +642,10 @@ final class ClientConnection: Sendable {
         var options: Int32 = 0
         if configuration.protocolVersion == .v5 {
             options = Int32(MQTT_SUB_OPT_SEND_RETAIN_ALWAYS.rawValue)
-            let identifier = state.withLock { $0.identifier(for: filter) }
-            mosquitto_property_add_varint(&properties, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), identifier)
+            if configuration.subscriptionIdentifiers {
+                let identifier = state.withLock { $0.identifier(for: filter) }
+                mosquitto_property_add_varint(&properties, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), identifier)
+            }
         }
         let rc = mosquitto_subscribe_v5(handle.pointer, &mid, filter, qos.rawValue, options, properties)
         mosquitto_property_free_all(&properties)
@@ -766,12 +779,15 @@ final class ClientConnection: Sendable {
         }
         mosquitto_message_v5_callback_set(mosq) { _, userdata, message, properties in
             guard let userdata, let message else { return }
+            let connection = Unmanaged<ClientConnection>.fromOpaque(userdata).takeUnretainedValue()
             var identifiers: [UInt32] = []
-            var value: UInt32 = 0
-            var cursor = mosquitto_property_read_varint(properties, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), &value, false)
-            while let found = cursor {
-                identifiers.append(value)
-                cursor = mosquitto_property_read_varint(found, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), &value, true)
+            if connection.configuration.subscriptionIdentifiers {
+                var value: UInt32 = 0
+                var cursor = mosquitto_property_read_varint(properties, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), &value, false)
+                while let found = cursor {
+                    identifiers.append(value)
+                    cursor = mosquitto_property_read_varint(found, Int32(MQTT_PROP_SUBSCRIPTION_IDENTIFIER.rawValue), &value, true)
+                }
             }
             let raw = message.pointee
             // Copy out of libmosquitto's buffer before it is freed on return.
@@ -779,7 +795,7 @@ final class ClientConnection: Sendable {
             let payload = raw.payloadlen > 0 ? Data(bytes: raw.payload, count: Int(raw.payloadlen)) : Data()
             let qos = MQTTQoS(rawValue: raw.qos) ?? .atMostOnce
             let copy = MQTTMessage(topic: topic, payload: payload, qos: qos, retain: raw.retain)
-            Unmanaged<ClientConnection>.fromOpaque(userdata).takeUnretainedValue().onMessage(copy, identifiers: identifiers)
+            connection.onMessage(copy, identifiers: identifiers)
         }
     }
 

@@ -36,6 +36,14 @@ public struct MQTTConfiguration: Sendable {
     /// MQTT v5 flow control, 1...65535: QoS 1/2 messages the broker may send this client before it
     /// has acknowledged them (libmosquitto's default: 20).
     public var receiveMaximum: Int = 20
+    /// MQTT v5 subscription identifiers: each distinct filter is numbered, so that a message
+    /// matching several overlapping filters of this client goes to each filter's streams once.
+    /// Off, the broker adds no property to every message it delivers and the client reads none
+    /// (a fleet's cloud receives 40,000 statuses per job), messages are routed by filter, and a
+    /// subscription whose filter overlaps another of this client's is refused
+    /// (`MQTTError.invalidTopicFilter`). For clients whose filters never overlap (the cloud, an
+    /// edge node).
+    public var subscriptionIdentifiers = true
 
     public init(host: String, port: Int, clientID: String) {
         self.host = host

@@ -39,6 +39,21 @@ public enum Topic {
         return nil
     }
 
+    /// Whether some topic could match both filters (`a/+` and `a/b/#` do not, `a/#` and `a` do).
+    /// Leading wildcards are taken to reach `$` topics too: it errs on the side of overlapping.
+    public static func filtersOverlap(_ a: String, _ b: String) -> Bool {
+        let x = a.split(separator: "/", omittingEmptySubsequences: false)
+        let y = b.split(separator: "/", omittingEmptySubsequences: false)
+        for (p, q) in zip(x, y) {
+            if p == "#" || q == "#" { return true }
+            if p != "+" && q != "+" && p != q { return false }
+        }
+        if x.count == y.count { return true }
+        // The longer one matches the shorter's topics only through a trailing '#' ("a/#" matches "a").
+        let longer = x.count > y.count ? x : y
+        return longer.count == min(x.count, y.count) + 1 && longer.last == "#"
+    }
+
     /// Whether `topic` matches `filter`. Topics starting with `$` are not matched by a
     /// leading wildcard (MQTT 4.7.2), so `#` does not see `$SYS/...`.
     public static func matches(filter: String, topic: String) -> Bool {

@@ -104,6 +104,33 @@ import TestSupport
         await publisher.disconnect()
     }
 
+    @Test("subscription identifiers off: disjoint filters each get exactly their messages, an overlapping filter is refused")
+    func withoutSubscriptionIdentifiers() async throws {
+        let subscriber = try await connectedClient(broker, "noid-sub") { $0.subscriptionIdentifiers = false }
+        let status = try await subscriber.subscribe("noid/node/+/prepull/+/status")
+        let presence = try await subscriber.subscribe("noid/node/+/presence")
+        await #expect {
+            _ = try await subscriber.subscribe("noid/node/#")
+        } throws: { error in
+            guard case MQTTError.invalidTopicFilter(let filter, let reason) = error else { return false }
+            return filter == "noid/node/#" && reason.contains("overlaps")
+        }
+        let publisher = try await connectedClient(broker, "noid-pub")
+        for topic in ["noid/node/n1/prepull/j/status", "noid/node/n1/presence", "noid/node/n2/prepull/j/status", "noid/node/n1/prepull/j/task"] {
+            try await publisher.publish(topic, topic, qos: .atLeastOnce)
+        }
+        try await publisher.publish("noid/node/end/presence", "end", qos: .atLeastOnce)
+        let statuses = try await status.take(2).map(\.topic)
+        let presences = try await presence.take(2).map(\.topic)
+        #expect(statuses == ["noid/node/n1/prepull/j/status", "noid/node/n2/prepull/j/status"])
+        #expect(presences == ["noid/node/n1/presence", "noid/node/end/presence"])
+        // Nothing more: the refused filter left no subscription behind that would deliver copies.
+        let extra = try? await status.take(1, within: .milliseconds(300))
+        #expect(extra?.isEmpty ?? true)
+        await subscriber.disconnect()
+        await publisher.disconnect()
+    }
+
     @Test(arguments: [MQTTProtocolVersion.v5, .v311])
     func persistentSessionKeepsMessagesWhileAway(version: MQTTProtocolVersion) async throws {
         let id = "persistent-\(version.rawValue)"

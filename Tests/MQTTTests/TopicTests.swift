@@ -19,6 +19,32 @@ import Testing
     }
 
     @Test(arguments: [
+        ("a/b", "a/b", true), ("a/+", "a/b", true), ("a/+", "+/b", true), ("a/#", "a", true), ("a/#", "a/b/c", true),
+        ("#", "x/y", true), ("a/+", "a/b/c", false), ("a/+", "a/b/#", true), ("a/b", "a/c", false),
+        ("a/b", "a/b/c", false), ("a/+/c", "a/b/d", false), ("+/+", "a", false), ("a", "a/#", true),
+        ("$hw/events/node/+/prepull/+/status", "$hw/events/node/+/presence", false),
+        ("$hw/events/node/+/prepull/+/status", "$hw/events/node/n1/prepull/+/task", false),
+        ("$hw/events/node/+/prepull/+/status", "$hw/events/#", true),
+    ])
+    func overlapping(a: String, b: String, expected: Bool) {
+        #expect(Topic.filtersOverlap(a, b) == expected, "\(a) vs \(b)")
+        #expect(Topic.filtersOverlap(b, a) == expected, "\(b) vs \(a)")
+    }
+
+    /// Overlap means some topic matches both: checked against the matcher on sample topics.
+    @Test func overlapAgreesWithMatching() {
+        let filters = ["a/b", "a/+", "+/b", "a/#", "#", "a/b/c", "a/+/c", "+/+/+", "a", "b/#", "+"]
+        let topics = ["a", "b", "a/b", "a/c", "b/b", "a/b/c", "a/x/c", "b/x/y", "a/b/c/d", "x"]
+        for f in filters {
+            for g in filters {
+                let shared = topics.contains { Topic.matches(filter: f, topic: $0) && Topic.matches(filter: g, topic: $0) }
+                // A shared sample topic proves overlap; none among the samples proves nothing.
+                if shared { #expect(Topic.filtersOverlap(f, g), "\(f) and \(g) share a topic") }
+            }
+        }
+    }
+
+    @Test(arguments: [
         ("", "must not be empty"), ("a/#/b", "'#' must be a whole level and the last one"),
         ("a/b#", "'#' must be a whole level"), ("a/b+/c", "'+' must be a whole level"),
         ("a\u{0}b", "NUL"),

@@ -2,7 +2,7 @@
 # The fleet benchmark: one mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (hollow nodes),
 # a 3-image job over all N nodes with concurrency N; then the same message pattern without prepull
 # (bench/fleet/raw_fleet.c on libmosquitto) against a fresh broker, for the ratio.
-#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
+#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=1]
 # Prints: apply -> all tasks delivered, apply -> Completed, events folded/s, peak RSS and CPU seconds
 # of cloud / fleet / broker, the raw time and the ratio; with ROUNDS=K, K paired rounds (a job, then a
 # raw run) and the median ratio. Simulated pulls take 0 ms (the messaging is what is measured; see
@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nodes=${1:-10000}
-procs=${2:-2}
+procs=${2:-1}
 cd "$root"
 # CONFIG=debug checks the script quickly; figures worth recording come from release builds.
 config=${CONFIG:-release}
@@ -28,6 +28,10 @@ cleanup() {
 trap cleanup EXIT
 # One broker holds ~20,000 clients: the open-files hard limit here (no CAP_SYS_RESOURCE to raise it).
 ulimit -n "$(ulimit -Hn)"
+# raw_fleet's clients are plain libmosquitto ones, with its socket pair: 3 descriptors each (prepull's
+# nodes hold 1), so it may need more processes than the fleet: at least PROCESSES, and enough for 3 per node.
+raw_procs=$(( (3 * nodes + $(ulimit -n) - 257) / ($(ulimit -n) - 256) ))
+(( raw_procs < procs )) && raw_procs=$procs
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_broker() { # DIR -> port
     local dir=$1 port
@@ -194,7 +198,7 @@ raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
     sleep 1
     # BROKER_PID: raw_fleet reads this broker's CPU over its job phase (saved for the round's line).
-    BROKER_PID=$broker timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$procs" "$@" > "$work/raw.out" 2> "$work/raw.err" || true
+    BROKER_PID=$broker timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$raw_procs" "$@" > "$work/raw.out" 2> "$work/raw.err" || true
     field() { awk -v key="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, key) == 1) print substr($i, length(key) + 1) }' "$work/raw.out"; }
     seconds=$(field seconds); field broker_cpu > "$work/raw_broker_cpu"
     kill "$broker"; wait "$broker" 2>/dev/null || true
@@ -211,8 +215,8 @@ for ((k = 1; k <= rounds; k++)); do
     ratio=$(echo "$completed / $raw" | bc -l)
     ratios+=("$ratio")
     if ((k == 1)); then
-        printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes): %.2f s, its broker %.2f CPU s\n' \
-            "$replies" "$task_bytes" "$status_bytes" "$raw" "$(cat "$work/raw_broker_cpu")"
+        printf '\nraw libmosquitto, same pattern (%.2f status messages per node; task %d bytes, statuses %s bytes; %d process(es)): %.2f s, its broker %.2f CPU s\n' \
+            "$replies" "$task_bytes" "$status_bytes" "$raw_procs" "$raw" "$(cat "$work/raw_broker_cpu")"
         printf 'ratio prepull apply->Completed / raw: %.2f\n' "$ratio"
         # RAW_SMALL=1: also the placeholder payloads used before 2026-12-01 (task 70, statuses 45 bytes).
         if [[ -n ${RAW_SMALL:-} ]]; then

@@ -2,7 +2,7 @@
 # The fleet benchmark: one mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (hollow nodes),
 # a 3-image job over all N nodes with concurrency N; then the same message pattern without prepull
 # (bench/fleet/raw_fleet.c on libmosquitto) against a fresh broker, for the ratio.
-#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=1]
+#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
 # Prints: apply -> all tasks delivered, apply -> Completed, events folded/s, peak RSS and CPU seconds
 # of cloud / fleet / broker, the raw time and the ratio; with ROUNDS=K, K paired rounds (a job, then a
 # raw run) and the median ratio. Simulated pulls take 0 ms (the messaging is what is measured; see
@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nodes=${1:-10000}
-procs=${2:-1}
+procs=${2:-2}
 cd "$root"
 # CONFIG=debug checks the script quickly; figures worth recording come from release builds.
 config=${CONFIG:-release}

@@ -337,7 +337,11 @@ final class ClientConnection: Sendable {
             connectionEnded(mapFailure(rc, errnoValue: savedErrno))
             return
         }
-        queued()  // CONNECT
+        // CONNECT goes out at once, not at the end of the iteration: a client connecting thousands
+        // of connections one after another (a fleet, a test) kept the broker waiting for CONNECTs
+        // behind the TCP connects, and 2,000 connects took 2-12 s instead of 0.2 s.
+        queued()
+        flushWrites()
         loop.schedule(self, at: deadline)
     }
 

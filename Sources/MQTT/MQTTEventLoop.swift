@@ -260,33 +260,26 @@ public final class MQTTEventLoop: Sendable {
     /// `assumeIsolated`, when `isLoopThread`). After `shutdown()` it runs on another thread instead
     /// (at once for the timers pending then, once `due` has passed for later ones).
     public func schedule(at due: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) {
-        let add: @Sendable () -> Void = { [self] in
-            let added = loopState.withLock { state -> Bool in
-                guard !state.timersEnded else { return false }
-                state.timers.insert(Timer(due: due, target: .callback(body)))
-                return true
-            }
-            if !added {
-                Task {
-                    try? await Task.sleep(until: due, clock: .continuous)
-                    body()
-                }
-            }
-        }
+        let add: @Sendable () -> Void = { [self] in addTimer(due, .callback(body), late: body) }
         if isLoopThread { add() } else { execute(add) }
     }
 
     private func addSleeper(_ sleeper: LoopSleeper, due: ContinuousClock.Instant) {
+        addTimer(due, .sleeper(sleeper), late: { sleeper.fire() })
+    }
+
+    /// Inserts a timer into the loop's heap; once the thread has ended (no timer of its fires any
+    /// more), runs `late` on another thread when `due` has passed instead.
+    private func addTimer(_ due: ContinuousClock.Instant, _ target: Timer.Target, late: @escaping @Sendable () -> Void) {
         let added = loopState.withLock { state -> Bool in
             guard !state.timersEnded else { return false }
-            state.timers.insert(Timer(due: due, target: .sleeper(sleeper)))
+            state.timers.insert(Timer(due: due, target: target))
             return true
         }
         if !added {
-            // The thread has ended: no timer of its fires any more.
             Task {
                 try? await Task.sleep(until: due, clock: .continuous)
-                sleeper.fire()
+                late()
             }
         }
     }

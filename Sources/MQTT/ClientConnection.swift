@@ -54,6 +54,8 @@ final class ClientConnection: Sendable {
         var closing = false
         var closed = false
         var connectWaiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        /// `connect()` calls cancelled before or while the loop registers them (see `connect`).
+        var cancelledConnects: Set<UInt64> = []
         var nextWaiterID: UInt64 = 0
         var publishes: [Int32: PendingPublish] = [:]
         var subscribes: [Int32: PendingSubscribe] = [:]
@@ -168,8 +170,16 @@ final class ClientConnection: Sendable {
                 loop.execute { [self] in beginConnect(waiterID: waiterID, keepTrying: keepTrying, continuation) }
             }
         } onCancel: {
+            // Marked at once: a task cancelled before the loop registered its wait (a SIGTERM just
+            // after start) must not be registered afterwards and wait for a broker forever.
+            state.withLock { _ = $0.cancelledConnects.insert(waiterID) }
             loop.execute { [self] in
-                let waiter = state.withLock { $0.connectWaiters.removeValue(forKey: waiterID) }
+                let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                    // Not registered yet: the mark stays for `beginConnect`, which then fails at once.
+                    guard let waiter = state.connectWaiters.removeValue(forKey: waiterID) else { return nil }
+                    state.cancelledConnects.remove(waiterID)
+                    return waiter
+                }
                 waiter?.resume(throwing: CancellationError())
             }
         }
@@ -284,6 +294,7 @@ final class ClientConnection: Sendable {
     private func beginConnect(waiterID: UInt64, keepTrying: Bool,
                               _ continuation: CheckedContinuation<Void, any Error>) {
         let action = state.withLock { state -> ConnectAction in
+            if state.cancelledConnects.remove(waiterID) != nil { return .cancelled }
             if state.closing || state.closed { return .fail(.closed) }
             if state.phase.isConnected { return .succeed }
             state.connectWaiters[waiterID] = continuation
@@ -292,6 +303,7 @@ final class ClientConnection: Sendable {
             return .attempt
         }
         switch action {
+        case .cancelled: continuation.resume(throwing: CancellationError())
         case .fail(let error): continuation.resume(throwing: error)
         case .succeed: continuation.resume()
         case .wait: break
@@ -302,7 +314,7 @@ final class ClientConnection: Sendable {
     }
 
     private enum ConnectAction {
-        case fail(MQTTError), succeed, wait, attempt
+        case cancelled, fail(MQTTError), succeed, wait, attempt
     }
 
     private func attemptConnect() {

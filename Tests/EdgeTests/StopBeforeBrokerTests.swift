@@ -57,7 +57,12 @@ struct StopBeforeBrokerTests {
             defer { process.kill9() }
             usleep(useconds_t(delayMs * 1000))
             kill(process.pid, SIGTERM)
-            try ManagedProcess.waitFor("the exit after SIGTERM \(delayMs) ms after the start", timeout: .seconds(5)) { !process.isRunning }
+            do {
+                try ManagedProcess.waitFor("the exit after SIGTERM \(delayMs) ms after the start", timeout: .seconds(5)) { !process.isRunning }
+            } catch {
+                Issue.record("\(kind), SIGTERM after \(delayMs) ms: still running 5 s later; output:\n\(process.output)")
+                throw error
+            }
             let status = process.waitUntilExit()
             // 0: its own handler stopped it; SIGTERM's status: the signal came before any handler.
             #expect(status == 0 || status == SIGTERM,

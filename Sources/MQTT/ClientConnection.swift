@@ -352,7 +352,6 @@ final class ClientConnection: Sendable {
         // CONNECT goes out at once, not at the end of the iteration: a client connecting thousands
         // of connections one after another (a fleet, a test) kept the broker waiting for CONNECTs
         // behind the TCP connects, and 2,000 connects took 2-12 s instead of 0.2 s.
-        queued()
         flushWrites()
         loop.schedule(self, at: deadline)
     }
@@ -637,7 +636,7 @@ final class ClientConnection: Sendable {
             if state.closing || state.closed { return nil }
             state.subscriptions[id] = subscription
             // Numbered now, so that messages arriving with the CONNACK can already be routed.
-            _ = state.identifier(for: subscription.filter)
+            if configuration.subscriptionIdentifiers { _ = state.identifier(for: subscription.filter) }
             return state.phase.isConnected
         }
         switch connected {

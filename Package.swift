@@ -39,10 +39,12 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // libmosquitto's socket reads, buffered (its read/close imports pointed at it; see its header).
+        .target(name: "CMosquittoReadBuffer"),
         .target(
             name: "MQTT",
             dependencies: [
-                "CMosquitto",
+                "CMosquitto", "CMosquittoReadBuffer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
@@ -177,7 +179,7 @@ let package = Package(
             ],
             path: "bench/cloud"
         ),
-        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"]),
+        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "CMosquittoReadBuffer", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
         .testTarget(
             name: "CloudTests",
@@ -207,7 +209,7 @@ let package = Package(
 // `PREPULL_MQTT_ONLY=1 swift test --sanitize=thread ...` (scripts/test.sh): only the MQTT stack, so the
 // ThreadSanitizer build does not have to compile grpc and the server stack as well.
 if Context.environment["PREPULL_MQTT_ONLY"] != nil {
-    let keep: Set<String> = ["CMosquitto", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
+    let keep: Set<String> = ["CMosquitto", "CMosquittoReadBuffer", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
     package.targets = package.targets.filter { keep.contains($0.name) }
     package.products = [.library(name: "MQTT", targets: ["MQTT"])]
     // Only the packages those targets use (SwiftPM warns about the others).

@@ -349,6 +349,8 @@ final class ClientConnection: Sendable {
             connectionEnded(mapFailure(rc, errnoValue: savedErrno))
             return
         }
+        // A number closed elsewhere and reused for this socket starts with nothing buffered.
+        MosquittoReadBuffer.discard(mosquitto_socket(mosq))
         // CONNECT goes out at once, not at the end of the iteration: a client connecting thousands
         // of connections one after another (a fleet, a test) kept the broker waiting for CONNECTs
         // behind the TCP connects, and 2,000 connects took 2-12 s instead of 0.2 s.
@@ -356,11 +358,24 @@ final class ClientConnection: Sendable {
         loop.schedule(self, at: deadline)
     }
 
+    /// `mosquitto_loop_read` calls per readable wake-up at most (each reads one packet or more).
+    static let readCallsPerWake = 256
+
     func handleIO(readable: Bool, writable: Bool) {
         let mosq = handle.pointer
         var rc = MOSQ_ERR_SUCCESS.rawValue
         if readable {
-            rc = mosquitto_loop_read(mosq, 64)
+            // libmosquitto reads a few packets per call; what the read buffer still holds after it
+            // is invisible to epoll, so read on while bytes wait (a bounded number of calls, then
+            // once more in the loop's next iteration, so that one busy connection does not hold
+            // the loop).
+            let fd = mosquitto_socket(mosq)
+            var calls = 0
+            repeat {
+                rc = mosquitto_loop_read(mosq, 64)
+                calls += 1
+            } while rc == MOSQ_ERR_SUCCESS.rawValue && MosquittoReadBuffer.pending(fd) && calls < Self.readCallsPerWake
+            if rc == MOSQ_ERR_SUCCESS.rawValue && MosquittoReadBuffer.pending(fd) { loop.readLater(self) }
             // Acknowledgements of what was read (PUBACK) wait for this iteration's flush.
             if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_want_write(mosq) { queued(0) }
         }

@@ -87,6 +87,8 @@ public final class MQTTEventLoop: Sendable {
         var nextMisc = ContinuousClock.now
         /// Connections with packets queued in this iteration (`flushLater`).
         var toFlush: [ClientConnection] = []
+        /// Connections that stopped reading with bytes still buffered (`readLater`).
+        var toRead: [UInt64] = []
     }
 
     private static let nextConnectionID = Atomic<UInt64>(1)
@@ -224,6 +226,12 @@ public final class MQTTEventLoop: Sendable {
         loopState.withLock { $0.toFlush.append(connection) }
     }
 
+    /// Asks for `connection.handleIO(readable: true, ...)` in the next iteration, without waiting
+    /// for epoll: the bytes it left in the read buffer are no longer in the socket.
+    func readLater(_ connection: ClientConnection) {
+        loopState.withLock { $0.toRead.append(connection.id) }
+    }
+
     /// Asks for `connection.timerFired()` at or after `due`.
     func schedule(_ connection: ClientConnection, at due: ContinuousClock.Instant) {
         loopState.withLock { $0.timers.insert(Timer(due: due, target: .connection(connection.id))) }
@@ -294,6 +302,7 @@ public final class MQTTEventLoop: Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var batch: [Work] = []
         var flushing: [ClientConnection] = []
+        var rereading: [UInt64] = []
         while true {
             // Everything this iteration queued goes out now, each connection's packets together.
             loopState.withLock { swap(&$0.toFlush, &flushing) }
@@ -315,6 +324,13 @@ public final class MQTTEventLoop: Sendable {
                 let writable = event.events & EPOLLOUT.rawValue != 0
                 connection.handleIO(readable: readable, writable: writable)
             }
+            loopState.withLock { swap(&$0.toRead, &rereading) }
+            for id in rereading {
+                // Gone since (closed): its buffered bytes went with its socket.
+                guard let connection = loopState.withLock({ $0.slots[id]?.connection }) else { continue }
+                connection.handleIO(readable: true, writable: false)
+            }
+            rereading.removeAll(keepingCapacity: true)
             // Jobs mostly enqueue further jobs here (a task resuming on the loop): run those too,
             // a few rounds, before the next epoll_wait. One poll per round cost the cloud's loop
             // 5 epoll_wait calls per message.
@@ -393,7 +409,7 @@ public final class MQTTEventLoop: Sendable {
         let now = ContinuousClock.now
         let next = loopState.withLock { state -> ContinuousClock.Instant in
             // A flush queued by the flush itself (a failed write ending the connection).
-            if !state.toFlush.isEmpty { return now }
+            if !state.toFlush.isEmpty || !state.toRead.isEmpty { return now }
             if let timer = state.timers.min, timer.due < state.nextMisc { return timer.due }
             return state.nextMisc
         }
@@ -457,6 +473,7 @@ extension MQTTEventLoop: SerialExecutor, TaskExecutor {
 enum MosquittoLibrary {
     private static let initialized: Bool = {
         mosquitto_lib_init()
+        _ = MosquittoReadBuffer.installation
         return true
     }()
 

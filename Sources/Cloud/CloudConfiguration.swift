@@ -15,7 +15,7 @@ public struct CloudConfiguration: Sendable {
     public var token: String?
     public var topics: Topics
     /// Store batches are committed this long after their first write ...
-    public var flushInterval: Duration = .milliseconds(50)
+    public var flushInterval: Duration = .milliseconds(250)
     /// ... or as soon as this many rows are queued.
     public var flushBatchSize: Int = 5_000
     /// At most one retained summary and one watch event per job per interval.

@@ -71,7 +71,8 @@ import TestSupport
     }
 
     /// Bytes left for a descriptor are dropped when it is closed (through libmosquitto's close) or
-    /// discarded: a new socket that gets the same number must not read them.
+    /// discarded: a new socket that gets the same number must not read them (nothing is pending
+    /// for the number once it is closed).
     @Test func closedDescriptorDropsWhatWasBuffered() throws {
         let (reader, writer) = try socketPair()
         send(writer, [1, 2, 3, 4])
@@ -82,7 +83,8 @@ import TestSupport
         #expect(!MosquittoReadBuffer.pending(reader))
         let (again, otherWriter) = try socketPair()
         defer { _ = prepull_mosquitto_buffered_close(again); close(otherWriter) }
-        #expect(again == reader)  // the lowest free number: the one just closed
+        // Usually the number just closed (the lowest free one), unless a test running in parallel
+        // took it: either way the new socket reads only its own bytes.
         send(otherWriter, [9])
         #expect(read(again, 4).1 == [9])
         send(otherWriter, [10, 11])

@@ -2,7 +2,7 @@
 # The fleet benchmark: one mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (hollow nodes),
 # a 3-image job over all N nodes with concurrency N; then the same message pattern without prepull
 # (bench/fleet/raw_fleet.c on libmosquitto) against a fresh broker, for the ratio.
-#   [ROUNDS=K] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
+#   [ROUNDS=K (5)] bench/fleet/fleet.sh [NODES=10000] [PROCESSES=2]
 # Prints: apply -> all tasks delivered, apply -> Completed, events folded/s, peak RSS and CPU seconds
 # of cloud / fleet / broker, the raw time and the ratio; with ROUNDS=K, K paired rounds (a job, then a
 # raw run) and the median ratio. Simulated pulls take 0 ms (the messaging is what is measured; see
@@ -74,11 +74,13 @@ online() {
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 
-# ROUNDS=K (default 1): K jobs on the same fleet, each followed at once by a raw run, and the median
+# ROUNDS=K (default 5; 1 for a single job): K jobs on the same fleet, each followed at once by a raw run, and the median
 # of the K paired ratios. The host's speed drifts by +-20 % over minutes here (the broker's own CPU
 # for the same work moves as much), so a prepull time and a raw time taken minutes apart say little;
-# each pair shares its minute. Round 1 prints the details (RSS, CPU by thread, perf).
-rounds=${ROUNDS:-1}
+# each pair shares its minute. Even so one pair's ratio moves by +-25 % (in one set the raw run's broker
+# took 1.07-1.41 CPU s for the same messages), hence 5 rounds and their median by default. Round 1
+# prints the details (RSS, CPU by thread, perf).
+rounds=${ROUNDS:-5}
 # Each round's images carry the round's tag: the simulated runtime keeps what it pulled, so a second
 # job for the same images would find them present on every node and pull nothing.
 job_yaml() { # NAME ROUND

@@ -160,11 +160,17 @@ final class ClientConnection: Sendable {
 
     // MARK: Entry points from MQTTClient (any thread)
 
+    /// `cancelledConnects.count` (tests).
+    var pendingConnectCancellations: Int { state.withLock { $0.cancelledConnects.count } }
+
     func connect(keepTrying: Bool) async throws {
         let waiterID = state.withLock { state -> UInt64 in
             state.nextWaiterID += 1
             return state.nextWaiterID
         }
+        // A cancellation after `beginConnect` ran leaves a mark nobody consumes; once this returns
+        // the handler below has finished and will not run again, so the mark can go.
+        defer { state.withLock { _ = $0.cancelledConnects.remove(waiterID) } }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 loop.execute { [self] in beginConnect(waiterID: waiterID, keepTrying: keepTrying, continuation) }

@@ -37,6 +37,9 @@ public final class MQTTClient: Sendable {
         }
     }
 
+    /// Cancellation marks of `connect()` calls not yet consumed (tests: none once the calls returned).
+    var pendingConnectCancellations: Int { connection.pendingConnectCancellations }
+
     deinit {
         let connection = connection
         let loop = eventLoop

@@ -23,8 +23,8 @@ public final class MQTTEventLoop: Sendable {
     private let epollFD: Int32
     private let wakeFD: Int32
     private let inbox = Locked(Inbox())
-    /// Touched by the loop thread (and, once it has ended, by a late `sleep(until:)`): the mutex is
-    /// uncontended and makes that provable.
+    /// Touched by the loop thread (and by `schedule`, `flushLater`, `attach` from others): the mutex
+    /// is mostly uncontended and makes that provable.
     private let loopState = Locked(LoopState())
     private let stopped = Locked(false)
     /// The loop thread (`pthread_self`), set when it starts: work handed over from it needs no wake-up.
@@ -58,18 +58,12 @@ public final class MQTTEventLoop: Sendable {
         enum Target {
             /// `ClientConnection.timerFired` (connect timeouts, reconnect backoff).
             case connection(UInt64)
-            /// `sleep(until:)`.
-            case sleeper(LoopSleeper)
             /// `schedule(at:_:)`.
             case callback(@Sendable () -> Void)
         }
 
         let due: ContinuousClock.Instant
         let target: Target
-        var sleeper: LoopSleeper? {
-            if case .sleeper(let sleeper) = target { return sleeper }
-            return nil
-        }
         var callback: (@Sendable () -> Void)? {
             if case .callback(let body) = target { return body }
             return nil
@@ -82,7 +76,7 @@ public final class MQTTEventLoop: Sendable {
     private struct LoopState {
         var slots: [UInt64: Slot] = [:]
         var timers = Heap<Timer>()
-        /// Set when the thread ends: `sleep(until:)` no longer adds timers.
+        /// Set when the thread ends: `schedule(at:_:)` no longer adds timers.
         var timersEnded = false
         var nextMisc = ContinuousClock.now
         /// Connections with packets queued in this iteration (`flushLater`).
@@ -237,31 +231,7 @@ public final class MQTTEventLoop: Sendable {
         loopState.withLock { $0.timers.insert(Timer(due: due, target: .connection(connection.id))) }
     }
 
-    // MARK: Sleeping on the loop
-
-    /// Suspends the caller until `deadline`; throws `CancellationError` if its task is cancelled first.
-    ///
-    /// The timer is an entry in this loop's heap, fired between I/O rounds, and the caller resumes on
-    /// its own executor. For an actor on this loop (the edge worker's tick loop) the whole sleep stays
-    /// on the loop thread. `Task.sleep` instead arms a dispatch timer, whose manager thread and worker
-    /// thread wake for it and then wake this loop through its eventfd; a hollow fleet's 10,000
-    /// workers each sleep once per pull. `shutdown()` ends the sleeps in progress; sleeps begun after
-    /// it fall back to `Task.sleep`.
-    public nonisolated(nonsending) func sleep(until deadline: ContinuousClock.Instant) async throws {
-        let sleeper = LoopSleeper()
-        try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                guard sleeper.arm(continuation) else { return }
-                if isLoopThread {
-                    addSleeper(sleeper, due: deadline)
-                } else {
-                    execute { [self] in addSleeper(sleeper, due: deadline) }
-                }
-            }
-        } onCancel: {
-            sleeper.cancel()
-        }
-    }
+    // MARK: Timers
 
     /// Runs `body` on the loop thread at or after `due`, between I/O rounds (no task, no
     /// continuation: an actor on this loop calls its own synchronous code from it with
@@ -270,10 +240,6 @@ public final class MQTTEventLoop: Sendable {
     public func schedule(at due: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) {
         let add: @Sendable () -> Void = { [self] in addTimer(due, .callback(body), late: body) }
         if isLoopThread { add() } else { execute(add) }
-    }
-
-    private func addSleeper(_ sleeper: LoopSleeper, due: ContinuousClock.Instant) {
-        addTimer(due, .sleeper(sleeper), late: { sleeper.fire() })
     }
 
     /// Inserts a timer into the loop's heap; once the thread has ended (no timer of its fires any
@@ -364,15 +330,13 @@ public final class MQTTEventLoop: Sendable {
             case .job(let job): runAfterStop(job)
             }
         }
-        // No timer fires any more: the sleeps still waiting end now rather than never, and later
-        // ones fall back to Task.sleep (`addSleeper`).
-        let (sleepers, callbacks) = loopState.withLock { state in
+        // No timer fires any more: later ones fall back to Task.sleep (`addTimer`).
+        let callbacks = loopState.withLock { state in
             state.timersEnded = true
             defer { state.timers = Heap() }
-            return (state.timers.unordered.compactMap(\.sleeper), state.timers.unordered.compactMap(\.callback))
+            return state.timers.unordered.compactMap(\.callback)
         }
-        for sleeper in sleepers { sleeper.fire() }
-        // Early rather than never, and off this thread (its executor jobs now run on `afterStop`):
+        // The callbacks still waiting run early rather than never, and off this thread (its executor jobs now run on `afterStop`):
         // a callback re-checks what it is for.
         for body in callbacks { Task { body() } }
         // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
@@ -421,7 +385,6 @@ public final class MQTTEventLoop: Sendable {
     private func fireTimers() {
         let now = ContinuousClock.now
         var due: [ClientConnection] = []
-        var sleepers: [LoopSleeper] = []
         var callbacks: [@Sendable () -> Void] = []
         let runMisc = loopState.withLock { state -> Bool in
             while let timer = state.timers.min, timer.due <= now {
@@ -429,8 +392,6 @@ public final class MQTTEventLoop: Sendable {
                 switch timer.target {
                 case .connection(let id):
                     if let connection = state.slots[id]?.connection { due.append(connection) }
-                case .sleeper(let sleeper):
-                    sleepers.append(sleeper)
                 case .callback(let body):
                     callbacks.append(body)
                 }
@@ -440,7 +401,6 @@ public final class MQTTEventLoop: Sendable {
             return true
         }
         for connection in due { connection.timerFired(now: now) }
-        for sleeper in sleepers { sleeper.fire() }
         for body in callbacks { body() }
         if runMisc {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.

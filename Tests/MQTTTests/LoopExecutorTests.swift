@@ -91,70 +91,7 @@ import TestSupport
         await actor.assertIsolated()
     }
 
-    // MARK: sleep(until:)
-
-    @Test("sleep(until:) on the loop: resumes at the deadline, on the loop thread, in deadline order")
-    func sleepResumesInOrder() async throws {
-        let loop = MQTTEventLoop(name: "sleep-test-loop")
-        defer { loop.shutdown() }
-        let order = Locked([Int]())
-        let start = ContinuousClock.now
-        await withTaskGroup(of: Void.self) { group in
-            // Added out of order; each one records itself when it wakes.
-            for (index, ms) in [(2, 120), (0, 40), (1, 80)] {
-                group.addTask(executorPreference: loop) {
-                    try? await loop.sleep(until: start + .milliseconds(ms))
-                    #expect(ContinuousClock.now >= start + .milliseconds(ms))
-                    #expect(loop.isLoopThread)
-                    order.withLock { $0.append(index) }
-                }
-            }
-        }
-        #expect(order.withLock { $0 } == [0, 1, 2])
-        #expect(ContinuousClock.now - start < .seconds(2))
-    }
-
-    @Test("sleep(until:) from another thread and past deadlines: both return")
-    func sleepFromElsewhere() async throws {
-        let loop = MQTTEventLoop(name: "sleep-test-loop")
-        defer { loop.shutdown() }
-        let start = ContinuousClock.now
-        try await loop.sleep(until: start + .milliseconds(50))
-        #expect(ContinuousClock.now >= start + .milliseconds(50))
-        try await loop.sleep(until: start)
-    }
-
-    @Test("a cancelled sleep ends at once with CancellationError, before or during the wait")
-    func sleepCancelled() async throws {
-        let loop = MQTTEventLoop(name: "sleep-test-loop")
-        defer { loop.shutdown() }
-        let start = ContinuousClock.now
-        let sleeping = Task(executorPreference: loop) { try await loop.sleep(until: start + .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(50))
-        sleeping.cancel()
-        await #expect(throws: CancellationError.self) { try await sleeping.value }
-        let already = Task {
-            withUnsafeCurrentTask { $0?.cancel() }
-            try await loop.sleep(until: start + .seconds(60))
-        }
-        await #expect(throws: CancellationError.self) { try await already.value }
-        #expect(ContinuousClock.now - start < .seconds(5))
-    }
-
-    @Test("shutdown ends the sleeps in progress, and sleeps after it still wait their time")
-    func sleepAcrossShutdown() async throws {
-        let loop = MQTTEventLoop(name: "sleep-test-loop")
-        let start = ContinuousClock.now
-        let sleeping = Task(executorPreference: loop) { try await loop.sleep(until: start + .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(50))
-        loop.shutdown()
-        try await sleeping.value
-        #expect(ContinuousClock.now - start < .seconds(5))
-        while !loop.isStopped { try await Task.sleep(for: .milliseconds(10)) }
-        let after = ContinuousClock.now
-        try await loop.sleep(until: after + .milliseconds(50))
-        #expect(ContinuousClock.now >= after + .milliseconds(50))
-    }
+    // MARK: schedule(at:)
 
     @Test("schedule(at:): runs on the loop thread, not before its time, in due order, and an actor on the loop may assume its isolation there")
     func scheduledCallbacks() async throws {

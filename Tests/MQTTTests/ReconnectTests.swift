@@ -92,6 +92,29 @@ import TestSupport
         await client.disconnect()
     }
 
+    /// `connect()` calls cancelled at every point of their life (before the loop registers them,
+    /// while they wait, after they succeeded) each end, and leave no cancellation mark behind.
+    @Test func cancelledConnectsLeaveNoMark() async throws {
+        let broker = try MosquittoBroker(.plain)
+        defer { broker.shutdown() }
+        let client = try await connectedClient(broker, "cancel-marks")
+        var marksSeen = 0
+        for round in 0..<2_000 {
+            let connecting = Task { try await client.connect() }
+            if round % 4 != 0 {
+                // 0 to ~60 us: before, during and after the hop to the loop and back.
+                for _ in 0..<(round % 97) * 20 { _ = ContinuousClock.now }
+                connecting.cancel()
+            }
+            _ = try? await connecting.value
+            marksSeen = max(marksSeen, client.pendingConnectCancellations)
+        }
+        #expect(marksSeen == 0)
+        #expect(client.pendingConnectCancellations == 0)
+        #expect(client.state.isConnected)
+        await client.disconnect()
+    }
+
     @Test func cancellingRetryUntilConnectedStopsWaiting() async throws {
         let port = try FreePort.allocate()
         let client = try MQTTClient(configuration: MQTTConfiguration(host: "127.0.0.1", port: port, clientID: "gives-up"))

@@ -264,6 +264,9 @@ public final class MQTTEventLoop: Sendable {
     /// sockets are read and timers fired while a flood of work lasts.
     static let workRoundsPerPoll = 8
 
+    /// Time one iteration spends on connection timers (reconnects) before it polls again.
+    static let timerBudget: Duration = .milliseconds(20)
+
     private func run() {
         var events = [epoll_event](repeating: epoll_event(), count: 512)
         var batch: [Work] = []
@@ -400,8 +403,24 @@ public final class MQTTEventLoop: Sendable {
             state.nextMisc = now.advanced(by: .seconds(1))
             return true
         }
-        for connection in due { connection.timerFired(now: now) }
+        // Callbacks first: they are short (a worker's tick, a stats pass), while a connection's
+        // timer may reconnect, and libmosquitto's connect with CONNECT properties blocks: about
+        // 11 ms for a refused one here, so 2,000 nodes whose broker is gone held the loop for
+        // 20 s at a time. Past `timerBudget` the rest wait for the next iteration, after I/O and
+        // queued work (a stop, a stats pass) have had their turn.
         for body in callbacks { body() }
+        let budgetEnd = due.isEmpty ? now : ContinuousClock.now.advanced(by: Self.timerBudget)
+        var fired = 0
+        while fired < due.count {
+            due[fired].timerFired(now: now)
+            fired += 1
+            if fired < due.count && ContinuousClock.now >= budgetEnd { break }
+        }
+        if fired < due.count {
+            loopState.withLock { state in
+                for connection in due[fired...] { state.timers.insert(Timer(due: now, target: .connection(connection.id))) }
+            }
+        }
         if runMisc {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.
             let all = loopState.withLock { state in state.slots.values.map(\.connection) }

@@ -119,7 +119,7 @@ struct FleetCommand: AsyncParsableCommand {
         }
         await stopping.value
         reporter.cancel()
-        await writeStats(await fleet.statistics())
+        if statsFile != nil { await writeStats(await fleet.statistics()) }
         await fleet.stop()
     }
 

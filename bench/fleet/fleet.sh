@@ -57,7 +57,9 @@ read -r broker_pid port < <(start_broker "$work/broker")
 pids+=("$broker_pid") # start_broker runs in a subshell: its pids+= does not reach here
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 api=$(free_port)
-"$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" \
+# CLOUD_ENV / FLEET_ENV: variables for the cloud's / the fleet's environment, for experiments
+# (e.g. FLEET_ENV=PREPULL_MQTT_READ_BUFFER=0).
+${CLOUD_ENV:+env $CLOUD_ENV} "$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" \
     > "$work/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
 export PREPULL_SERVER=http://127.0.0.1:$api
 until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null

@@ -107,8 +107,7 @@ unsigned long prepull_mosquitto_read_syscalls(void) { return atomic_load(&syscal
 
 #if defined(JUMP_SLOT)
 struct patch {
-    int found;   /* libmosquitto is loaded */
-    int patched; /* its read import now points here */
+    int patched; /* libmosquitto's read import now points here */
 };
 
 /* Stores `function` into a GOT slot, lifting RELRO's read-only mapping for the write when the
@@ -128,7 +127,6 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     struct patch *patch = data;
     if (!info->dlpi_name || !strstr(info->dlpi_name, "/libmosquitto.so")) return 0;
-    patch->found = 1;
     uintptr_t base = info->dlpi_addr, relro_start = 0, relro_end = 0;
     const ElfW(Dyn) *dynamic = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -202,7 +200,7 @@ static void install(void) {
         return;
     }
 #if defined(JUMP_SLOT)
-    struct patch patch = {0, 0};
+    struct patch patch = {0};
     dl_iterate_phdr(patch_object, &patch);
     installed = patch.patched;
 #endif

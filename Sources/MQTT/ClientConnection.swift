@@ -377,11 +377,13 @@ final class ClientConnection: Sendable {
             // the loop).
             let fd = mosquitto_socket(mosq)
             var calls = 0
+            var bytesWait = false
             repeat {
                 rc = mosquitto_loop_read(mosq, 64)
                 calls += 1
-            } while rc == MOSQ_ERR_SUCCESS.rawValue && MosquittoReadBuffer.pending(fd) && calls < Self.readCallsPerWake
-            if rc == MOSQ_ERR_SUCCESS.rawValue && MosquittoReadBuffer.pending(fd) { loop.readLater(self) }
+                bytesWait = rc == MOSQ_ERR_SUCCESS.rawValue && MosquittoReadBuffer.pending(fd)
+            } while bytesWait && calls < Self.readCallsPerWake
+            if bytesWait { loop.readLater(self) }
             // Acknowledgements of what was read (PUBACK) wait for this iteration's flush.
             if rc == MOSQ_ERR_SUCCESS.rawValue && mosquitto_want_write(mosq) { queued(0) }
         }

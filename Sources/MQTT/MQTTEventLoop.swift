@@ -339,8 +339,8 @@ public final class MQTTEventLoop: Sendable {
             defer { state.timers = Heap() }
             return state.timers.unordered.compactMap(\.callback)
         }
-        // The callbacks still waiting run early rather than never, and off this thread (its executor jobs now run on `afterStop`):
-        // a callback re-checks what it is for.
+        // The callbacks still waiting run early rather than never, and off this thread (its
+        // executor jobs now run on `afterStop`): a callback re-checks what it is for.
         for body in callbacks { Task { body() } }
         // The descriptors stay open until deinit: `shutdown()`, `execute` and `detach` may still
         // touch them from other threads after this point, and a number closed here would be reused
@@ -416,11 +416,7 @@ public final class MQTTEventLoop: Sendable {
             fired += 1
             if fired < due.count && ContinuousClock.now >= budgetEnd { break }
         }
-        if fired < due.count {
-            loopState.withLock { state in
-                for connection in due[fired...] { state.timers.insert(Timer(due: now, target: .connection(connection.id))) }
-            }
-        }
+        for connection in due[fired...] { schedule(connection, at: now) }
         if runMisc {
             // Keepalive: libmosquitto sends PINGREQ and detects a silent broker here.
             let all = loopState.withLock { state in state.slots.values.map(\.connection) }

@@ -98,7 +98,7 @@ struct FleetCommand: AsyncParsableCommand {
         let reporter = Task { [statsFile] in
             while statsFile != nil && !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                await writeStats(await fleet.statistics())
+                await writeStats(of: fleet)
             }
         }
         let stopping = Task {
@@ -119,7 +119,7 @@ struct FleetCommand: AsyncParsableCommand {
         }
         await stopping.value
         reporter.cancel()
-        if statsFile != nil { await writeStats(await fleet.statistics()) }
+        await writeStats(of: fleet)
         await fleet.stop()
     }
 
@@ -131,8 +131,11 @@ struct FleetCommand: AsyncParsableCommand {
         return (nodes * index / count)..<(nodes * (index + 1) / count)
     }
 
-    private func writeStats(_ statistics: HollowFleetStatistics) async {
+    /// Writes the fleet's counters to `--stats-file`; without one, nothing is summed (a pass over
+    /// every worker on the loop, which a stop would otherwise wait for).
+    private func writeStats(of fleet: HollowFleet) async {
         guard let statsFile else { return }
+        let statistics = await fleet.statistics()
         let path = shard.map { "\(statsFile).\($0.split(separator: "/")[0])" } ?? statsFile
         guard let data = try? JSONEncoder().encode(statistics) else { return }
         try? data.write(to: URL(fileURLWithPath: path + ".tmp"))

@@ -48,7 +48,7 @@ struct Aggregator: Sendable {
         switch envelope.content.body {
         case let .presence(p):
             guard let node = envelope.content.nodeName else { return }
-            controller.presence(node: node, presence: p, retained: message.retain)
+            controller.presence(node: node, presence: p, seq: envelope.content.seq, retained: message.retain)
         case .accepted, .checkResult, .pullResult, .progress, .nodeResult:
             controller.report(envelope, payload: message.payload, received: received)
         case .taskCreate, .taskCancel, .jobSummary:

@@ -24,6 +24,14 @@ public struct CloudConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(50)
     /// QoS 1 publishes awaiting PUBACK at once.
     public var publishWindow: Int = 256
+    /// HTTP limits (docs/cloud.md, "Limits"): connections open at once (more wait in the listen
+    /// backlog), ...
+    public var maxHTTPConnections: Int = 512
+    /// ... how long a connection may read nothing, ...
+    public var httpIdleTimeout: Duration = .seconds(60)
+    /// ... how long a request's head may take to arrive, and its body after the head.
+    public var httpHeadTimeout: Duration = .seconds(10)
+    public var httpBodyTimeout: Duration = .seconds(30)
 
     public init(mqtt: MQTTConfiguration, dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 8080,
                 token: String? = nil, topics: Topics = Topics()) {

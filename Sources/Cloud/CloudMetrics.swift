@@ -80,6 +80,11 @@ public enum DropReason: String, Sendable, CaseIterable {
     case oversize, unknownTopic = "unknown_topic", malformed, unsupportedVersion = "unsupported_version"
     case wrongTopic = "wrong_topic", topicMismatch = "topic_mismatch", invalidContent = "invalid_content"
     case unknownJob = "unknown_job", unknownNode = "unknown_node", unexpectedOperation = "unexpected_operation"
+    case outOfRange = "out_of_range"
+    /// Reports that do not fit their task (`ReportRefusal`).
+    case unknownImage = "unknown_image", incompletePullResult = "incomplete_pull_result", resultWithoutPull = "result_without_pull"
+    /// Presence older than the node's last, or of a new node when the registry is full.
+    case stalePresence = "stale_presence", registryFull = "registry_full"
     case other
 
     init(_ error: WireError) {
@@ -91,7 +96,18 @@ public enum DropReason: String, Sendable, CaseIterable {
         case .operationNotAllowed: self = .wrongTopic
         case .topicMismatch: self = .topicMismatch
         case .invalidContent: self = .invalidContent
+        case .outOfRange: self = .outOfRange
         default: self = .other
+        }
+    }
+}
+
+extension DropReason {
+    init(_ refusal: ReportRefusal) {
+        switch refusal {
+        case .unknownImage: self = .unknownImage
+        case .incompletePullResult: self = .incompletePullResult
+        case .resultWithoutPull: self = .resultWithoutPull
         }
     }
 }

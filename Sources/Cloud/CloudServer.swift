@@ -77,9 +77,15 @@ public final class CloudServer: Sendable {
             presences: presences, tickInterval: c.tickInterval, readiness: readiness, logger: logger)
         let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, logger: logger)
         let logger = logger
+        let (headTimeout, bodyTimeout) = (TimeAmount(c.httpHeadTimeout), TimeAmount(c.httpBodyTimeout))
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(c.listenHost, port: c.listenPort), serverName: "prepull-cloud"),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+                idleTimeout: TimeAmount(c.httpIdleTimeout))),
+            configuration: .init(
+                address: .hostname(c.listenHost, port: c.listenPort), serverName: "prepull-cloud",
+                availableConnectionsDelegate: .maximum(c.maxHTTPConnections, logger: logger)),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? c.listenPort
                 self.boundPort.withLock { $0 = port }

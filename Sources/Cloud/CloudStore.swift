@@ -122,14 +122,15 @@ public final class CloudStore: Sendable {
 
     func loadNodes() throws -> [RegisteredNode] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, state, labels, versions, free_disk, last_seen_ms FROM nodes").map { row in
+            try Row.fetchAll(db, sql: "SELECT name, state, labels, versions, free_disk, last_seen_ms, presence_seq FROM nodes").map { row in
                 let labels: String = row["labels"]
                 let versions: String = row["versions"]
                 return RegisteredNode(
                     name: row["name"], state: Presence.State(rawValue: row["state"]) ?? .offline,
                     labels: (try? JSONDecoder().decode([String: String].self, from: Data(labels.utf8))) ?? [:],
                     versions: (try? JSONDecoder().decode([String: String].self, from: Data(versions.utf8))) ?? [:],
-                    freeDiskBytes: row["free_disk"], lastSeen: Date(epochMilliseconds: row["last_seen_ms"]))
+                    freeDiskBytes: row["free_disk"], lastSeen: Date(epochMilliseconds: row["last_seen_ms"]),
+                    presenceSeq: UInt64(bitPattern: row["presence_seq"] as Int64))
             }
         }
     }
@@ -156,13 +157,14 @@ public final class CloudStore: Sendable {
             }
             if !batch.nodes.isEmpty {
                 let s = try db.makeStatement(
-                    sql: "INSERT OR REPLACE INTO nodes (name, state, labels, versions, free_disk, last_seen_ms) VALUES (?, ?, ?, ?, ?, ?)")
+                    sql: "INSERT OR REPLACE INTO nodes (name, state, labels, versions, free_disk, last_seen_ms, presence_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
                 for n in batch.nodes {
                     try s.execute(arguments: [
                         n.name, n.state.rawValue, String(decoding: try encoder.encode(n.labels), as: UTF8.self),
                         String(decoding: try encoder.encode(n.versions), as: UTF8.self), n.freeDiskBytes, n.lastSeen.epochMilliseconds,
+                        Int64(bitPattern: n.presenceSeq),
                     ])
                 }
             }

@@ -57,6 +57,8 @@ actor Controller {
             var events = 0
             for row in try store.loadEvents(jobUID: rt.uid) {
                 guard let e = row.nodeEvent(codec: codec) else { continue }
+                // The same refusals as at intake, for rows stored before they existed.
+                if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
                 rt.state.apply(e)
                 events += 1
             }
@@ -107,6 +109,7 @@ actor Controller {
             // A job over no node would never end: say so instead of accepting it.
             throw .invalid([FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
         }
+        try checkTaskFits(job, nodes: nodes)
         job.metadata.uid = UUID().uuidString.lowercased()
         job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
         job.metadata.namespace = job.metadata.namespace ?? "default"
@@ -124,7 +127,7 @@ actor Controller {
         uidByName[name] = rt.uid
         logger.info("job applied", metadata: [
             "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
-            "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(Int(rt.timeout))",
+            "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(rt.timeout)",
         ])
         // Nodes never seen fail at once (the job is never silent about them).
         let now = Date()
@@ -170,6 +173,17 @@ actor Controller {
     }
 
     func putSecret(_ secret: DockerConfigSecret) async throws(CloudAPIError) -> SecretMetadata {
+        var errors: [FieldError] = []
+        if !KubernetesNames.isDNS1123Label(secret.namespace) {
+            errors.append(FieldError(path: "metadata.namespace", message: "\"\(secret.namespace)\" is not a valid namespace (DNS-1123 label)"))
+        }
+        if !KubernetesNames.isDNS1123Subdomain(secret.name) {
+            errors.append(FieldError(path: "metadata.name", message: "\"\(secret.name)\" is not a valid name (DNS-1123 subdomain)"))
+        }
+        if secret.auths.entries.count > JobLimits.maxSecretRegistries {
+            errors.append(FieldError(path: "data", message: "\(secret.auths.entries.count) registries: at most \(JobLimits.maxSecretRegistries)"))
+        }
+        guard errors.isEmpty else { throw .invalid(errors) }
         do {
             try await store.putSecret(secret)
         } catch {
@@ -223,8 +237,16 @@ actor Controller {
 
     /// A presence message: updates the registry; a node that (re)appears online gets its open
     /// tasks again (at-least-once) and waiting jobs may dispatch to it.
-    func presence(node: String, presence p: Presence, retained: Bool) {
-        let (entry, cameOnline) = registry.record(node: node, presence: p, at: Date(), retained: retained)
+    func presence(node: String, presence p: Presence, seq: UInt64, retained: Bool) {
+        let entry: RegisteredNode
+        let cameOnline: Bool
+        do {
+            (entry, cameOnline) = try registry.record(node: node, presence: p, seq: seq, at: Date(), retained: retained)
+        } catch {
+            metrics.dropped(error.dropReason).increment()
+            logger.debug("refused a presence", metadata: ["node": "\(node)", "reason": "\(error)"])
+            return
+        }
         pendingBatch.nodes.append(entry)
         metrics.nodesOnline.record(registry.onlineCount)
         if cameOnline {
@@ -254,6 +276,11 @@ actor Controller {
         guard rt.state.node(r.node) != nil else {
             metrics.dropped(.unknownNode).increment()
             logger.debug("dropped report from a node outside the job", metadata: ["message": "\(envelope)"])
+            return
+        }
+        if let refusal = rt.state.refusal(of: r) {
+            metrics.dropped(DropReason(refusal)).increment()
+            logger.debug("refused a report that does not fit its task", metadata: ["reason": "\(refusal.rawValue)", "message": "\(envelope)"])
             return
         }
         // Stored only when it changed the job's state: a duplicate or stale report changes nothing
@@ -360,14 +387,30 @@ actor Controller {
         return seq
     }
 
-    private func sendTask(_ rt: JobRuntime, node: String, resend: Bool) {
-        let t = rt.template
+    /// The task message of `template` for `node`, with the credentials of its secret.
+    private func taskEnvelope(jobName: String, jobUID: String, template t: ImagePrePullTemplate, node: String, seq: UInt64) -> Envelope {
         var credentials: RegistryAuths?
         if let text = t.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
-        let task = TaskCreate(template: t, credentials: credentials)
-        let envelope = Envelope.job(
-            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
-            nodeName: node, seq: nextSeq(), body: .taskCreate(task))
+        return Envelope.job(
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: jobName, jobUID: jobUID,
+            nodeName: node, seq: seq, body: .taskCreate(TaskCreate(template: t, credentials: credentials)))
+    }
+
+    /// Refuses, at apply, a job whose task could never be sent: encoded for its longest node
+    /// name, it must fit the wire's payload limit.
+    private func checkTaskFits(_ job: ImagePrePullJob, nodes: [String]) throws(CloudAPIError) {
+        let longest = nodes.max { $0.utf8.count < $1.utf8.count } ?? ""
+        let probe = taskEnvelope(jobName: job.metadata.name, jobUID: UUID().uuidString.lowercased(),
+                                 template: job.spec.imagePrePullTemplate, node: longest, seq: .max)
+        do {
+            _ = try codec.encode(probe)
+        } catch {
+            throw .invalid([FieldError(path: "\(JobValidator.templatePath).images", message: "the task for each node would not fit a message: \(error)")])
+        }
+    }
+
+    private func sendTask(_ rt: JobRuntime, node: String, resend: Bool) {
+        let envelope = taskEnvelope(jobName: rt.name, jobUID: rt.uid, template: rt.template, node: node, seq: nextSeq())
         do {
             let (topic, payload) = try codec.publication(envelope)
             let metrics = metrics

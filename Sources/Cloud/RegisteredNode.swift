@@ -9,15 +9,21 @@ public struct RegisteredNode: Sendable, Codable, Equatable {
     public var versions: [String: String]
     public var freeDiskBytes: Int64?
     public var lastSeen: Date
+    /// The seq of the presence this entry is from; an older presence is refused. Stored, not
+    /// part of the API's node object.
+    public var presenceSeq: UInt64 = 0
 
-    public init(name: String, state: Presence.State, labels: [String: String] = [:], versions: [String: String] = [:], freeDiskBytes: Int64? = nil, lastSeen: Date) {
+    public init(name: String, state: Presence.State, labels: [String: String] = [:], versions: [String: String] = [:], freeDiskBytes: Int64? = nil, lastSeen: Date, presenceSeq: UInt64 = 0) {
         self.name = name
         self.state = state
         self.labels = labels
         self.versions = versions
         self.freeDiskBytes = freeDiskBytes
         self.lastSeen = lastSeen
+        self.presenceSeq = presenceSeq
     }
 
     public var isOnline: Bool { state == .online }
+
+    enum CodingKeys: String, CodingKey { case name, state, labels, versions, freeDiskBytes, lastSeen }
 }

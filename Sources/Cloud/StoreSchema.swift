@@ -68,6 +68,10 @@ enum StoreSchema {
             try db.drop(table: "node_status")
             try db.rename(table: "node_status_v2", to: "node_status")
         }
+        m.registerMigration("v3: nodes keep the seq of their presence") { db in
+            // A presence older than the one a node's entry is from is refused, across restarts too.
+            try db.alter(table: "nodes") { t in t.add(column: "presence_seq", .integer).notNull().defaults(to: 0) }
+        }
         return m
     }
 

@@ -44,7 +44,10 @@ struct StoredEvent: Sendable, Equatable {
         let at = Date(epochMilliseconds: timeMs)
         switch kind {
         case .report:
-            guard let payload, let envelope = try? JSONDecoder().decode(Envelope.self, from: payload) else { return nil }
+            // Rows written before the codec's range checks existed may hold what it now refuses.
+            guard let payload, let envelope = try? JSONDecoder().decode(Envelope.self, from: payload),
+                  (try? envelope.checkLimits()) != nil
+            else { return nil }
             return NodeEvent(envelope: envelope)
         case .dispatched: return node.map { .dispatched(jobUID: jobUID, node: $0, at: at) }
         case .timedOut: return node.map { .timedOut(jobUID: jobUID, node: $0, at: at) }

@@ -59,21 +59,23 @@ extension EdgeWorker {
     @inline(never)
     private func pull(_ uid: String, _ job: Job) async {
         let task = job.entry.task
-        let timeout = task.timeoutSeconds > 0 ? task.timeoutSeconds : JobDefaults.timeoutSeconds
-        let remainingMs = job.entry.receivedAtMs + Int64(timeout) * 1000 - EpochClock.nowMs()
+        // Clamped as well as checked at intake (`WireLimits`): no number here can trap.
+        let timeout = min(task.timeoutSeconds > 0 ? task.timeoutSeconds : JobDefaults.timeoutSeconds, WireLimits.maxTimeoutSeconds)
+        let remainingMs = job.entry.receivedAtMs.clamped(to: 0...WireLimits.maxEpochMs) + Int64(timeout) * 1000 - Date.nowEpochMilliseconds
         let deadline = ContinuousClock.now + .milliseconds(max(0, remainingMs))
+        let retryTimes = task.retryTimes.clamped(to: 0...WireLimits.maxRetryTimes)
         let done = Set(job.entry.imageResults.map(\.image))
         let images = job.images.filter { !done.contains($0) }
         if options.maxParallelPulls == 1 || images.count == 1 {
             // One pull at a time anyway: in this task, image after image, with no child task per image.
             for image in images {
-                await pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline)
+                await pullImage(uid, image: image, retryTimes: retryTimes, timeoutSeconds: timeout, deadline: deadline)
             }
         } else {
             await withTaskGroup(of: Void.self) { group in
                 for image in images {
                     group.addTask(executorPreference: options.taskExecutor) {
-                        await self.pullImage(uid, image: image, retryTimes: task.retryTimes, timeoutSeconds: timeout, deadline: deadline)
+                        await self.pullImage(uid, image: image, retryTimes: retryTimes, timeoutSeconds: timeout, deadline: deadline)
                     }
                 }
             }
@@ -90,7 +92,7 @@ extension EdgeWorker {
         let pull = PullResult(
             succeeded: failed.isEmpty,
             reason: failed.isEmpty ? nil : "\(failed.count) of \(results.count) images failed",
-            timeMs: EpochClock.nowMs(), images: results)
+            timeMs: Date.nowEpochMilliseconds, images: results)
         // Not persisted on its own: `finish` writes it with the node result right after, and a
         // crash in between recomputes it from the image results.
         jobs[uid]?.entry.pullResult = pull
@@ -112,7 +114,7 @@ extension EdgeWorker {
     @inline(never)
     func finish(_ uid: String, phase: NodeResult.Phase, reason: String?) async {
         guard let job = jobs[uid] else { return }
-        let result = NodeResult(phase: phase, reason: reason, startTimeMs: job.entry.receivedAtMs, finishTimeMs: EpochClock.nowMs())
+        let result = NodeResult(phase: phase, reason: reason, startTimeMs: job.entry.receivedAtMs, finishTimeMs: Date.nowEpochMilliseconds)
         job.entry.nodeResult = result
         await persist(uid)
         stats.tasksFinished += 1
@@ -129,7 +131,7 @@ extension EdgeWorker {
     @inline(never)
     func reportCancelled(_ uid: String) async {
         guard let job = jobs[uid], let reason = job.cancelReason, !job.entry.isFinished else { return }
-        let now = EpochClock.nowMs()
+        let now = Date.nowEpochMilliseconds
         let finished = job.entry.imageResults
         var images: [ImagePullResult] = []
         for image in job.images {
@@ -169,13 +171,13 @@ extension EdgeWorker {
     /// in the journal unless the run was interrupted.
     @inline(never)
     func pullImage(_ uid: String, image: String, retryTimes: Int, timeoutSeconds: Int, deadline: ContinuousClock.Instant) async {
-        let startMs = EpochClock.nowMs()
+        let startMs = Date.nowEpochMilliseconds
         let clock = ContinuousClock()
         let started = clock.now
         func result(_ succeeded: Bool, attempts: Int, runtimeImage: RuntimeImage? = nil, reason: String? = nil,
                     alreadyPresent: Bool = false) -> ImagePullResult
         {
-            let finish = EpochClock.nowMs()
+            let finish = Date.nowEpochMilliseconds
             return ImagePullResult(
                 image: image, succeeded: succeeded, digest: runtimeImage?.digest, sizeBytes: runtimeImage?.sizeBytes,
                 attempts: attempts, startTimeMs: startMs, finishTimeMs: finish,

@@ -34,7 +34,6 @@ public actor EdgeWorker {
     var stopping = false
     var started = false
     var background: [Task<Void, Never>] = []
-    var presenceSeq: UInt64 = 0
     var activePulls = 0
     /// When the next tick (watchdog and progress flushes, `tick`) is due; nil when none is scheduled.
     var tickDue: ContinuousClock.Instant?
@@ -107,14 +106,19 @@ public actor EdgeWorker {
         configuration.cleanStart = false
         // One filter, its task topic: nothing to tell apart.
         configuration.subscriptionIdentifiers = false
-        let offline = Envelope.presence(
-            id: MessageID.next(), timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
-            seq: UInt64(max(0, EpochClock.nowMs())),
-            presence: Presence(state: .offline, labels: options.labels, versions: options.versions))
-        if let payload = try? WireCodec(topics: options.topics).encodeData(offline) {
-            configuration.will = MQTTWill(topic: options.topics.presence(node: options.nodeName), payload: payload,
-                                          qos: .atLeastOnce, retain: true)
+        // The will of each connection carries that connection's `offline` number (PresenceSequence).
+        let sequence = options.presenceSequence
+        let codec = WireCodec(topics: options.topics)
+        let willTopic = options.topics.presence(node: options.nodeName)
+        @Sendable func will(_ reservation: PresenceSequence.Reservation) -> MQTTWill? {
+            let offline = Envelope.presence(
+                id: MessageID.next(), timestampMs: Date.nowEpochMilliseconds, nodeName: options.nodeName, seq: reservation.offline,
+                presence: Presence(state: .offline, labels: options.labels, versions: options.versions))
+            guard let payload = try? codec.encodeData(offline) else { return nil }
+            return MQTTWill(topic: willTopic, payload: payload, qos: .atLeastOnce, retain: true)
         }
+        configuration.will = will(sequence.current)
+        configuration.willForEachConnection = { will(sequence.reserveConnection()) }
         return configuration
     }
 
@@ -126,7 +130,18 @@ public actor EdgeWorker {
     public func start() async throws {
         guard !started else { return }
         started = true
-        let entries = try await journal.loadEntries()
+        var entries: [JournalEntry] = []
+        for entry in try await journal.loadEntries() {
+            // An entry written before the wire's limits existed (or by hand) must not crash every
+            // start: it is dropped, from the journal too, and said once.
+            if let problem = entry.limitViolation {
+                stats.droppedJournalEntries += 1
+                logger.error("journal entry refused: dropped", metadata: ["jobUID": "\(entry.jobUID)", "reason": "\(problem)"])
+                try? await journal.remove(jobUID: entry.jobUID)
+            } else {
+                entries.append(entry)
+            }
+        }
         for entry in entries {
             jobs[entry.jobUID] = Job(entry: entry, credentials: nil, seq: entry.seqReserved)
         }
@@ -226,7 +241,7 @@ public actor EdgeWorker {
 
     func onTaskCreate(_ envelope: Envelope, jobName: String, uid: String, task: TaskCreate) {
         stats.tasksReceived += 1
-        stats.lastTaskReceivedMs = EpochClock.nowMs()
+        stats.lastTaskReceivedMs = Date.nowEpochMilliseconds
         if let job = jobs[uid] {
             stats.duplicateTasks += 1
             logger.info("task already held: re-reporting", metadata: ["job": "\(jobName)", "jobUID": "\(uid)"])
@@ -240,7 +255,7 @@ public actor EdgeWorker {
         }
         guard !stopping else { return }
         let entry = JournalEntry(jobName: jobName, jobUID: uid, taskMessageID: envelope.header.id, task: task,
-                                 receivedAtMs: EpochClock.nowMs(), seqReserved: 0)
+                                 receivedAtMs: Date.nowEpochMilliseconds, seqReserved: 0)
         jobs[uid] = Job(entry: entry, credentials: task.credentials, seq: 0)
         logger.info("task received", metadata: ["job": "\(jobName)", "jobUID": "\(uid)", "task": "\(task)"])
         startRun(uid, fresh: true, parentId: envelope.header.id)
@@ -346,16 +361,17 @@ public actor EdgeWorker {
         guard let job = jobs[uid] else { return nil }
         let seq = await nextSeq(uid)
         return Envelope.job(
-            id: MessageID.next(), parentId: parentId, timestampMs: EpochClock.nowMs(), jobName: job.entry.jobName,
+            id: MessageID.next(), parentId: parentId, timestampMs: Date.nowEpochMilliseconds, jobName: job.entry.jobName,
             jobUID: uid, nodeName: options.nodeName, seq: seq, body: body)
     }
 
     func publishPresence(_ state: Presence.State) async {
-        // Milliseconds since the epoch, kept increasing: survives restarts without a journal.
-        presenceSeq = max(presenceSeq + 1, UInt64(max(0, EpochClock.nowMs())))
+        // This connection's numbers: `online` below its will, `offline` equal to it.
+        let reservation = options.presenceSequence.current
+        let presenceSeq = state == .online ? reservation.online : reservation.offline
         let presence = Presence(state: state, labels: options.labels, versions: options.versions,
                                 freeDiskBytes: checks.freeDiskBytes())
-        let envelope = Envelope.presence(id: MessageID.next(), timestampMs: EpochClock.nowMs(), nodeName: options.nodeName,
+        let envelope = Envelope.presence(id: MessageID.next(), timestampMs: Date.nowEpochMilliseconds, nodeName: options.nodeName,
                                          seq: presenceSeq, presence: presence)
         do {
             try await client.publish(options.topics.presence(node: options.nodeName), payload: try codec.encodeData(envelope),
@@ -390,6 +406,8 @@ public struct EdgeWorkerStats: Sendable, Equatable {
     public var duplicateTasks = 0
     public var cancels = 0
     public var droppedMessages = 0
+    /// Journal entries refused at start (numbers outside `WireLimits`).
+    public var droppedJournalEntries = 0
     /// Pull attempts started (calls of `Runtime.pull`).
     public var pullAttempts = 0
     public var imagesAlreadyPresent = 0

@@ -32,6 +32,10 @@ public struct EdgeWorkerOptions: Sendable {
     /// runs on the loop thread that carries its messages. The worker's own state always runs on its
     /// client's event loop (`EdgeWorker.unownedExecutor`).
     public var taskExecutor: (any TaskExecutor)?
+    /// The node's presence sequence numbers, shared by the client's per-connection will
+    /// (`EdgeWorker.clientConfiguration`) and the worker's presence messages: pass the same
+    /// options (or copies of them) to both.
+    public let presenceSequence = PresenceSequence()
 
     public init(
         nodeName: String, topics: Topics = Topics(), labels: [String: String] = [:], versions: [String: String] = [:],

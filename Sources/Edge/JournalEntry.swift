@@ -32,6 +32,20 @@ public struct JournalEntry: Sendable, Codable, Equatable {
 
     public var isFinished: Bool { nodeResult != nil }
 
+    /// What in this entry is outside `WireLimits` (nil when it may be resumed): the task's
+    /// numbers and the time it was received.
+    public var limitViolation: RangeViolation? {
+        do throws(RangeViolation) {
+            try task.checkLimits()
+            guard (0...WireLimits.maxEpochMs).contains(receivedAtMs) else {
+                throw RangeViolation(field: "receivedAtMs", value: "\(receivedAtMs)", allowed: "0...\(WireLimits.maxEpochMs)")
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     public init(jobName: String, jobUID: String, taskMessageID: String, task: TaskCreate, receivedAtMs: Int64, seqReserved: UInt64) {
         self.jobName = jobName
         self.jobUID = jobUID

@@ -19,7 +19,7 @@ public enum NodeChecks {
     /// On the caller's executor: a task without check items (the common case) hops nowhere.
     public static nonisolated(nonsending) func run(
         _ items: [CheckItem], thresholds: [CheckItem: Double], using checker: any NodeChecking,
-        now: () -> Int64 = EpochClock.nowMs
+        now: () -> Int64 = { Date.nowEpochMilliseconds }
     ) async -> CheckResult {
         var results: [CheckItemResult] = []
         for item in items {
@@ -164,9 +164,4 @@ public struct SystemNodeChecks: NodeChecking {
 public struct CheckError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Wall-clock milliseconds since the Unix epoch (protocol times).
-public enum EpochClock {
-    @Sendable public static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

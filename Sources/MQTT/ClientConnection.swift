@@ -138,10 +138,7 @@ final class ClientConnection: Sendable {
             mosquitto_tls_insecure_set(mosq, tls.insecureSkipHostnameCheck)
         }
         if let will = configuration.will {
-            let rc = will.payload.withUnsafeBytes { bytes in
-                mosquitto_will_set_v5(mosq, will.topic, Int32(bytes.count), bytes.baseAddress,
-                                      will.qos.rawValue, will.retain, nil)
-            }
+            let rc = Self.setWill(will, on: mosq)
             if rc != 0 {
                 mosquitto_destroy(mosq)
                 throw .invalidConfiguration("last will on '\(will.topic)' was rejected: \(MQTTError.text(rc))")
@@ -149,6 +146,12 @@ final class ClientConnection: Sendable {
         }
         mosquitto_user_data_set(mosq, Unmanaged.passUnretained(self).toOpaque())
         installCallbacks(isV5: isV5)
+    }
+
+    private static func setWill(_ will: MQTTWill, on mosq: OpaquePointer) -> Int32 {
+        will.payload.withUnsafeBytes { bytes in
+            mosquitto_will_set_v5(mosq, will.topic, Int32(bytes.count), bytes.baseAddress, will.qos.rawValue, will.retain, nil)
+        }
     }
 
     private func check(_ rc: Int32, _ what: String) throws(MQTTError) {
@@ -343,6 +346,10 @@ final class ClientConnection: Sendable {
         if configuration.protocolVersion == .v5 && !configuration.cleanStart {
             mosquitto_property_add_int32(&properties, Int32(MQTT_PROP_SESSION_EXPIRY_INTERVAL.rawValue),
                                          configuration.sessionExpiry)
+        }
+        // A will made for this connection (e.g. one whose sequence number follows the last).
+        if let will = configuration.willForEachConnection?(), Self.setWill(will, on: mosq) != 0 {
+            logger.warning("the last will for this connection was rejected; the previous one stays", metadata: ["topic": "\(will.topic)"])
         }
         loop.forgetSocket(of: self)
         state.withLock { $0.socketAbandoned = false }

@@ -18,6 +18,10 @@ public struct MQTTConfiguration: Sendable {
     public var password: String?
     public var tls: MQTTTLSConfiguration?
     public var will: MQTTWill?
+    /// Called on the client's loop before every connection attempt (it must not block); the will
+    /// it returns replaces `will` from that connection on. For a will that must say something
+    /// about the connection it belongs to, such as a sequence number newer than the last message.
+    public var willForEachConnection: (@Sendable () -> MQTTWill?)?
     /// Local address to bind before connecting, e.g. `127.0.0.2`, to spread a large fleet
     /// over several loopback source addresses (each has only ~28k ephemeral ports).
     public var bindAddress: String?

@@ -5,7 +5,9 @@
 /// valid reference; exactly one of nodeNames / labelSelector; node names DNS-1123 subdomains without
 /// duplicates; label selector keys, values and operators (In/NotIn need values, Exists/DoesNotExist
 /// take none); checkItems among cpu, mem, disk; failureTolerate a decimal ratio in [0, 1];
-/// concurrency, timeoutSeconds and retryTimes not negative; imageSecrets `namespace/name`.
+/// concurrency, timeoutSeconds and retryTimes not negative, timeoutSeconds and retryTimes within
+/// `WireLimits`; at most `JobLimits` images, node names and labels; metadata namespace and labels
+/// as Kubernetes validates them; imageSecrets `namespace/name`.
 public enum JobValidator {
     public static let templatePath = "spec.imagePrePullTemplate"
 
@@ -14,7 +16,32 @@ public enum JobValidator {
         if !KubernetesNames.isDNS1123Subdomain(job.metadata.name) {
             errors.append(FieldError(path: "metadata.name", message: "\"\(job.metadata.name)\" is not a valid name: must be a DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)"))
         }
+        errors += validate(metadata: job.metadata)
         errors += validate(template: job.spec.imagePrePullTemplate, path: templatePath)
+        return errors
+    }
+
+    /// `metadata.namespace` a DNS-1123 label; labels as Kubernetes validates them; annotations
+    /// bounded in size.
+    public static func validate(metadata m: ObjectMeta) -> [FieldError] {
+        var errors: [FieldError] = []
+        if let ns = m.namespace, !ns.isEmpty, !KubernetesNames.isDNS1123Label(ns) {
+            errors.append(FieldError(path: "metadata.namespace", message: "\"\(ns)\" is not a valid namespace (DNS-1123 label)"))
+        }
+        if m.labels.count > JobLimits.maxLabels {
+            errors.append(FieldError(path: "metadata.labels", message: "\(m.labels.count) labels: at most \(JobLimits.maxLabels)"))
+        }
+        for key in m.labels.keys.sorted() {
+            if !KubernetesNames.isLabelKey(key) {
+                errors.append(FieldError(path: "metadata.labels", message: "\"\(key)\" is not a valid label key"))
+            } else if let value = m.labels[key], !KubernetesNames.isLabelValue(value) {
+                errors.append(FieldError(path: "metadata.labels.\(key)", message: "\"\(value)\" is not a valid label value"))
+            }
+        }
+        let annotationBytes = m.annotations.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if annotationBytes > JobLimits.maxAnnotationBytes {
+            errors.append(FieldError(path: "metadata.annotations", message: "\(annotationBytes) bytes: at most \(JobLimits.maxAnnotationBytes)"))
+        }
         return errors
     }
 
@@ -24,6 +51,10 @@ public enum JobValidator {
 
         // images
         if t.images.isEmpty { fail(".images", "at least one image is required") }
+        if t.images.count > JobLimits.maxImages { fail(".images", "\(t.images.count) images: at most \(JobLimits.maxImages)") }
+        if t.nodeNames.count > JobLimits.maxNodeNames {
+            fail(".nodeNames", "\(t.nodeNames.count) node names: at most \(JobLimits.maxNodeNames) (use a labelSelector for larger fleets)")
+        }
         var firstIndexOf: [String: Int] = [:]
         for (i, image) in t.images.enumerated() {
             let key: String
@@ -67,7 +98,11 @@ public enum JobValidator {
         }
         if t.concurrency < 0 { fail(".concurrency", "\(t.concurrency) must not be negative") }
         if t.timeoutSeconds < 0 { fail(".timeoutSeconds", "\(t.timeoutSeconds) must not be negative") }
+        if t.timeoutSeconds > WireLimits.maxTimeoutSeconds {
+            fail(".timeoutSeconds", "\(t.timeoutSeconds) is more than a year: at most \(WireLimits.maxTimeoutSeconds)")
+        }
         if t.retryTimes < 0 { fail(".retryTimes", "\(t.retryTimes) must not be negative") }
+        if t.retryTimes > WireLimits.maxRetryTimes { fail(".retryTimes", "\(t.retryTimes): at most \(WireLimits.maxRetryTimes)") }
 
         if let secret = t.imageSecrets, SecretReference(secret) == nil {
             fail(".imageSecrets", "\"\(secret)\" is not namespace/name (a DNS-1123 label, '/', a DNS-1123 subdomain)")
@@ -125,4 +160,18 @@ public struct SecretReference: Sendable, Equatable, Hashable, CustomStringConver
     }
 
     public var description: String { "\(namespace)/\(name)" }
+}
+
+/// What the API accepts in one job, besides `WireLimits` (docs/cloud.md, "Limits").
+public enum JobLimits {
+    /// Images in one job (each node's task carries them all).
+    public static let maxImages = WireLimits.maxImages
+    /// Names in `nodeNames`; a larger fleet is selected by labels.
+    public static let maxNodeNames = 50_000
+    /// Labels in `metadata.labels`.
+    public static let maxLabels = 64
+    /// Total bytes of `metadata.annotations` keys and values (Kubernetes: 256 KiB).
+    public static let maxAnnotationBytes = 256 * 1024
+    /// Registries in one dockerconfigjson Secret.
+    public static let maxSecretRegistries = 32
 }

@@ -35,7 +35,7 @@ public struct ManifestDecoder: Sendable {
         do {
             documents = try Yams.compose_all(yaml: yaml)
         } catch {
-            throw ManifestError(documentIndex: 0, kind: .yamlSyntax(String(describing: error)))
+            throw ManifestError(documentIndex: 0, kind: .yamlSyntax(YAMLSyntaxMessage.describe(error)))
         }
         var result: [Manifest] = []
         var index = 0
@@ -43,7 +43,7 @@ public struct ManifestDecoder: Sendable {
         while true {
             let node = iterator.next()
             if let error = iterator.error {
-                throw ManifestError(documentIndex: index, kind: .yamlSyntax(String(describing: error)))
+                throw ManifestError(documentIndex: index, kind: .yamlSyntax(YAMLSyntaxMessage.describe(error)))
             }
             guard let node else { break }
             let value: JSONValue

@@ -80,11 +80,3 @@ extension NodeEvent {
         self = .report(r)
     }
 }
-
-extension Date {
-    /// A date from milliseconds since the Unix epoch (the wire's time unit).
-    public init(epochMilliseconds ms: Int64) { self.init(timeIntervalSince1970: Double(ms) / 1000) }
-
-    /// Milliseconds since the Unix epoch, rounded down.
-    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
-}

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// `decode` rejects, with a `WireError`: payloads over `maxPayloadBytes`; topics that are not
 /// prepull's; malformed JSON or envelopes; unknown protocol versions; operations on the wrong kind
-/// of topic; a node or job in the content that disagrees with the topic; missing job uid / names.
+/// of topic; a node or job in the content that disagrees with the topic; missing job uid / names;
+/// numbers, lists and texts outside `WireLimits`.
 /// Unknown JSON fields are ignored (forward compatibility within a protocol version).
 public struct WireCodec: Sendable {
     public static let defaultMaxPayloadBytes = 256 * 1024
@@ -76,12 +77,19 @@ public struct WireCodec: Sendable {
         }
         guard ProtocolVersion.supported.contains(envelope.header.version) else { throw .unsupportedVersion(envelope.header.version) }
         try check(envelope, against: parsedTopic)
+        do {
+            try envelope.checkLimits()
+        } catch {
+            throw .outOfRange(error)
+        }
         return envelope
     }
 
     /// `JSONDecoder`: every payload the fast path does not take, and the reference it is tested
     /// against. Parses only; `decode` checks version and topic for both paths.
     func codableDecode(_ payload: some Collection<UInt8>) throws(WireError) -> Envelope {
+        // JSONDecoder keeps the last of duplicate keys; the fast path refuses them, and so does this one.
+        if let duplicate = JSONDuplicateKeys.first(in: payload) { throw .malformed("\(duplicate): duplicate key") }
         let data = Data(payload)
         let decoder = JSONDecoder()
         // One parse on the common path (a fleet's cloud decodes tens of thousands of these a

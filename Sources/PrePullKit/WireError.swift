@@ -16,6 +16,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidContent(String)
     /// The message could not be encoded (e.g. a non-finite number).
     case encodingFailed(String)
+    /// A number, list or text outside `WireLimits` (a time past year 9999, a negative size, ...).
+    case outOfRange(RangeViolation)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .topicMismatch(field, topic, payload): return "\(field) \"\(payload)\" in the payload disagrees with \"\(topic)\" in the topic"
         case let .invalidContent(m): return "invalid content: \(m)"
         case let .encodingFailed(m): return "cannot encode: \(m)"
+        case let .outOfRange(v): return v.description
         }
     }
 
@@ -41,6 +44,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .topicMismatch: return "topic_mismatch"
         case .invalidContent: return "invalid_content"
         case .encodingFailed: return "encoding_failed"
+        case .outOfRange: return "out_of_range"
         }
     }
 }

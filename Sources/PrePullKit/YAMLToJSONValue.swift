@@ -7,8 +7,12 @@ import Yams
 /// JSON text goes through here too (`JSONValue(jsonText:)`): JSON is YAML 1.2 flow syntax, so
 /// Yams does the parsing and this converter only checks that every scalar is a JSON scalar.
 struct YAMLToJSONValue {
+    /// Nodes visited, aliases counted at every place they stand (an alias bomb of nested lists).
     static let maximumNodes = 200_000
     static let maximumDepth = 100
+    /// Bytes of scalars and keys visited, aliases counted at every place they stand (one long
+    /// string referenced hundreds of times): the size of the document once expanded.
+    static let maximumExpandedBytes = 4 * 1024 * 1024
 
     struct Failure: Error { var message: String }
 
@@ -17,6 +21,15 @@ struct YAMLToJSONValue {
     /// structure Yams accepts (comments, trailing commas, block style, anchors, tags) is not rejected.
     private let json: Bool
     private var remaining = maximumNodes
+    private var remainingBytes = maximumExpandedBytes
+
+    /// Spends `n` bytes of the expansion budget.
+    private mutating func spend(bytes n: Int) throws(Failure) {
+        remainingBytes -= n
+        guard remainingBytes >= 0 else {
+            throw Failure(message: "document expands to more than \(Self.maximumExpandedBytes) bytes of text (alias expansion?)")
+        }
+    }
 
     private init(json: Bool) { self.json = json }
 
@@ -30,10 +43,10 @@ struct YAMLToJSONValue {
         let node: Node?
         do {
             node = try composeJSON(text)
+        } catch let failure as Failure {
+            throw failure
         } catch {
-            // Yams quotes the offending line; compact JSON is one long line, so cut quoted lines short.
-            let lines = String(describing: error).split(separator: "\n", omittingEmptySubsequences: false)
-            throw Failure(message: lines.map { $0.count > 160 ? $0.prefix(160) + "…" : $0 }.joined(separator: "\n"))
+            throw Failure(message: YAMLSyntaxMessage.describe(error))
         }
         guard let node else { throw Failure(message: "no JSON value in the input") }
         var converter = YAMLToJSONValue(json: true)
@@ -51,6 +64,8 @@ struct YAMLToJSONValue {
             return try Yams.compose(yaml: text)
         } catch {
             if case .duplicatedKeysInMapping? = error as? YamlError { throw error }
+            // JSONSerialization keeps the last of duplicate keys: refuse them here as Yams does.
+            if let duplicate = JSONDuplicateKeys.first(in: text.utf8) { throw Failure(message: "\(duplicate): duplicate key") }
             guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed),
                   let data = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .withoutEscapingSlashes]),
                   let node = try? Yams.compose(yaml: String(decoding: data, as: UTF8.self))
@@ -70,6 +85,7 @@ struct YAMLToJSONValue {
         guard depth < Self.maximumDepth else { throw Failure(message: "document is nested deeper than \(Self.maximumDepth)") }
         switch node {
         case let .scalar(scalar):
+            try spend(bytes: scalar.string.utf8.count)
             return json ? try Self.jsonScalarValue(node, scalar) : Self.scalarValue(node, scalar)
         case let .sequence(seq):
             var out: [JSONValue] = []
@@ -84,6 +100,7 @@ struct YAMLToJSONValue {
                 if json, ks.style != .doubleQuoted {
                     throw Failure(message: "\(Self.location(k))not JSON: member name \(ks.string) is not a double-quoted string")
                 }
+                try spend(bytes: ks.string.utf8.count)
                 guard seen.insert(ks.string).inserted else { throw Failure(message: "duplicate key \"\(ks.string)\"") }
                 members.append((ks.string, try convert(v, depth: depth + 1)))
             }
@@ -104,7 +121,8 @@ struct YAMLToJSONValue {
         case (.plain, "false"): return .bool(false)
         case (.plain, "null"): return .null
         case (.plain, let s) where isJSONNumber(s): return .number(s)
-        default: throw Failure(message: "\(location(node))not JSON: \(scalar.string) is not a JSON value")
+        // The value is not quoted back: it may be a Secret's.
+        default: throw Failure(message: "\(location(node))not JSON: a value that is not a JSON string, number, true, false or null")
         }
     }
 

@@ -63,6 +63,10 @@ public final class ScriptedNode: Sendable {
     private let codec: WireCodec
     private let state = Mutex(State())
     private let loopTask = Mutex<Task<Void, Never>?>(nil)
+    private let presenceSequence = PresenceSequence()
+    /// The last state announced: an `online` after an `offline` on the same connection needs
+    /// numbers above that `offline`.
+    private let lastAnnounced = Mutex<Presence.State?>(nil)
 
     public init(name: String, configuration: MQTTConfiguration, topics: Topics = Topics(), options: Options = Options(),
                 eventLoop: MQTTEventLoop? = nil) throws {
@@ -72,8 +76,15 @@ public final class ScriptedNode: Sendable {
         self.codec = WireCodec(topics: topics)
         var config = configuration
         config.cleanStart = false
-        let offline = Envelope.presence(id: UUID().uuidString, timestampMs: Date().epochMilliseconds, nodeName: name, seq: 0, presence: Presence(state: .offline, labels: options.labels))
-        config.will = MQTTWill(topic: topics.presence(node: name), payload: (try? codec.encodeData(offline)) ?? Data(), qos: .atLeastOnce, retain: true)
+        // Presence numbers as the edge worker keeps them (PresenceSequence): each connection's will
+        // is its `offline` number.
+        let sequence = presenceSequence
+        let (codec, willTopic, labels) = (self.codec, topics.presence(node: name), options.labels)
+        config.willForEachConnection = {
+            let offline = Envelope.presence(id: UUID().uuidString, timestampMs: Date.nowEpochMilliseconds, nodeName: name,
+                                            seq: sequence.reserveConnection().offline, presence: Presence(state: .offline, labels: labels))
+            return MQTTWill(topic: willTopic, payload: (try? codec.encodeData(offline)) ?? Data(), qos: .atLeastOnce, retain: true)
+        }
         var logger = Logger(label: "scripted.\(name)")
         logger.logLevel = .warning
         client = try MQTTClient(configuration: config, eventLoop: eventLoop, logger: logger)
@@ -92,8 +103,11 @@ public final class ScriptedNode: Sendable {
 
     /// Publishes a retained presence.
     public func announce(_ state: Presence.State) async throws {
+        let previous = lastAnnounced.withLock { last in defer { last = state }; return last }
+        let reservation = state == .online && previous == .offline ? presenceSequence.reserveConnection() : presenceSequence.current
         let p = Envelope.presence(
-            id: UUID().uuidString, timestampMs: Date().epochMilliseconds, nodeName: name, seq: UInt64(Date().epochMilliseconds),
+            id: UUID().uuidString, timestampMs: Date.nowEpochMilliseconds, nodeName: name,
+            seq: state == .online ? reservation.online : reservation.offline,
             presence: Presence(state: state, labels: options.labels, versions: ["prepull": "scripted"], freeDiskBytes: 50 << 30))
         try await client.publish(topics.presence(node: name), payload: try codec.encodeData(p), qos: .atLeastOnce, retain: true)
     }

@@ -7,8 +7,8 @@ import Testing
 struct DispatcherTests {
     static func registry(online: [String], offline: [String] = []) -> NodeRegistry {
         var r = NodeRegistry()
-        for n in online { _ = r.record(node: n, presence: Presence(state: .online), at: Date(), retained: false) }
-        for n in offline { _ = r.record(node: n, presence: Presence(state: .offline), at: Date(), retained: false) }
+        for n in online { _ = try? r.record(node: n, presence: Presence(state: .online), seq: 1, at: Date(), retained: false) }
+        for n in offline { _ = try? r.record(node: n, presence: Presence(state: .offline), seq: 1, at: Date(), retained: false) }
         return r
     }
 

@@ -72,7 +72,7 @@ final class CloudPeer: Sendable {
     @discardableResult
     func sendTask(node: String, job: String, uid: String = UUID().uuidString, _ task: TaskCreate) async throws -> Envelope {
         let envelope = Envelope.job(
-            id: "task-\(UUID().uuidString)", timestampMs: EpochClock.nowMs(), jobName: job, jobUID: uid, nodeName: node,
+            id: "task-\(UUID().uuidString)", timestampMs: Date.nowEpochMilliseconds, jobName: job, jobUID: uid, nodeName: node,
             seq: seq.wrappingAdd(1, ordering: .relaxed).newValue, body: .taskCreate(task))
         open.withLock { $0["\(node)/\(uid)"] = envelope }
         try await publishEnvelope(envelope)
@@ -85,7 +85,7 @@ final class CloudPeer: Sendable {
     func cancel(node: String, job: String, uid: String, reason: String = "job deleted") async throws {
         _ = open.withLock { $0.removeValue(forKey: "\(node)/\(uid)") }
         let envelope = Envelope.job(
-            id: "cancel-\(UUID().uuidString)", timestampMs: EpochClock.nowMs(), jobName: job, jobUID: uid, nodeName: node,
+            id: "cancel-\(UUID().uuidString)", timestampMs: Date.nowEpochMilliseconds, jobName: job, jobUID: uid, nodeName: node,
             seq: seq.wrappingAdd(1, ordering: .relaxed).newValue, body: .taskCancel(TaskCancel(reason: reason)))
         try await publishEnvelope(envelope)
     }

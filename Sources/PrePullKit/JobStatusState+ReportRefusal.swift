@@ -1,0 +1,33 @@
+/// Why a well-formed report does not fit the task its node was sent (docs/protocol.md,
+/// "Refusals"). The cloud drops such a report before the fold and counts it by this reason.
+public enum ReportRefusal: String, Sendable, Equatable, CaseIterable {
+    /// A pull result or progress names an image the job does not have (the task's images are
+    /// reported as written in the job, not normalised).
+    case unknownImage = "unknown_image"
+    /// A pull result says `succeeded` without a succeeded entry for every image of the job.
+    case incompletePullResult = "incomplete_pull_result"
+    /// A `Successful` node result before any succeeded pull result from that node: the edge
+    /// sends its pull result first, on the same QoS 1 topic.
+    case resultWithoutPull = "result_without_pull"
+}
+
+extension JobStatusState {
+    /// Whether `report` fits the job's task (nil) or why it is refused. O(images).
+    public func refusal(of report: NodeReport) -> ReportRefusal? {
+        switch report.kind {
+        case .accepted, .check:
+            return nil
+        case let .progress(p):
+            return p.images.allSatisfy { images.contains($0.image) } ? nil : .unknownImage
+        case let .pull(p):
+            guard p.images.allSatisfy({ images.contains($0.image) }) else { return .unknownImage }
+            if p.succeeded, !images.allSatisfy({ image in p.images.contains { $0.image == image && $0.succeeded } }) {
+                return .incompletePullResult
+            }
+            return nil
+        case let .result(r):
+            guard r.phase == .successful else { return nil }
+            return node(report.node)?.pull?.value.succeeded == true ? nil : .resultWithoutPull
+        }
+    }
+}

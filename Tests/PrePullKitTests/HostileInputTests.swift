@@ -1,0 +1,171 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import PrePullKit
+
+/// The model's side of "one bad message must never take the controller down": every number from
+/// the wire is range-checked by the codec (fast and Foundation paths alike), reports must fit
+/// their task, duplicate keys are refused on every path, and nothing converts with a trap.
+@Suite struct HostileInputTests {
+    let fast = WireCodec()
+    let foundation: WireCodec = {
+        var c = WireCodec()
+        c.usesFastPath = false
+        return c
+    }()
+
+    /// Decodes with both paths; they must agree, and the result is returned.
+    func decodeBoth(_ e: Envelope) throws -> Result<Envelope, WireError> {
+        let topic = e.topic(in: fast.topics)
+        let payload = try foundation.codableEncode(e)
+        let a = Result { () throws(WireError) in try fast.decode(topic: topic, payload: payload) }
+        let b = Result { () throws(WireError) in try foundation.decode(topic: topic, payload: payload) }
+        #expect(a == b, "fast and Foundation paths disagree on \(e)")
+        return a
+    }
+
+    func expectOutOfRange(_ e: Envelope, field: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        switch try decodeBoth(e) {
+        case .success: Issue.record("accepted \(e)", sourceLocation: sourceLocation)
+        case let .failure(error):
+            guard case let .outOfRange(v) = error else { Issue.record("got \(error)", sourceLocation: sourceLocation); return }
+            #expect(v.field == field, sourceLocation: sourceLocation)
+            #expect(error.metricLabel == "out_of_range", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("a timestamp near Int64.max, a finish time of Int64.max, negative sizes: refused by both paths, naming the field")
+    func timesAndSizesOutOfRange() throws {
+        var e = WireFixtures.accepted
+        e.header.timestamp = .max - 1
+        try expectOutOfRange(e, field: "header.timestamp")
+        e.header.timestamp = -1
+        try expectOutOfRange(e, field: "header.timestamp")
+        try expectOutOfRange(WireFixtures.env(5, .nodeResult(NodeResult(phase: .successful, finishTimeMs: .max))), field: "content.body.finishTimeMs")
+        try expectOutOfRange(WireFixtures.env(3, .progress(PullProgress(images: [ImageProgress(image: "nginx:1.24.0", bytesDone: -5)]))),
+                             field: "content.body.images[0].bytesDone")
+        try expectOutOfRange(WireFixtures.env(4, .pullResult(PullResult(succeeded: true, timeMs: 1, images: [
+            ImagePullResult(image: "nginx:1.24.0", succeeded: true, attempts: .max, durationMs: 1)]))),
+                             field: "content.body.images[0].attempts")
+        try expectOutOfRange(WireFixtures.env(2, .checkResult(CheckResult(succeeded: true, timeMs: 1, items: [
+            CheckItemResult(item: .disk, succeeded: true, measuredPercent: 150, thresholdPercent: 80)]))),
+                             field: "content.body.items[0].measuredPercent")
+        var p = WireFixtures.presence
+        p.content.body = .presence(Presence(state: .online, labels: ["!!!": "x"]))
+        try expectOutOfRange(p, field: "content.body.labels")
+        // The year 9999 is the last accepted.
+        e.header.timestamp = WireLimits.maxEpochMs
+        #expect(try decodeBoth(e) == .success(e))
+    }
+
+    @Test("tasks with timeoutSeconds 1e16 or retryTimes Int.max are refused where they enter the edge")
+    func taskNumbersOutOfRange() throws {
+        try expectOutOfRange(WireFixtures.env(1, .taskCreate(TaskCreate(images: ["busybox"], timeoutSeconds: 10_000_000_000_000_000))),
+                             field: "content.body.timeoutSeconds")
+        try expectOutOfRange(WireFixtures.env(1, .taskCreate(TaskCreate(images: ["busybox"], retryTimes: .max))), field: "content.body.retryTimes")
+        try expectOutOfRange(WireFixtures.env(1, .taskCreate(TaskCreate(images: ["busybox"], checkThresholds: [.disk: -1]))),
+                             field: "content.body.checkThresholds.disk")
+        try expectOutOfRange(WireFixtures.env(1, .taskCreate(TaskCreate(images: (0..<101).map { "img\($0)" }))), field: "content.body.images")
+        #expect(try decodeBoth(WireFixtures.env(1, .taskCreate(TaskCreate(images: ["busybox"], timeoutSeconds: WireLimits.maxTimeoutSeconds,
+                                                                           retryTimes: WireLimits.maxRetryTimes)))).get().content.seq == 1)
+    }
+
+    @Test("duplicate keys are refused on the Foundation path as on the fast path (never last-wins)")
+    func duplicateKeysOnEveryPath() throws {
+        let (topic, payload) = try fast.publication(WireFixtures.nodeResult)
+        var text = String(decoding: payload, as: UTF8.self)
+        text = text.replacingOccurrences(of: #""phase":"Failure""#, with: #""phase":"Failure","phase":"Successful""#)
+        for codec in [fast, foundation] {
+            #expect(throws: WireError.malformed("content.body.phase: duplicate key")) { try codec.decode(topic: topic, payload: Array(text.utf8)) }
+        }
+        // Escaped spellings of the same name are the same name.
+        let escaped = String(decoding: payload, as: UTF8.self).replacingOccurrences(of: #""seq":5"#, with: #""seq":5,"s\u0065q":6"#)
+        #expect(throws: WireError.malformed("content.seq: duplicate key")) { try fast.decode(topic: topic, payload: Array(escaped.utf8)) }
+        // Manifests read as JSON through the JSONSerialization fallback (a surrogate-pair escape Yams cannot read).
+        let json = #"{"apiVersion":"operations.kubeedge.io/v1alpha2","kind":"ImagePrePullJob","metadata":{"name":"j","annotations":{"a":"\uD83D\uDE00"}},"spec":{"imagePrePullTemplate":{"images":["a"],"images":["b"],"nodeNames":["n"]}}}"#
+        #expect(throws: ManifestError(documentIndex: 0, kind: .jsonSyntax("spec.imagePrePullTemplate.images: duplicate key"))) {
+            try ManifestDecoder().decode(json: Array(json.utf8))
+        }
+        #expect(JSONDuplicateKeys.first(in: Array(#"[{"a":1},{"a":2}]"#.utf8)) == nil)
+        #expect(JSONDuplicateKeys.first(in: Array(#"{"x":[{"a":1,"b":{"a":2}},{"c":3,"c":4}]}"#.utf8)) == "x[1].c")
+    }
+
+    @Test("epoch milliseconds saturate instead of trapping")
+    func epochMillisecondsSaturate() {
+        #expect(Date(epochMilliseconds: .max).epochMilliseconds == .max)
+        #expect(Date(epochMilliseconds: .min).epochMilliseconds == .min)
+        #expect(Date(timeIntervalSince1970: .infinity).epochMilliseconds == .max)
+        #expect(Date(timeIntervalSince1970: .nan).epochMilliseconds == 0)
+        #expect(Date(epochMilliseconds: 1_795_593_600_123).epochMilliseconds == 1_795_593_600_123)
+        #expect(Date(timeIntervalSince1970: 1.0019).epochMilliseconds == 1001)
+    }
+
+    @Test("reports must fit their task: unknown images, incomplete pull results, Successful without a pull result")
+    func reportsMustFitTheirTask() {
+        var state = JobStatusState(jobUID: "u", jobName: "j", nodeNames: ["n"], images: ["nginx:1.24.0", "busybox"])
+        func report(_ seq: UInt64, _ kind: NodeReport.Kind) -> NodeReport { NodeReport(jobUID: "u", node: "n", seq: seq, time: Date(), kind: kind) }
+        let ok = ImagePullResult(image: "nginx:1.24.0", succeeded: true, attempts: 1, durationMs: 1)
+        let okBusybox = ImagePullResult(image: "busybox", succeeded: true, attempts: 1, durationMs: 1)
+        // Normalised names are other names: the task's images are reported as written.
+        let foreign = ImagePullResult(image: "docker.io/library/nginx:1.24.0", succeeded: true, attempts: 1, durationMs: 1)
+        #expect(state.refusal(of: report(1, .pull(PullResult(succeeded: false, timeMs: 1, images: [foreign])))) == .unknownImage)
+        #expect(state.refusal(of: report(1, .progress(PullProgress(images: [ImageProgress(image: "redis", bytesDone: 1)])))) == .unknownImage)
+        #expect(state.refusal(of: report(1, .pull(PullResult(succeeded: true, timeMs: 1, images: [ok])))) == .incompletePullResult)
+        let success = report(3, .result(NodeResult(phase: .successful, finishTimeMs: 2)))
+        #expect(state.refusal(of: success) == .resultWithoutPull)
+        // A Failure needs no pull result (a failed check ends the node before any pull).
+        #expect(state.refusal(of: report(3, .result(NodeResult(phase: .failure, finishTimeMs: 2)))) == nil)
+        let pull = report(2, .pull(PullResult(succeeded: true, timeMs: 1, images: [ok, okBusybox])))
+        #expect(state.refusal(of: pull) == nil)
+        state.apply(.report(pull))
+        #expect(state.refusal(of: success) == nil)
+    }
+
+    @Test("presence numbers: each connection's will is above its online and below the next connection's")
+    func presenceSequence() {
+        let clock = ClockBox(1000)
+        let sequence = PresenceSequence(clock: { clock.now })
+        let first = sequence.reserveConnection()
+        #expect(first.online == 2000 && first.offline == 2001)
+        #expect(sequence.current == first)
+        let second = sequence.reserveConnection()  // same millisecond: still above the first will
+        #expect(second.online > first.offline)
+        clock.now = 5000
+        let third = sequence.reserveConnection()
+        #expect(third.online == 10_000)
+        // A restarted node (new counter) starts from the clock, above what it sent before.
+        clock.now = 5001
+        #expect(PresenceSequence(clock: { clock.now }).reserveConnection().online > third.offline)
+    }
+
+    @Test("string label selectors: Kubernetes syntax, field errors with offsets, canonical text reads back")
+    func labelSelectorParsing() throws {
+        let s = try LabelSelector(parsing: "site=a, tier!=db,zone in (eu-1, eu-2),!gpu,ssd , env==prod")
+        #expect(s.matchExpressions == [
+            .init(key: "site", operator: .in, values: ["a"]), .init(key: "tier", operator: .notIn, values: ["db"]),
+            .init(key: "zone", operator: .in, values: ["eu-1", "eu-2"]), .init(key: "gpu", operator: .doesNotExist),
+            .init(key: "ssd", operator: .exists), .init(key: "env", operator: .in, values: ["prod"]),
+        ])
+        #expect(try LabelSelector(parsing: s.selectorText) == s)
+        #expect(s.matches(labels: ["site": "a", "zone": "eu-2", "ssd": "", "env": "prod"]))
+        #expect(!s.matches(labels: ["site": "a", "zone": "eu-2", "ssd": "", "env": "prod", "gpu": "1"]))
+        #expect(try LabelSelector(parsing: "  ") == LabelSelector())
+        #expect(throws: LabelSelector.ParseError(offset: 0, message: "\"ab@c\" is not a valid label key")) { try LabelSelector(parsing: "ab@c=a") }
+        #expect(throws: LabelSelector.ParseError(offset: 1, message: "expected a label key")) { try LabelSelector(parsing: "!!!=a") }
+        #expect(throws: LabelSelector.ParseError(offset: 7, message: "expected \",\" or \")\" at the end")) { try LabelSelector(parsing: "a in (b") }
+        #expect(throws: LabelSelector.ParseError(offset: 2, message: "\"like\" is not an operator (=, ==, !=, in, notin)")) {
+            try LabelSelector(parsing: "a like (b)")
+        }
+        #expect(throws: (any Error).self) { try LabelSelector(parsing: String(repeating: "a,", count: 65) + "a") }
+    }
+}
+
+/// A settable clock for `PresenceSequence`.
+final class ClockBox: Sendable {
+    private let value: Atomic<Int64>
+    init(_ now: Int64) { value = Atomic(now) }
+    var now: Int64 {
+        get { value.load(ordering: .relaxed) }
+        set { value.store(newValue, ordering: .relaxed) }
+    }
+}

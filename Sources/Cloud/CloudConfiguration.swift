@@ -27,6 +27,9 @@ public struct CloudConfiguration: Sendable {
     /// HTTP limits (docs/cloud.md, "Limits"): connections open at once (more wait in the listen
     /// backlog), ...
     public var maxHTTPConnections: Int = 512
+    /// Most nodes the registry holds; presences of further names are refused (`registry_full`).
+    public var maxNodes: Int = CloudConfiguration.defaultMaxNodes
+    public static let defaultMaxNodes = 200_000
     /// ... how long a connection may read nothing, ...
     public var httpIdleTimeout: Duration = .seconds(60)
     /// ... how long a request's head may take to arrive, and its body after the head.

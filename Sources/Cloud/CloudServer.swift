@@ -65,7 +65,7 @@ public final class CloudServer: Sendable {
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
         let controller = Controller(
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
-            executor: client.eventLoop, logger: logger)
+            maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
         try await controller.load()
         let aggregator = Aggregator(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.

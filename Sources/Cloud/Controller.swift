@@ -24,7 +24,8 @@ actor Controller {
 
     private var jobs: [String: JobRuntime] = [:]
     private var uidByName: [String: String] = [:]
-    private var registry = NodeRegistry()
+    private var registry: NodeRegistry
+    private let maxNodes: Int
     private var secrets: [SecretReference: DockerConfigSecret] = [:]
     private var watchers: [String: [Int: AsyncStream<WatchEvent>.Continuation]] = [:]
     private var nextWatcher = 0
@@ -32,7 +33,7 @@ actor Controller {
     private var pendingBatch = StoreBatch()
 
     init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
-         summaryInterval: Duration, executor: MQTTEventLoop, logger: Logger) {
+         summaryInterval: Duration, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
         self.batcher = batcher
@@ -40,6 +41,8 @@ actor Controller {
         self.codec = codec
         self.metrics = metrics
         self.summaryInterval = summaryInterval
+        self.maxNodes = maxNodes
+        self.registry = NodeRegistry(capacity: maxNodes)
         self.logger = logger
         // Per-(job, node) seqs of cloud messages only have to grow across restarts: start from the clock.
         self.seq = UInt64(Date().epochMilliseconds) * 1000
@@ -50,7 +53,7 @@ actor Controller {
     /// Loads secrets, the registry and open jobs (re-folding their stored events).
     func load() throws {
         for s in try store.loadSecrets() { secrets[s.reference] = s }
-        registry = NodeRegistry(try store.loadNodes())
+        registry = NodeRegistry(try store.loadNodes(), capacity: maxNodes)
         metrics.nodesOnline.record(registry.onlineCount)
         for stored in try store.loadJobs() {
             let rt = JobRuntime(job: stored.job, nodes: stored.nodes)

@@ -6,12 +6,11 @@ struct NodeRegistry: Sendable {
     private(set) var nodes: [String: RegisteredNode] = [:]
     /// Nodes whose presence has been received since this process started.
     private var seenThisRun: Set<String> = []
-    static let defaultCapacity = 200_000
 
     /// Most nodes held; presences of further names are refused (`Refusal.full`).
     let capacity: Int
 
-    init(_ stored: [RegisteredNode] = [], capacity: Int = NodeRegistry.defaultCapacity) {
+    init(_ stored: [RegisteredNode] = [], capacity: Int = CloudConfiguration.defaultMaxNodes) {
         self.capacity = capacity
         for n in stored { nodes[n.name] = n }
     }

@@ -40,6 +40,11 @@ struct YAMLToJSONValue {
 
     /// JSON text (one document) parsed by Yams, member order and number text kept.
     static func convert(jsonText text: String) throws(Failure) -> JSONValue {
+        // YAML-only syntax is refused before Yams reads it: above all anchors and aliases, which
+        // would let a small JSON body expand (the converter's budgets stop that too).
+        if let (line, column, byte) = firstNonJSONByte(Array(text.utf8)) {
+            throw Failure(message: "\(line):\(column): not JSON: \"\(Character(Unicode.Scalar(byte)))\" outside a string")
+        }
         let node: Node?
         do {
             node = try composeJSON(text)
@@ -72,6 +77,34 @@ struct YAMLToJSONValue {
             else { throw error }
             return node
         }
+    }
+
+    /// The first byte outside strings that JSON never has there (`&`, `*`, `!`, `#`, `'`, a bare
+    /// word's letter, ...), with its line and column; nil when every such byte is JSON's.
+    static func firstNonJSONByte(_ b: [UInt8]) -> (line: Int, column: Int, byte: UInt8)? {
+        var line = 1, column = 0, inString = false, escaped = false
+        for c in b {
+            column += 1
+            if c == 0x0A { line += 1; column = 0 }
+            if inString {
+                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"),
+                 UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"):
+                continue
+            // true, false, null and exponents.
+            case UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "a"),
+                 UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "n"), UInt8(ascii: "E"):
+                continue
+            default:
+                return (line, column, c)
+            }
+        }
+        return nil
     }
 
     /// The JSON (RFC 8259) number grammar, whole string.

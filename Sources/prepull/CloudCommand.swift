@@ -18,7 +18,25 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session).") var clientID: String = "prepull-cloud"
+    @Option(name: .customLong("max-nodes"), help: "Most nodes the registry holds; presences of further names are refused and counted.")
+    var maxNodes: Int = CloudConfiguration.defaultMaxNodes
+    @Option(name: .customLong("http-max-connections"), help: "HTTP connections open at once (more wait in the listen backlog).")
+    var httpMaxConnections: Int = 512
+    @Option(name: .customLong("http-head-timeout"), help: "Seconds a request's head may take to arrive (from the connection or the previous response).")
+    var httpHeadTimeout: Double = 10
+    @Option(name: .customLong("http-body-timeout"), help: "Seconds a request's body may take after its head.")
+    var httpBodyTimeout: Double = 30
+    @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may read nothing before it is closed.")
+    var httpIdleTimeout: Double = 60
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard maxNodes > 0 else { throw ValidationError("--max-nodes must be at least 1, not \(maxNodes)") }
+        guard httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be at least 1, not \(httpMaxConnections)") }
+        for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
+            guard seconds.isFinite, (0.1...86_400).contains(seconds) else { throw ValidationError("\(flag) must be 0.1...86400 seconds, not \(seconds)") }
+        }
+    }
 
     func run() async throws {
         logging.bootstrap()
@@ -32,8 +50,13 @@ struct CloudCommand: AsyncParsableCommand {
         }
         let topics: Topics
         do { topics = try Topics(root: topicRoot) } catch { throw ValidationError("invalid --topic-root \(topicRoot)") }
-        let config = CloudConfiguration(
+        var config = CloudConfiguration(
             mqtt: mqtt, dataDirectory: data, listenHost: address.host, listenPort: address.port, token: token, topics: topics)
+        config.maxNodes = maxNodes
+        config.maxHTTPConnections = httpMaxConnections
+        config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))
+        config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))
+        config.httpIdleTimeout = .milliseconds(Int64(httpIdleTimeout * 1000))
         let server = try CloudServer(configuration: config, logger: logger)
         logger.info("starting", metadata: ["broker": "\(broker)", "data": "\(data)", "listen": "\(listen)", "auth": "\(token != nil)"])
         try await server.run(handleSignals: true)

@@ -197,7 +197,7 @@ enum E {
 /// Property tests: the fold's final state depends only on the set of events.
 @Suite struct FoldPropertyTests {
     /// A random, plausible history for one node: cloud facts plus reports with increasing seqs.
-    static func history(node: String, rng: inout SeededRandom) -> [NodeEvent] {
+    static func history(node: String, rng: inout SplitMix64) -> [NodeEvent] {
         var events: [NodeEvent] = []
         var seq: UInt64 = 0
         func next() -> UInt64 { seq += UInt64.random(in: 1...3, using: &rng); return seq }
@@ -227,7 +227,7 @@ enum E {
         return events
     }
 
-    static func scrambled(_ events: [NodeEvent], rng: inout SeededRandom) -> [NodeEvent] {
+    static func scrambled(_ events: [NodeEvent], rng: inout SplitMix64) -> [NodeEvent] {
         var out = events
         for _ in 0..<Int.random(in: 0...events.count, using: &rng) {
             if let e = events.randomElement(using: &rng) { out.append(e) }
@@ -240,7 +240,7 @@ enum E {
     /// `JobStatusState.apply`). Folding just those, in any order, must give the same state as
     /// folding everything; otherwise a restart would rebuild another status.
     @Test func reportsThatChangedNothingAreNotNeeded() {
-        var rng = SeededRandom(seed: 20261201)
+        var rng = SplitMix64(seed: 20261201)
         var skipped = 0
         for round in 0..<300 {
             let nodes = (0..<Int.random(in: 1...8, using: &rng)).map { "n\($0)" }
@@ -264,7 +264,7 @@ enum E {
     }
 
     @Test func anyPermutationWithDuplicatesEqualsTheOrderedStream() {
-        var rng = SeededRandom(seed: 20261125)
+        var rng = SplitMix64(seed: 20261125)
         for round in 0..<300 {
             let nodes = (0..<Int.random(in: 1...8, using: &rng)).map { "n\($0)" }
             var ordered = nodes.flatMap { Self.history(node: $0, rng: &rng) }
@@ -288,7 +288,7 @@ enum E {
     }
 
     @Test func foldingTwiceIsIdempotent() {
-        var rng = SeededRandom(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<100 {
             let nodes = ["a", "b", "c"]
             let events = nodes.flatMap { Self.history(node: $0, rng: &rng) }
@@ -301,7 +301,7 @@ enum E {
 
     @Test func finalStateDependsOnMaxSeqReportPerKind() {
         // Reports of one node with gaps and reordering: only the highest seq of each kind matters.
-        var rng = SeededRandom(seed: 99)
+        var rng = SplitMix64(seed: 99)
         for _ in 0..<200 {
             var events: [NodeEvent] = []
             for seq in 1...UInt64(Int.random(in: 2...12, using: &rng)) {

@@ -5,7 +5,7 @@ import Testing
 /// Robustness: random and mutated input never crashes the decoders, and every rejection is a
 /// typed error (`WireError`, `ManifestError`). Seeded, so any failure reproduces.
 @Suite struct FuzzTests {
-    static func mutate(_ input: [UInt8], rng: inout SeededRandom) -> [UInt8] {
+    static func mutate(_ input: [UInt8], rng: inout SplitMix64) -> [UInt8] {
         var b = input
         let dictionary: [[UInt8]] = ["{", "}", "[", "]", ",", ":", "\"", "\\", "null", "-1", "1e999", "18446744073709551616", "\"prepull.v1\"",
                                      "\"progress\"", "\"taskCreate\"", "\u{0}", "\u{FFFF}", "{}", "[]", "\n", "- ", ": ", "&a", "*a", "!!str", "---\n", "\t"]
@@ -31,7 +31,7 @@ import Testing
 
     @Test func wireDecoderSurvives100kPayloads() throws {
         let codec = WireCodec(maxPayloadBytes: 4096)
-        var rng = SeededRandom(seed: 0xF00D)
+        var rng = SplitMix64(seed: 0xF00D)
         let seeds = try WireFixtures.all.map { try codec.publication($0.envelope) }
         var accepted = 0
         var rejected: [String: Int] = [:]
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func manifestDecoderSurvives10kDocuments() {
-        var rng = SeededRandom(seed: 0xBEEF)
+        var rng = SplitMix64(seed: 0xBEEF)
         let seeds = [kubeEdgeSample, v1alpha2Selector, kubeEdgeSample + "\n---\n" + v1alpha2Selector].map { Array($0.utf8) }
         let decoder = ManifestDecoder()
         var outcomes = [0, 0]
@@ -78,7 +78,7 @@ import Testing
     }
 
     @Test func jsonManifestDecoderSurvivesRandomText() {
-        var rng = SeededRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let seed = Array(#"{"a":[1,2.5e3,-0.1,"x\u00e9\n",true,false,null,{"b":{}}]}"#.utf8)
         let decoder = ManifestDecoder()
         for _ in 0..<5_000 {

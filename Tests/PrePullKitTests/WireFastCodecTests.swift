@@ -89,7 +89,7 @@ import Testing
 
     @Test("random messages: identical bytes and envelopes on both paths")
     func randomMessagesMatch() throws {
-        var rng = SeededRandom(seed: 0xC0DEC)
+        var rng = SplitMix64(seed: 0xC0DEC)
         var fastCount = 0
         for _ in 0..<3_000 {
             let e = Self.randomEnvelope(&rng)
@@ -107,7 +107,7 @@ import Testing
 
     @Test("100,000 mutated payloads: whatever the fast decoder accepts, JSONDecoder accepts the same way")
     func neverAcceptsMoreThanJSONDecoder() throws {
-        var rng = SeededRandom(seed: 0xBADC0DE)
+        var rng = SplitMix64(seed: 0xBADC0DE)
         let seeds = try Self.hot.map { try codable($0) }
         var fastAccepted = 0
         for i in 0..<100_000 {
@@ -123,7 +123,7 @@ import Testing
 
     // MARK: random messages
 
-    static func randomString(_ rng: inout SeededRandom) -> String {
+    static func randomString(_ rng: inout SplitMix64) -> String {
         let pieces = ["a", "Z", "0", "-", "/", ":", ".", " ", "é", "漢", "🙂", "\"", "\\", "\n", "\u{7F}", "sha256:ab", "registry.local"]
         // Mostly plain text; now and then a character that needs escaping.
         let plain = Int.random(in: 0..<60, using: &rng) > 0
@@ -132,7 +132,7 @@ import Testing
         }.joined()
     }
 
-    static func randomDouble(_ rng: inout SeededRandom) -> Double {
+    static func randomDouble(_ rng: inout SplitMix64) -> Double {
         switch Int.random(in: 0..<4, using: &rng) {
         case 0: return Double(Int.random(in: -1000...1000, using: &rng))
         case 1: return Double.random(in: 0...100, using: &rng)
@@ -141,15 +141,15 @@ import Testing
         }
     }
 
-    static func optional<T>(_ rng: inout SeededRandom, _ make: (inout SeededRandom) -> T) -> T? {
+    static func optional<T>(_ rng: inout SplitMix64, _ make: (inout SplitMix64) -> T) -> T? {
         Bool.random(using: &rng) ? make(&rng) : nil
     }
 
-    static func randomInt64(_ rng: inout SeededRandom) -> Int64 {
+    static func randomInt64(_ rng: inout SplitMix64) -> Int64 {
         Bool.random(using: &rng) ? Int64.random(in: 0...2_000_000_000_000, using: &rng) : Int64.random(in: .min ... .max, using: &rng)
     }
 
-    static func randomBody(_ rng: inout SeededRandom) -> MessageBody {
+    static func randomBody(_ rng: inout SplitMix64) -> MessageBody {
         switch Int.random(in: 0..<6, using: &rng) {
         case 0:
             return .taskCreate(TaskCreate(
@@ -182,7 +182,7 @@ import Testing
         }
     }
 
-    static func randomEnvelope(_ rng: inout SeededRandom) -> Envelope {
+    static func randomEnvelope(_ rng: inout SplitMix64) -> Envelope {
         let body = randomBody(&rng)
         var e = Envelope.job(id: randomString(&rng), parentId: optional(&rng, randomString), timestampMs: randomInt64(&rng),
                              jobName: randomString(&rng), jobUID: randomString(&rng), nodeName: randomString(&rng),

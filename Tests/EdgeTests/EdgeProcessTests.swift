@@ -66,4 +66,50 @@ struct EdgeProcessTests {
             try await h.cloud.waitFor("offline", timeout: .seconds(5)) { h.cloud.presences(node: node).last?.state == .offline }
         }
     }
+
+    @Test("tasks with numbers past the wire's limits, on MQTT or left in the journal, never crash prepull edge: refused, counted, and the node keeps working")
+    func hostileTasksDoNotCrash() async throws {
+        try await EdgeHarness.with(images: ["tiny"]) { h in
+            let node = "edge-hostile-1"
+            let binary = RepositoryPaths.path(".build/debug/prepull")
+            // A journal entry an older cloud could have left: a timeout of 1e16 seconds (it crashed
+            // every start, 4 of 4, before the limits existed).
+            let stale = JournalEntry(jobName: "old", jobUID: "old-uid", taskMessageID: "m-1",
+                                     task: TaskCreate(images: [h.tiny], timeoutSeconds: 10_000_000_000_000_000, retryTimes: .max),
+                                     receivedAtMs: Date.nowEpochMilliseconds, seqReserved: 1000)
+            let journal = try FileTaskJournal(directory: h.stateDir.file(node))
+            try await journal.write(stale)
+            let log = h.stateDir.file("edge-hostile.log")
+            let edge = try ManagedProcess(binary, Self.arguments(h, node: node), logPath: log)
+            defer { edge.kill9() }
+            try await h.cloud.waitFor("online presence", timeout: .seconds(15)) {
+                h.cloud.presences(node: node).contains { $0.state == .online }
+            }
+            #expect(edge.output.contains("journal entry refused: dropped"), "\(edge.output.suffix(2000))")
+            #expect(try await journal.loadEntries().isEmpty, "the refused entry stays on disk")
+
+            let hostile = [
+                TaskCreate(images: [h.tiny], timeoutSeconds: 10_000_000_000_000_000),
+                TaskCreate(images: [h.tiny], retryTimes: .max),
+                TaskCreate(images: [h.tiny], timeoutSeconds: .max),
+            ]
+            var uids: [String] = []
+            for task in hostile {
+                let uid = UUID().uuidString
+                uids.append(uid)
+                _ = try await h.cloud.sendTask(node: node, job: "hostile", uid: uid, task)
+            }
+            // A good task after them: the node is alive and still pulls.
+            let good = UUID().uuidString
+            _ = try await h.cloud.sendTask(node: node, job: "good", uid: good, TaskCreate(images: [h.tiny]))
+            let result = try await h.cloud.waitForNodeResult(uid: good, timeout: .seconds(60))
+            #expect(result.phase == .successful, "\(result)")
+            #expect(edge.isRunning)
+            for uid in uids { #expect(h.cloud.messages(uid: uid).isEmpty, "a refused task was answered") }
+            #expect(edge.output.components(separatedBy: "out of range").count - 1 >= hostile.count, "\(edge.output.suffix(3000))")
+            #expect(!edge.output.contains("Fatal error"))
+            edge.stop()
+            #expect(edge.waitUntilExit() == 0)
+        }
+    }
 }

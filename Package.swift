@@ -223,3 +223,18 @@ if Context.environment["PREPULL_MQTT_ONLY"] != nil {
         return used.contains { location.hasSuffix("/" + $0) }
     }
 }
+
+// `PREPULL_FUZZ=1 swift build --sanitize=fuzzer ...` (scripts/fuzz.sh): the libFuzzer targets in
+// fuzz/ over the model alone. They exist only in this mode: without libFuzzer's main they do not link.
+if Context.environment["PREPULL_FUZZ"] != nil {
+    package.targets = package.targets.filter { $0.name == "PrePullKit" }
+    let fuzzTargets = ["wire", "manifest", "selector", "task-intake"]
+    for name in fuzzTargets {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["PrePullKit"], path: "fuzz/\(name)"))
+    }
+    package.products = fuzzTargets.map { .executable(name: "fuzz-\($0)", targets: ["fuzz-\($0)"]) }
+    package.dependencies = package.dependencies.filter { dependency in
+        guard case let .sourceControl(_, location, _) = dependency.kind else { return true }
+        return location.hasSuffix("/Yams")
+    }
+}

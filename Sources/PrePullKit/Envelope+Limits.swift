@@ -44,12 +44,13 @@ extension Envelope {
         case let .presence(p):
             try c.count(p.labels.count, max: WireLimits.maxLabels, "labels")
             try c.count(p.versions.count, max: WireLimits.maxLabels, "versions")
-            for (key, value) in p.labels {
+            // In key order: the first violation named must not depend on a dictionary's layout.
+            for (key, value) in p.labels.sorted(by: { $0.key < $1.key }) {
                 guard KubernetesNames.isLabelKey(key), KubernetesNames.isLabelValue(value) else {
                     throw RangeViolation(field: "content.body.labels", value: "\"\(key)\"", allowed: "Kubernetes label keys and values")
                 }
             }
-            for (key, value) in p.versions {
+            for (key, value) in p.versions.sorted(by: { $0.key < $1.key }) {
                 try c.text(key, "versions")
                 try c.text(value, "versions.\(key)")
             }
@@ -75,7 +76,9 @@ extension TaskCreate {
     func checkLimits(_ c: RangeChecker) throws(RangeViolation) {
         try c.count(images.count, max: WireLimits.maxImages, "images")
         try c.count(checkItems.count, max: WireLimits.maxCheckItems, "checkItems")
-        for (item, threshold) in checkThresholds ?? [:] { try c.percent(threshold, "checkThresholds.\(item.rawValue)") }
+        for (item, threshold) in (checkThresholds ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            try c.percent(threshold, "checkThresholds.\(item.rawValue)")
+        }
         try c.within(timeoutSeconds, 0...WireLimits.maxTimeoutSeconds, "timeoutSeconds")
         try c.within(retryTimes, 0...WireLimits.maxRetryTimes, "retryTimes")
     }

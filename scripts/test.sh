@@ -12,3 +12,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 swift test --skip-build --no-parallel
 # The MQTT client under ThreadSanitizer (its own build folder; only the MQTT targets are compiled).
 PREPULL_MQTT_ONLY=1 swift test --sanitize=thread --scratch-path .build-tsan --filter MQTTTests
+# A short coverage-guided run of every libFuzzer target on the committed corpus (the long runs are
+# in BENCHMARKS.md); a crash or a broken property fails the suite.
+scripts/fuzz.sh --seconds 20

@@ -12,12 +12,12 @@ struct DispatcherTests {
         return r
     }
 
-    static func runtime(_ nodes: [String], concurrency: Int, tolerate: String = "0.1") -> JobRuntime {
+    static func runtime(_ nodes: [String], concurrency: Int, tolerate: String = "0.1") -> ActiveJob {
         var job = ImagePrePullJob(
             metadata: ObjectMeta(name: "j", uid: "uid-1"),
             spec: ImagePrePullJobSpec(imagePrePullTemplate: ImagePrePullTemplate(images: ["busybox"], nodeNames: nodes, failureTolerate: tolerate, concurrency: concurrency)))
         job.metadata.uid = "uid-1"
-        return JobRuntime(job: job, nodes: nodes)
+        return ActiveJob(job: job, nodes: nodes)
     }
 
     @Test func fillsFreeSlotsInOrderSkippingOfflineAndFailingUnknown() {

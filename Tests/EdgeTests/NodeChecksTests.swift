@@ -7,7 +7,7 @@ import Testing
 struct NodeChecksTests {
     @Test("threshold evaluation: pass at or below, fail above with measured value and threshold in the reason")
     func evaluation() async {
-        let checks = FixedNodeChecks(percentUsed: [.disk: 85.25, .mem: 40, .cpu: 80])
+        let checks = Percentages(used: [.disk: 85.25, .mem: 40, .cpu: 80])
         let result = await NodeChecks.run([.disk, .mem, .cpu], thresholds: [.cpu: 80], using: checks, now: { 1234 })
         #expect(!result.succeeded && result.timeMs == 1234)
         #expect(result.items.map(\.item) == [.disk, .mem, .cpu])
@@ -61,4 +61,11 @@ struct NodeChecksTests {
         let b = Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .milliseconds(500))
         #expect((1...5).map { b.delay(afterAttempt: $0) } == [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(500), .milliseconds(500)])
     }
+}
+
+/// Given measurements (the edge's own checks are `SystemNodeChecks`; hollow nodes use Fleet's `FixedNodeChecks`).
+private struct Percentages: NodeChecking {
+    var used: [CheckItem: Double]
+    func measure(_ item: CheckItem) async throws -> Double { used[item] ?? 0 }
+    func freeDiskBytes() -> Int64? { nil }
 }

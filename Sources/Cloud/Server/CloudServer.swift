@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// The cloud controller as one service: store, MQTT client, aggregator, dispatcher ticks and the
+/// The cloud controller as one service: store, MQTT client, intake, dispatcher ticks and the
 /// HTTP API. `run()` runs until cancelled or (with `gracefulShutdownSignals`) SIGTERM/SIGINT, then
 /// stops taking requests, flushes the store and disconnects.
 ///
@@ -67,13 +67,13 @@ public final class CloudServer: Sendable {
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
             maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
         try await controller.load()
-        let aggregator = Aggregator(codec: codec, controller: controller, metrics: metrics, logger: logger)
+        let intake = StatusIntake(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.
         let statuses = try await client.subscribe(c.topics.statusFilter, qos: .atLeastOnce)
         let presences = try await client.subscribe(c.topics.presenceFilter, qos: .atLeastOnce)
 
         let core = CoreService(
-            client: client, publisher: publisher, batcher: batcher, controller: controller, aggregator: aggregator, statuses: statuses,
+            client: client, publisher: publisher, batcher: batcher, controller: controller, intake: intake, statuses: statuses,
             presences: presences, tickInterval: c.tickInterval, readiness: readiness, logger: logger)
         let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, logger: logger)
         let logger = logger
@@ -113,7 +113,7 @@ struct CoreService: Service {
     let publisher: Publisher
     let batcher: StoreBatcher
     let controller: Controller
-    let aggregator: Aggregator
+    let intake: StatusIntake
     let statuses: MQTTSubscription
     let presences: MQTTSubscription
     let tickInterval: Duration
@@ -140,8 +140,8 @@ struct CoreService: Service {
             await controller.resume()
             readiness.set(true)
             await withTaskGroup(of: Void.self) { group in
-                group.addTask(executorPreference: loop) { await aggregator.consume(statuses) }
-                group.addTask(executorPreference: loop) { await aggregator.consume(presences) }
+                group.addTask(executorPreference: loop) { await intake.consume(statuses) }
+                group.addTask(executorPreference: loop) { await intake.consume(presences) }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tickInterval)

@@ -32,7 +32,7 @@ enum Dispatcher {
 
     /// What to do now; the caller applies the decisions (fold events, publishes) and removes the
     /// decided nodes from `waiting`.
-    static func decide(_ job: JobRuntime, registry: NodeRegistry) -> [Decision] {
+    static func decide(_ job: ActiveJob, registry: NodeRegistry) -> [Decision] {
         guard !job.isFinished, job.state.cancellation == nil, !job.waiting.isEmpty else { return [] }
         if job.state.isFailureCertain {
             let c = job.state.counts

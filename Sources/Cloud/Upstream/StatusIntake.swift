@@ -7,7 +7,7 @@ import Synchronization
 /// The MQTT intake: decodes every message on the status and presence filters with `WireCodec`
 /// (size, topic, version, node/job vs topic), hands good ones to the controller, and drops bad
 /// ones, counted by reason in `prepull_messages_dropped_total` and logged once per reason.
-struct Aggregator: Sendable {
+struct StatusIntake: Sendable {
     let codec: WireCodec
     let controller: Controller
     let metrics: CloudMetrics

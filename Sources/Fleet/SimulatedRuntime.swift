@@ -1,4 +1,5 @@
 import Foundation
+import Edge
 import PrePullKit
 import Synchronization
 

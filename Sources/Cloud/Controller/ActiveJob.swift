@@ -4,7 +4,7 @@ import PrePullKit
 /// Everything the controller keeps in memory for one open job: the spec, the folded status and
 /// the dispatch bookkeeping that is not part of the fold. A class, owned by the controller actor,
 /// so that folding an event never copies the node array.
-final class JobRuntime {
+final class ActiveJob {
     var job: ImagePrePullJob
     var state: JobStatusState
     /// Nodes not yet dispatched nor failed, in job order (the dispatch queue).

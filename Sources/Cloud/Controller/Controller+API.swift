@@ -1,0 +1,136 @@
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// Operator input (the HTTP API): apply, delete, secrets, reads.
+extension Controller {
+    /// Stores and starts a job; returns it as created, with its status unless `withStatus` is false.
+    func apply(_ input: ImagePrePullJob, withStatus: Bool = true) async throws(CloudAPIError) -> ImagePrePullJob {
+        var job = input.withDefaults()
+        job.apiVersion = ImagePrePullJob.v1alpha2
+        job.status = nil
+        var errors = JobValidator.validate(job)
+        let t = job.spec.imagePrePullTemplate
+        if let text = t.imageSecrets, !text.isEmpty {
+            if let ref = SecretReference(text) {
+                if secrets[ref] == nil {
+                    errors.append(FieldError(path: "\(JobValidator.templatePath).imageSecrets", message: "secret \(ref) not found (apply the Secret first)"))
+                }
+            }
+        }
+        guard errors.isEmpty else { throw .invalid(errors) }
+        let name = job.metadata.name
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        let nodes: [String]
+        if let selector = t.labelSelector {
+            nodes = registry.names(matching: selector)
+        } else {
+            var seen = Set<String>()
+            nodes = t.nodeNames.filter { seen.insert($0).inserted }
+        }
+        if nodes.isEmpty {
+            // A job over no node would never end: say so instead of accepting it.
+            throw .invalid([FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
+        }
+        try checkTaskFits(job, nodes: nodes)
+        job.metadata.uid = UUID().uuidString.lowercased()
+        job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
+        job.metadata.namespace = job.metadata.namespace ?? "default"
+        do {
+            try await store.insertJob(job, nodes: nodes)
+        } catch StoreError.nameExists {
+            throw .conflict("imageprepulljobs \"\(name)\" already exists")
+        } catch {
+            logger.error("store: cannot insert job", metadata: ["job": "\(name)", "error": "\(error)"])
+            throw .badRequest("cannot store the job: \(error)")
+        }
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        let rt = ActiveJob(job: job, nodes: nodes)
+        jobs[rt.uid] = rt
+        uidByName[name] = rt.uid
+        logger.info("job applied", metadata: [
+            "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
+            "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(rt.timeout)",
+        ])
+        // Nodes never seen fail at once (the job is never silent about them).
+        let now = Date()
+        let unknown = Set(Dispatcher.unknownNodes(nodes, registry: registry))
+        if !unknown.isEmpty {
+            for node in nodes where unknown.contains(node) {
+                fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: Dispatcher.unknownNodeReason(node), at: now))
+            }
+            rt.waiting.removeAll { unknown.contains($0) }
+        }
+        pump(rt)
+        commit()
+        notify(rt, type: .added)
+        return withStatus ? rt.object() : job
+    }
+
+    func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        jobs[uid] = nil
+        uidByName[name] = nil
+        let now = Date()
+        rt.state.apply(.cancelled(jobUID: uid, reason: "job deleted", at: now))
+        var cancelled = 0
+        for node in rt.state.nodes where node.dispatchedAt != nil && !node.phase.isTerminal {
+            sendCancel(rt, node: node.name, reason: "job deleted")
+            cancelled += 1
+        }
+        // Clear the retained summary.
+        publisher.send(topic: codec.topics.jobSummary(job: name), payload: Data(), retain: true)
+        do {
+            try await store.deleteJob(uid: uid)
+        } catch {
+            logger.error("store: cannot delete job", metadata: ["job": "\(name)", "error": "\(error)"])
+        }
+        logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "cancelled": "\(cancelled)"])
+        let object = rt.object()
+        for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
+            w.yield(WatchEvent(type: .deleted, object: object))
+            w.finish()
+        }
+        updateJobMetrics()
+        return object
+    }
+
+    func putSecret(_ secret: DockerConfigSecret) async throws(CloudAPIError) -> SecretMetadata {
+        var errors: [FieldError] = []
+        if !KubernetesNames.isDNS1123Label(secret.namespace) {
+            errors.append(FieldError(path: "metadata.namespace", message: "\"\(secret.namespace)\" is not a valid namespace (DNS-1123 label)"))
+        }
+        if !KubernetesNames.isDNS1123Subdomain(secret.name) {
+            errors.append(FieldError(path: "metadata.name", message: "\"\(secret.name)\" is not a valid name (DNS-1123 subdomain)"))
+        }
+        if secret.auths.entries.count > JobLimits.maxSecretRegistries {
+            errors.append(FieldError(path: "data", message: "\(secret.auths.entries.count) registries: at most \(JobLimits.maxSecretRegistries)"))
+        }
+        guard errors.isEmpty else { throw .invalid(errors) }
+        do {
+            try await store.putSecret(secret)
+        } catch {
+            throw .badRequest("cannot store the secret: \(type(of: error))")
+        }
+        secrets[secret.reference] = secret
+        logger.info("secret stored", metadata: ["secret": "\(secret.namespace)/\(secret.name)", "registries": "\(secret.auths.entries.count)"])
+        return SecretMetadata(secret)
+    }
+
+    func secret(namespace: String, name: String) throws(CloudAPIError) -> SecretMetadata {
+        guard let s = secrets[SecretReference(namespace: namespace, name: name)] else { throw .notFound("secrets \"\(name)\" not found") }
+        return SecretMetadata(s)
+    }
+
+    func job(name: String) throws(CloudAPIError) -> ImagePrePullJob {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        return rt.object()
+    }
+
+    func list() -> [ImagePrePullJob] {
+        jobs.values.sorted { $0.name < $1.name }.map { $0.object() }
+    }
+
+    func nodes() -> [RegisteredNode] { registry.all }
+}

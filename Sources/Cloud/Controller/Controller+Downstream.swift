@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// Cloud to edge: dispatching tasks within `concurrency`, cancels, retained summaries.
+extension Controller {
+    /// Runs the dispatcher until it has nothing more to decide.
+    func pump(_ rt: ActiveJob) {
+        for _ in 0..<4 {
+            let decisions = Dispatcher.decide(rt, registry: registry)
+            guard !decisions.isEmpty else { return }
+            // Leave `waiting` before folding (a fold may re-enter `pump`), in one pass: removing
+            // node by node was O(waiting) per decision, quadratic for a 10,000-node dispatch.
+            let decided = Set(decisions.map(\.node))
+            rt.waiting.removeAll { decided.contains($0) }
+            let now = Date()
+            for d in decisions {
+                switch d {
+                case let .fail(node, reason):
+                    fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: reason, at: now))
+                case let .dispatch(node):
+                    rt.deadlines[node] = now.addingTimeInterval(rt.timeout)
+                    fold(rt, .dispatched(jobUID: rt.uid, node: node, at: now))
+                    sendTask(rt, node: node, resend: false)
+                }
+            }
+        }
+    }
+
+    func nextSeq() -> UInt64 {
+        seq += 1
+        return seq
+    }
+
+    /// The task message of `template` for `node`, with the credentials of its secret.
+    func taskEnvelope(jobName: String, jobUID: String, template t: ImagePrePullTemplate, node: String, seq: UInt64) -> Envelope {
+        var credentials: RegistryAuths?
+        if let text = t.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
+        return Envelope.job(
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: jobName, jobUID: jobUID,
+            nodeName: node, seq: seq, body: .taskCreate(TaskCreate(template: t, credentials: credentials)))
+    }
+
+    /// Refuses, at apply, a job whose task could never be sent: encoded for its longest node
+    /// name, it must fit the wire's payload limit.
+    func checkTaskFits(_ job: ImagePrePullJob, nodes: [String]) throws(CloudAPIError) {
+        let longest = nodes.max { $0.utf8.count < $1.utf8.count } ?? ""
+        let probe = taskEnvelope(jobName: job.metadata.name, jobUID: UUID().uuidString.lowercased(),
+                                 template: job.spec.imagePrePullTemplate, node: longest, seq: .max)
+        do {
+            _ = try codec.encode(probe)
+        } catch {
+            throw .invalid([FieldError(path: "\(JobValidator.templatePath).images", message: "the task for each node would not fit a message: \(error)")])
+        }
+    }
+
+    func sendTask(_ rt: ActiveJob, node: String, resend: Bool) {
+        let envelope = taskEnvelope(jobName: rt.name, jobUID: rt.uid, template: rt.template, node: node, seq: nextSeq())
+        do {
+            let (topic, payload) = try codec.publication(envelope)
+            let metrics = metrics
+            let created = rt.job.metadata.creationTimestamp ?? Date()
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce) {
+                metrics.tasksSent.increment()
+                if !resend { metrics.dispatchLatency.recordNanoseconds(Int64(Date().timeIntervalSince(created) * 1e9)) }
+            }
+            if resend { logger.debug("task re-sent", metadata: ["job": "\(rt.name)", "node": "\(node)"]) }
+        } catch {
+            logger.error("cannot encode a task", metadata: ["job": "\(rt.name)", "node": "\(node)", "error": "\(error)"])
+        }
+    }
+
+    func sendCancel(_ rt: ActiveJob, node: String, reason: String) {
+        let envelope = Envelope.job(
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            nodeName: node, seq: nextSeq(), body: .taskCancel(TaskCancel(reason: reason)))
+        if let (topic, payload) = try? codec.publication(envelope) {
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce)
+        }
+    }
+
+    func publishSummary(_ rt: ActiveJob) {
+        let envelope = Envelope.jobSummary(
+            id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
+            seq: nextSeq(), summary: rt.state.summary())
+        if let (topic, payload) = try? codec.publication(envelope) {
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, retain: true)
+        }
+    }
+}

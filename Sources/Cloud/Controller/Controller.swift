@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// The controller's single owner of mutable state: open jobs, the node registry and secrets.
+///
+/// Every input goes through this actor: API calls (apply, delete, secrets), incoming MQTT
+/// messages (already decoded by the `StatusIntake`) and the periodic `tick` (timeouts, summaries,
+/// watch notifications). Each input folds events into the job's `JobStatusState` (O(1) per event),
+/// queues the matching store rows in the `StoreBatcher`, and runs the `Dispatcher` when a slot may
+/// have freed. Outgoing messages go to the `Publisher` and never wait inside the actor.
+actor Controller {
+    /// The MQTT client's event loop: the intake decodes each report on that thread and folds it
+    /// here without a hop to another thread (a 10,000-node job brings 40,000 reports in seconds).
+    nonisolated let unownedExecutor: UnownedSerialExecutor
+    let store: CloudStore
+    let batcher: StoreBatcher
+    let publisher: Publisher
+    let codec: WireCodec
+    let metrics: CloudMetrics
+    let logger: Logger
+    let summaryInterval: Duration
+
+    var jobs: [String: ActiveJob] = [:]
+    var uidByName: [String: String] = [:]
+    var registry: NodeRegistry
+    let maxNodes: Int
+    var secrets: [SecretReference: DockerConfigSecret] = [:]
+    var watchers: [String: [Int: AsyncStream<WatchEvent>.Continuation]] = [:]
+    var nextWatcher = 0
+    var seq: UInt64
+    var pendingBatch = StoreBatch()
+
+    init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
+         summaryInterval: Duration, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
+        self.unownedExecutor = executor.asUnownedSerialExecutor()
+        self.store = store
+        self.batcher = batcher
+        self.publisher = publisher
+        self.codec = codec
+        self.metrics = metrics
+        self.summaryInterval = summaryInterval
+        self.maxNodes = maxNodes
+        self.registry = NodeRegistry(capacity: maxNodes)
+        self.logger = logger
+        // Per-(job, node) seqs of cloud messages only have to grow across restarts: start from the clock.
+        self.seq = UInt64(Date().epochMilliseconds) * 1000
+    }
+
+    // MARK: start-up
+
+    /// Loads secrets, the registry and open jobs (re-folding their stored events).
+    func load() throws {
+        for s in try store.loadSecrets() { secrets[s.reference] = s }
+        registry = NodeRegistry(try store.loadNodes(), capacity: maxNodes)
+        metrics.nodesOnline.record(registry.onlineCount)
+        for stored in try store.loadJobs() {
+            let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
+            var events = 0
+            for row in try store.loadEvents(jobUID: rt.uid) {
+                guard let e = row.nodeEvent(codec: codec) else { continue }
+                // The same refusals as at intake, for rows stored before they existed.
+                if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
+                rt.state.apply(e)
+                events += 1
+            }
+            rt.rebuildBookkeeping()
+            jobs[rt.uid] = rt
+            uidByName[rt.name] = rt.uid
+            logger.info("job restored", metadata: [
+                "job": "\(rt.name)", "uid": "\(rt.uid)", "events": "\(events)", "phase": "\(rt.state.phase.rawValue)",
+                "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
+            ])
+        }
+    }
+
+    /// After a restart: run the dispatcher for every open job (nodes whose presence is retained
+    /// come back online through `presence`, which re-sends their open tasks).
+    func resume() {
+        for rt in jobs.values { pump(rt) }
+        commit()
+    }
+
+    // MARK: shared by the inputs
+
+    /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
+    /// node that ended; returns whether the state changed (see `JobStatusState.apply`).
+    @discardableResult
+    func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true) -> Bool {
+        let node = event.node
+        let before = node.flatMap { rt.state.node($0)?.phase }
+        let changed = rt.state.apply(event)
+        rt.dirty = true
+        if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
+        guard let node, let after = rt.state.node(node) else { return changed }
+        if after.phase != before {
+            pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds))
+            if after.phase.isTerminal, rt.deadlines.removeValue(forKey: node) != nil || before == .inProgress {
+                pump(rt)
+            }
+        }
+        return changed
+    }
+
+    func updateJobMetrics() {
+        var byPhase: [JobPhase: Int] = [:]
+        for rt in jobs.values { byPhase[rt.state.phase, default: 0] += 1 }
+        metrics.setJobs(byPhase: byPhase)
+    }
+
+    /// Hands the rows collected by this input to the batcher.
+    func commit() {
+        guard !pendingBatch.isEmpty else { return }
+        batcher.enqueue(pendingBatch)
+        pendingBatch = StoreBatch()
+    }
+}

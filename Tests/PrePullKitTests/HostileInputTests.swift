@@ -90,6 +90,33 @@ import Testing
         #expect(JSONDuplicateKeys.first(in: Array(#"{"x":[{"a":1,"b":{"a":2}},{"c":3,"c":4}]}"#.utf8)) == "x[1].c")
     }
 
+    @Test("bodies are bounded before any parser runs: JSON depth and value count exactly, YAML nodes by an upper bound")
+    func bodiesBoundedBeforeParsing() throws {
+        let decoder = ManifestDecoder()
+        let deep = Array(String(repeating: "[", count: 100_000).utf8) + Array(String(repeating: "]", count: 100_000).utf8)
+        let start = ContinuousClock.now
+        #expect(throws: ManifestError(documentIndex: 0, kind: .jsonSyntax("document is nested deeper than 100"))) { try decoder.decode(json: deep) }
+        let many = "[" + String(repeating: "0,", count: 200_000) + "0]"
+        #expect(throws: ManifestError(documentIndex: 0, kind: .jsonSyntax("document has more than 200000 nodes"))) { try decoder.decode(json: Array(many.utf8)) }
+        let flow = "a: [" + String(repeating: "0,", count: 100_000) + "0]\n"
+        #expect(throws: ManifestError(documentIndex: 0, kind: .tooLarge("document may have up to 200005 nodes: at most 200000"))) { try decoder.decode(yaml: flow) }
+        #expect(ContinuousClock.now - start < .seconds(1))
+        // The bound is never low: a 50,000-name job (the nodeNames cap) passes it.
+        let names = (0..<50_000).map { "  - edge-node-\($0)\n" }.joined()
+        #expect(YAMLToJSONValue.yamlNodeBound(Array(names.utf8)) <= YAMLToJSONValue.maximumNodes)
+        #expect(YAMLToJSONValue.yamlNodeBound(Array("{a, b, c}".utf8)) >= 7)
+        #expect(YAMLToJSONValue.yamlNodeBound(Array("- - - x".utf8)) >= 4)
+    }
+
+    @Test("JSON numbers: the RFC 8259 grammar, checked byte by byte", arguments: [
+        ("0", true), ("-0", true), ("12", true), ("1.5", true), ("1e9", true), ("-2.5E-3", true), ("1E+2", true),
+        ("01", false), ("1.", false), (".5", false), ("+1", false), ("1e", false), ("-", false), ("", false), ("0x1F", false),
+        ("1.5.2", false), ("NaN", false), ("1e+", false),
+    ])
+    func jsonNumbers(text: String, valid: Bool) {
+        #expect(YAMLToJSONValue.isJSONNumber(text) == valid, "\(text)")
+    }
+
     @Test("epoch milliseconds saturate instead of trapping")
     func epochMillisecondsSaturate() {
         #expect(Date(epochMilliseconds: .max).epochMilliseconds == .max)

@@ -15,7 +15,7 @@ import http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile,
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, ".build/release/prepull")
 REPEAT = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-LIMIT = 4 * 1024 * 1024  # HTTPAPI.maxBody
+LIMIT = 1024 * 1024  # HTTPAPI.maxBody
 JOBS = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
 
 
@@ -97,6 +97,8 @@ def bodies():
     keys = "".join(f'"k{i:07d}":0,' for i in range((LIMIT - 10) // 13))
     yield "many distinct keys (JSON)", ("{" + keys + '"z":0}').encode(), "application/json"
     yield "many list items (JSON)", fill("[", "0,", "0]"), "application/json"
+    yield "many list items (YAML flow)", fill("a: [", "0,", "0]\n"), "application/yaml"
+    yield "many list items (YAML block)", fill("a:\n", "- 0\n", "- 0\n"), "application/yaml"
     yield "many keys (YAML block)", "".join(f"k{i:07d}: 0\n" for i in range((LIMIT - 10) // 12)).encode(), "application/yaml"
     yield "one long string (YAML)", ("a: \"" + "y" * (LIMIT - 10) + "\"\n").encode(), "application/yaml"
 
@@ -107,6 +109,7 @@ def main():
     print(f"{'body':44} {'bytes':>9} {'status':>6} {'time s':>8} {'peak MiB':>9}")
     rows = [("baseline: KubeEdge sample job", sample, "application/yaml")] + list(bodies())
     worst_time, worst_mem = 0.0, 0.0
+    costs = {}
     for name, body, ctype in rows:
         cloud = Cloud()
         try:
@@ -116,16 +119,17 @@ def main():
         print(f"{name:44} {len(body):9d} {status:6d} {took:8.3f} {mib:9.1f}")
         if not name.startswith("baseline"):
             worst_time, worst_mem = max(worst_time, took), max(worst_mem, mib)
+            costs[name] = took
     print(f"worst: {worst_time:.3f} s, {worst_mem:.1f} MiB above the controller's RSS before the request")
-    # The same body many times: memory flat.
-    name, body, ctype = list(bodies())[0]
+    # The costliest body (by time) many times in a row: memory flat.
+    name, body, ctype = max(list(bodies()), key=lambda r: costs.get(r[0], 0))
     cloud = Cloud()
     try:
         samples = []
         start = time.perf_counter()
         for i in range(REPEAT):
             status, _, _, _ = cloud.send(body, ctype)
-            assert status == 400, status
+            assert 400 <= status < 500, status
             if i % 100 == 0 or i == REPEAT - 1:
                 samples.append(rss_kib(cloud.proc.pid, "VmRSS") / 1024)
         took = time.perf_counter() - start

@@ -31,6 +31,11 @@ public struct ManifestDecoder: Sendable {
 
     /// Decodes every document of a YAML stream (JSON is YAML, so JSON text works too).
     public func decode(yaml: String) throws(ManifestError) -> [Manifest] {
+        do {
+            try YAMLToJSONValue.precheck(yaml: yaml)
+        } catch {
+            throw ManifestError(documentIndex: 0, kind: .tooLarge(error.message))
+        }
         let documents: YamlSequence<Node>
         do {
             documents = try Yams.compose_all(yaml: yaml)

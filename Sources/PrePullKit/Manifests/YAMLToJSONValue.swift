@@ -42,9 +42,14 @@ struct YAMLToJSONValue {
     static func convert(jsonText text: String) throws(Failure) -> JSONValue {
         // YAML-only syntax is refused before Yams reads it: above all anchors and aliases, which
         // would let a small JSON body expand (the converter's budgets stop that too).
-        if let (line, column, byte) = firstNonJSONByte(Array(text.utf8)) {
+        let shape = JSONShape(Array(text.utf8))
+        if let (line, column, byte) = shape.nonJSONByte {
             throw Failure(message: "\(line):\(column): not JSON: \"\(Character(Unicode.Scalar(byte)))\" outside a string")
         }
+        // Both bounds before any parser runs: deep nesting cost JSONSerialization (the fallback
+        // below) quadratic time and memory (100,000 levels: 39 s and 14 GiB).
+        guard shape.maxDepth < maximumDepth else { throw Failure(message: "document is nested deeper than \(maximumDepth)") }
+        guard shape.values <= maximumNodes else { throw Failure(message: "document has more than \(maximumNodes) nodes") }
         let node: Node?
         do {
             node = try composeJSON(text)
@@ -79,37 +84,98 @@ struct YAMLToJSONValue {
         }
     }
 
-    /// The first byte outside strings that JSON never has there (`&`, `*`, `!`, `#`, `'`, a bare
-    /// word's letter, ...), with its line and column; nil when every such byte is JSON's.
-    static func firstNonJSONByte(_ b: [UInt8]) -> (line: Int, column: Int, byte: UInt8)? {
-        var line = 1, column = 0, inString = false, escaped = false
-        for c in b {
-            column += 1
-            if c == 0x0A { line += 1; column = 0 }
-            if inString {
-                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
-                continue
-            }
+    /// An upper bound on the nodes a YAML text composes to (aliases not expanded), from one pass
+    /// over its bytes: every node but the first stands after a `,`, `:`, `-` or `?` indicator, or
+    /// opens a flow collection, or is an alias; a flow entry without a value (`{a, b}`) brings two.
+    /// Bytes inside quoted strings count too, so the bound may be high, never low. Checked before
+    /// Yams runs: composing costs about 300 bytes and 2-4 µs per node.
+    static func yamlNodeBound(_ b: [UInt8]) -> Int {
+        var bound = 1
+        for (i, c) in b.enumerated() {
+            let next: UInt8 = i + 1 < b.count ? b[i + 1] : 0x0A
+            let spaced = next == 0x20 || next == 0x09 || next == 0x0A || next == 0x0D
             switch c {
-            case UInt8(ascii: "\""): inString = true
-            case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"),
-                 UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"):
-                continue
-            // true, false, null and exponents.
-            case UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "a"),
-                 UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "n"), UInt8(ascii: "E"):
-                continue
-            default:
-                return (line, column, c)
+            case UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "{"): bound += 2
+            case UInt8(ascii: "-") where spaced: bound += 1
+            case UInt8(ascii: "?") where spaced: bound += 2
+            case UInt8(ascii: "*"): bound += 1
+            default: continue
             }
         }
-        return nil
+        return bound
+    }
+
+    /// Refuses, before Yams composes it, a YAML text that may hold more nodes than the converter
+    /// takes (`maximumNodes`).
+    static func precheck(yaml text: String) throws(Failure) {
+        let bound = yamlNodeBound(Array(text.utf8))
+        guard bound <= maximumNodes else { throw Failure(message: "document may have up to \(bound) nodes: at most \(maximumNodes)") }
+    }
+
+    /// What one pass over JSON text tells before it is parsed: the first byte outside strings that
+    /// JSON never has there (`&`, `*`, `!`, `#`, `'`, a bare word's letter, ...) with its line and
+    /// column, the deepest nesting, and how many values it holds (every value but the first
+    /// follows a `,` or `:`, or opens a container). JSON strings are unambiguous, so all three are exact.
+    struct JSONShape {
+        var nonJSONByte: (line: Int, column: Int, byte: UInt8)?
+        var maxDepth = 0
+        var values = 1
+
+        init(_ b: [UInt8]) {
+            var line = 1, column = 0, inString = false, escaped = false, depth = 0
+            for c in b {
+                column += 1
+                if c == 0x0A { line += 1; column = 0 }
+                if inString {
+                    if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                    continue
+                }
+                switch c {
+                case UInt8(ascii: "\""): inString = true
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                    maxDepth = max(maxDepth, depth)
+                case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+                case UInt8(ascii: ":"), UInt8(ascii: ","): values += 1
+                case 0x20, 0x09, 0x0A, 0x0D, UInt8(ascii: "-"), UInt8(ascii: "+"), UInt8(ascii: "."), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    continue
+                // true, false, null and exponents.
+                case UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e"), UInt8(ascii: "f"), UInt8(ascii: "a"),
+                     UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "n"), UInt8(ascii: "E"):
+                    continue
+                default:
+                    if nonJSONByte == nil { nonJSONByte = (line, column, c) }
+                }
+            }
+        }
     }
 
     /// The JSON (RFC 8259) number grammar, whole string.
+    /// A scan of the bytes, not a regular expression: it runs for every number of a document, and a
+    /// `Regex` match cost microseconds each (a 4 MiB list of numbers took 15 s).
     static func isJSONNumber(_ text: String) -> Bool {
-        text.wholeMatch(of: #/-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/#) != nil
+        var text = text
+        return text.withUTF8 { b in
+            var i = 0
+            func digits() -> Int {
+                let start = i
+                while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") { i += 1 }
+                return i - start
+            }
+            if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < b.count else { return false }
+            if b[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                i += 1
+                guard digits() > 0 else { return false }
+            }
+            if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+                i += 1
+                if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return i == b.count
+        }
     }
 
     private mutating func convert(_ node: Node, depth: Int) throws(Failure) -> JSONValue {

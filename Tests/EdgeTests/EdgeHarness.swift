@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import MQTT
 import PrePullKit
+import Testing
 import TestSupport
 
 /// One real node for a test: mosquitto, a registry (optionally throttled / private), containerd,
@@ -58,6 +59,7 @@ final class EdgeHarness: Sendable {
     }
 
     func shutdown() async {
+        #expect(cloud.undecodable.isEmpty, "the node published messages the codec refuses: \(cloud.undecodable)")
         await cloud.close()
         await cri.close()
         broker.shutdown()

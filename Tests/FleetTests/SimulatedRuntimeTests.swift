@@ -1,4 +1,5 @@
 import Edge
+import Fleet
 import Foundation
 import PrePullKit
 import Synchronization

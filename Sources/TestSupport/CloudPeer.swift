@@ -1,33 +1,34 @@
-import Edge
 import Foundation
 import MQTT
 import PrePullKit
 import Synchronization
-import Testing
-import TestSupport
 
 /// A scripted "cloud" for the edge tests: publishes tasks the way `prepull cloud` does (QoS 1,
 /// PrePullKit envelopes), records every status and presence message a node publishes, and (like
-/// the cloud) re-sends a node's open tasks when an `online` presence arrives.
-final class CloudPeer: Sendable {
-    struct Received: Sendable {
-        var envelope: Envelope
-        var qos: MQTTQoS
-        var retain: Bool
-        var arrived: ContinuousClock.Instant
+/// the cloud) re-sends a node's open tasks when an `online` presence arrives. A message it cannot
+/// decode is kept in `undecodable` (a test checks it stays empty).
+public final class CloudPeer: Sendable {
+    public struct Received: Sendable {
+        public var envelope: Envelope
+        public var qos: MQTTQoS
+        public var retain: Bool
+        public var arrived: ContinuousClock.Instant
     }
 
-    let client: MQTTClient
-    let topics: Topics
-    let codec: WireCodec
+    public let client: MQTTClient
+    public let topics: Topics
+    public let codec: WireCodec
+    private let undecodableMessages = Mutex<[String]>([])
+    /// Messages that did not decode: "topic: payload".
+    public var undecodable: [String] { undecodableMessages.withLock { $0 } }
     private let received = Mutex<[Received]>([])
     /// (node, job uid) -> the task envelope, while open.
     private let open = Mutex<[String: Envelope]>([:])
     private let seq = Atomic<UInt64>(0)
     private let listener = Mutex<Task<Void, Never>?>(nil)
-    let resendOnOnline: Bool
+    public let resendOnOnline: Bool
 
-    init(broker: MosquittoBroker, topics: Topics = Topics(), resendOnOnline: Bool = true) async throws {
+    public init(broker: MosquittoBroker, topics: Topics = Topics(), resendOnOnline: Bool = true) async throws {
         self.topics = topics
         self.codec = WireCodec(topics: topics)
         self.resendOnOnline = resendOnOnline
@@ -47,14 +48,14 @@ final class CloudPeer: Sendable {
         listener.withLock { $0 = task }
     }
 
-    func close() async {
+    public func close() async {
         await client.disconnect()
         listener.withLock { $0 }?.cancel()
     }
 
     private func record(_ message: MQTTMessage) async {
         guard let envelope = try? codec.decode(topic: message.topic, payload: message.payload) else {
-            Issue.record("cloud peer got an undecodable message on \(message.topic): \(message.payloadString)")
+            undecodableMessages.withLock { $0.append("\(message.topic): \(message.payloadString)") }
             return
         }
         received.withLock { $0.append(Received(envelope: envelope, qos: message.qos, retain: message.retain, arrived: .now)) }
@@ -70,7 +71,7 @@ final class CloudPeer: Sendable {
     }
 
     @discardableResult
-    func sendTask(node: String, job: String, uid: String = UUID().uuidString, _ task: TaskCreate) async throws -> Envelope {
+    public func sendTask(node: String, job: String, uid: String = UUID().uuidString, _ task: TaskCreate) async throws -> Envelope {
         let envelope = Envelope.job(
             id: "task-\(UUID().uuidString)", timestampMs: Date.nowEpochMilliseconds, jobName: job, jobUID: uid, nodeName: node,
             seq: seq.wrappingAdd(1, ordering: .relaxed).newValue, body: .taskCreate(task))
@@ -80,9 +81,9 @@ final class CloudPeer: Sendable {
     }
 
     /// Publishes `envelope` again (a duplicate delivery).
-    func resend(_ envelope: Envelope) async throws { try await publishEnvelope(envelope) }
+    public func resend(_ envelope: Envelope) async throws { try await publishEnvelope(envelope) }
 
-    func cancel(node: String, job: String, uid: String, reason: String = "job deleted") async throws {
+    public func cancel(node: String, job: String, uid: String, reason: String = "job deleted") async throws {
         _ = open.withLock { $0.removeValue(forKey: "\(node)/\(uid)") }
         let envelope = Envelope.job(
             id: "cancel-\(UUID().uuidString)", timestampMs: Date.nowEpochMilliseconds, jobName: job, jobUID: uid, nodeName: node,
@@ -96,34 +97,34 @@ final class CloudPeer: Sendable {
 
     // MARK: what arrived
 
-    var all: [Received] { received.withLock { $0 } }
+    public var all: [Received] { received.withLock { $0 } }
 
-    func messages(uid: String) -> [Received] { all.filter { $0.envelope.content.jobUID == uid } }
+    public func messages(uid: String) -> [Received] { all.filter { $0.envelope.content.jobUID == uid } }
 
-    func progress(uid: String) -> [(Received, PullProgress)] {
+    public func progress(uid: String) -> [(Received, PullProgress)] {
         messages(uid: uid).compactMap { r in
             if case .progress(let p) = r.envelope.content.body { return (r, p) }
             return nil
         }
     }
 
-    func accepted(uid: String) -> [TaskAccepted] {
+    public func accepted(uid: String) -> [TaskAccepted] {
         messages(uid: uid).compactMap { if case .accepted(let a) = $0.envelope.content.body { return a } else { return nil } }
     }
 
-    func checkResults(uid: String) -> [CheckResult] {
+    public func checkResults(uid: String) -> [CheckResult] {
         messages(uid: uid).compactMap { if case .checkResult(let c) = $0.envelope.content.body { return c } else { return nil } }
     }
 
-    func pullResults(uid: String) -> [PullResult] {
+    public func pullResults(uid: String) -> [PullResult] {
         messages(uid: uid).compactMap { if case .pullResult(let p) = $0.envelope.content.body { return p } else { return nil } }
     }
 
-    func nodeResults(uid: String) -> [NodeResult] {
+    public func nodeResults(uid: String) -> [NodeResult] {
         messages(uid: uid).compactMap { if case .nodeResult(let n) = $0.envelope.content.body { return n } else { return nil } }
     }
 
-    func presences(node: String) -> [Presence] {
+    public func presences(node: String) -> [Presence] {
         all.compactMap { r in
             guard r.envelope.content.nodeName == node, case .presence(let p) = r.envelope.content.body else { return nil }
             return p
@@ -131,7 +132,7 @@ final class CloudPeer: Sendable {
     }
 
     /// Waits until `condition` holds (polling every 20 ms) or throws after `timeout`.
-    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+    public func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
             if ContinuousClock.now >= deadline { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
@@ -139,7 +140,7 @@ final class CloudPeer: Sendable {
         }
     }
 
-    func waitForNodeResult(uid: String, timeout: Duration = .seconds(60)) async throws -> NodeResult {
+    public func waitForNodeResult(uid: String, timeout: Duration = .seconds(60)) async throws -> NodeResult {
         try await waitFor("nodeResult of \(uid)", timeout: timeout) { !nodeResults(uid: uid).isEmpty }
         return nodeResults(uid: uid)[0]
     }

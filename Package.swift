@@ -193,7 +193,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed"]),
+        .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed", "TestSupport"]),
         .testTarget(
             name: "FleetTests",
             dependencies: ["Fleet", "Edge", "Cloud", "CloudCLI", "MQTT", "PrePullKit", "TestSupport",

@@ -20,3 +20,14 @@ public enum RepositoryPaths {
         return nil
     }
 }
+
+/// Whether a test that needs something this machine may lack (root, containerd, a built binary)
+/// runs. Outside CI it runs only when the need is met (and is skipped, saying why, otherwise);
+/// under `CI=true` it always runs, so a missing need fails it instead of skipping it: a green CI
+/// run means every real containerd pull ran.
+public enum TestEnvironment {
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// For `.enabled(if: TestEnvironment.runs(when: ...))`.
+    public static func runs(when met: Bool) -> Bool { met || isCI }
+}

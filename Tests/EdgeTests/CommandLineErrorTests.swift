@@ -5,7 +5,7 @@ import TestSupport
 /// The shared command-line options (`CommandSupport`) as users meet them: bad values are refused
 /// before anything starts, with the flag and the value in the message, by every binary.
 @Suite("command-line errors",
-       .enabled(if: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull-edge")),
+       .enabled(if: TestEnvironment.runs(when: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull-edge"))),
                 "build the binaries first (swift build --build-tests)"))
 struct CommandLineErrorTests {
     static func run(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

@@ -72,6 +72,7 @@ final class EdgeHarness: Sendable {
         images: [String] = ["tiny", "multilayer"],
         _ body: (EdgeHarness) async throws -> Void
     ) async throws {
+        try #require(Testbed.isRoot, "containerd must run as root")
         try await Testbed.withTestbed { testbed in
             let registry = try makeRegistry(testbed)
             _ = try await offPool { try testbed.pushImages(to: registry, only: images) }

@@ -9,8 +9,8 @@ import TestSupport
 /// `prepull edge` as a real child process (binary `.build/debug/prepull`, built by
 /// `swift build --build-tests`), killed with SIGKILL in the middle of a pull and restarted.
 @Suite("prepull edge process", .serialized,
-       .enabled(if: Testbed.isRoot, "containerd must run as root"),
-       .enabled(if: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull")),
+       .enabled(if: TestEnvironment.runs(when: Testbed.isRoot), "containerd must run as root (under CI=true: run, and fail)"),
+       .enabled(if: TestEnvironment.runs(when: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull"))),
                 "build the prepull binary first (swift build --build-tests)"))
 struct EdgeProcessTests {
     static func arguments(_ h: EdgeHarness, node: String) -> [String] {

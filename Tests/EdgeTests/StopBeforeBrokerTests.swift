@@ -9,7 +9,7 @@ import Glibc
 /// broker is down): every binary stops at once and exits 0. The cloud used to keep retrying until
 /// SIGKILL, because graceful shutdown did not cancel its connect loop.
 @Suite("stop before the broker answers",
-       .enabled(if: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull-edge")),
+       .enabled(if: TestEnvironment.runs(when: FileManager.default.isExecutableFile(atPath: RepositoryPaths.path(".build/debug/prepull-edge"))),
                 "build the binaries first (swift build --build-tests)"))
 struct StopBeforeBrokerTests {
     @Test("SIGTERM during the connect retries: exit 0 within 5 s", arguments: ["cloud", "edge", "prepull-edge", "fleet"])

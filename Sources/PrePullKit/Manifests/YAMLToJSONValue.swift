@@ -8,7 +8,7 @@ import Yams
 /// Yams does the parsing and this converter only checks that every scalar is a JSON scalar.
 struct YAMLToJSONValue {
     /// Nodes visited, aliases counted at every place they stand (an alias bomb of nested lists).
-    static let maximumNodes = 200_000
+    static let maximumNodes = 100_000
     static let maximumDepth = 100
     /// Bytes of scalars and keys visited, aliases counted at every place they stand (one long
     /// string referenced hundreds of times): the size of the document once expanded.

@@ -9,7 +9,6 @@ import PrePullKit
 /// AsyncHTTPClient rather than URLSession: on Linux, FoundationNetworking cannot stream a
 /// response body as it arrives, and `watch` needs exactly that.
 public struct APIClient: Sendable {
-    public static let jobsPath = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
 
     public var server: String
     public var token: String?
@@ -54,34 +53,34 @@ public struct APIClient: Sendable {
     /// `minimal` (`Prefer: return=minimal`: for a job over thousands of nodes the status is thousands
     /// of pending entries, encoded and decoded while the dispatch runs).
     public func apply(_ job: ImagePrePullJob, minimal: Bool = false) async throws -> ImagePrePullJob {
-        let data = try await call(.POST, Self.jobsPath, body: try ManifestEncoder().encodeJSON(job),
+        let data = try await call(.POST, APIPaths.jobs, body: try ManifestEncoder().encodeJSON(job),
                                   headers: minimal ? [("Prefer", "return=minimal")] : [])
         return try Self.decodeJob(data)
     }
 
     /// Posts a raw body (YAML or JSON) as the server received it.
     public func applyRaw(_ body: Data, contentType: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.POST, Self.jobsPath, body: body, contentType: contentType))
+        try Self.decodeJob(try await call(.POST, APIPaths.jobs, body: body, contentType: contentType))
     }
 
     public func job(_ name: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.GET, "\(Self.jobsPath)/\(name)"))
+        try Self.decodeJob(try await call(.GET, APIPaths.job(name)))
     }
 
     public func jobs() async throws -> [ImagePrePullJob] {
         struct List: Decodable { var items: [ImagePrePullJob] }
-        return try JSONDecoder().decode(List.self, from: try await call(.GET, Self.jobsPath)).items
+        return try JSONDecoder().decode(List.self, from: try await call(.GET, APIPaths.jobs)).items
     }
 
     @discardableResult
     public func delete(_ name: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.DELETE, "\(Self.jobsPath)/\(name)"))
+        try Self.decodeJob(try await call(.DELETE, APIPaths.job(name)))
     }
 
     // MARK: secrets and nodes
 
     public func apply(_ secret: DockerConfigSecret) async throws -> SecretInfo {
-        let data = try await call(.POST, "/api/v1/namespaces/\(secret.namespace)/secrets", body: try SecretManifestEncoding.json(secret))
+        let data = try await call(.POST, APIPaths.secrets(namespace: secret.namespace), body: try SecretManifestEncoding.json(secret))
         return try JSONDecoder().decode(SecretInfo.self, from: data)
     }
 
@@ -89,7 +88,7 @@ public struct APIClient: Sendable {
         struct List: Decodable { var items: [NodeInfo] }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(List.self, from: try await call(.GET, "/api/v1/nodes")).items
+        return try decoder.decode(List.self, from: try await call(.GET, APIPaths.nodes)).items
     }
 
     // MARK: watch
@@ -99,7 +98,7 @@ public struct APIClient: Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ImagePrePullJob.self)
         let task = Task {
             do {
-                var request = HTTPClientRequest(url: "\(server)\(Self.jobsPath)/\(name)?watch=true")
+                var request = HTTPClientRequest(url: "\(server)\(APIPaths.job(name))?watch=true")
                 if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
                 let response = try await http.execute(request, timeout: .hours(24 * 365))
                 guard response.status.code == 200 else {

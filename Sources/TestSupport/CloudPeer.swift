@@ -133,11 +133,7 @@ public final class CloudPeer: Sendable {
 
     /// Waits until `condition` holds (polling every 20 ms) or throws after `timeout`.
     public func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            if ContinuousClock.now >= deadline { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await eventually(what, timeout: timeout, every: .milliseconds(20), condition)
     }
 
     public func waitForNodeResult(uid: String, timeout: Duration = .seconds(60)) async throws -> NodeResult {

@@ -84,15 +84,6 @@ final class CloudHarness: Sendable {
     }
 }
 
-/// Polls `condition` every 25 ms.
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if (try? await condition()) == true { return }
-        if ContinuousClock.now >= deadline { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(25))
-    }
-}
 
 /// Records every message on a filter (a monitor client: the "task stream" of a test).
 final class TopicRecorder: Sendable {

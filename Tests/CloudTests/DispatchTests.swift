@@ -13,7 +13,7 @@ struct DispatchTests {
         try await withHarness { h in
             let node = try await h.node("edge-node-1")
             try await h.waitForOnlineNodes(1)
-            let (status, body) = try await h.api.send(.POST, APIClient.jobsPath, body: Data(Manifests.kubeEdgeSample.utf8), contentType: "application/yaml")
+            let (status, body) = try await h.api.send(.POST, APIPaths.jobs, body: Data(Manifests.kubeEdgeSample.utf8), contentType: "application/yaml")
             #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
             let job = try await h.waitForEnd("imageprepull-example")
             #expect(job.apiVersion == ImagePrePullJob.v1alpha2)
@@ -28,7 +28,7 @@ struct DispatchTests {
             #expect(node.createTasks.count == 1)
 
             // The JSON as `get job -o json` prints it carries the v1alpha2 status and the extensions.
-            let raw = String(decoding: try await h.api.send(.GET, "\(APIClient.jobsPath)/imageprepull-example").body, as: UTF8.self)
+            let raw = String(decoding: try await h.api.send(.GET, APIPaths.job("imageprepull-example")).body, as: UTF8.self)
             for key in ["\"nodeStatus\"", "\"imageStatus\"", "\"actionFlow\"", "\"digest\"", "\"attempts\"", "\"counts\"", "\"completionTime\""] {
                 #expect(raw.contains(key), "missing \(key) in \(raw)")
             }
@@ -178,7 +178,7 @@ struct DispatchTests {
             try await eventually("task received") { !node.createTasks.isEmpty }
             try await h.api.delete("to-delete")
             try await eventually("cancel received") { node.received.contains { $0.isCancel } }
-            let (status, _) = try await h.api.send(.GET, "\(APIClient.jobsPath)/to-delete")
+            let (status, _) = try await h.api.send(.GET, APIPaths.job("to-delete"))
             #expect(status == 404)
         }
     }
@@ -200,7 +200,7 @@ struct DispatchTests {
             #expect(b.createTasks.isEmpty)
             var none = Manifests.job("by-label-none", nodes: [])
             none.spec.imagePrePullTemplate.labelSelector = LabelSelector(matchLabels: ["region": "mars"])
-            let (status, _) = try await h.api.send(.POST, APIClient.jobsPath, body: try ManifestEncoder().encodeJSON(none))
+            let (status, _) = try await h.api.send(.POST, APIPaths.jobs, body: try ManifestEncoder().encodeJSON(none))
             #expect(status == 422)
         }
     }

@@ -20,11 +20,11 @@ struct HTTPTests {
     @Test("Invalid YAML/JSON: 400 with the parser's message; invalid job: 422 with every field error; 409; 404")
     func errors() async throws {
         try await withHarness { h in
-            let (s1, b1) = try await h.api.send(.POST, APIClient.jobsPath, body: Data("spec: [unclosed\n  - x: {".utf8), contentType: "application/yaml")
+            let (s1, b1) = try await h.api.send(.POST, APIPaths.jobs, body: Data("spec: [unclosed\n  - x: {".utf8), contentType: "application/yaml")
             #expect(s1 == 400)
             #expect(try Self.status(b1).message.contains("YAML"))
 
-            let (s2, b2) = try await h.api.send(.POST, APIClient.jobsPath, body: Data("{\"kind\": ".utf8), contentType: "application/json")
+            let (s2, b2) = try await h.api.send(.POST, APIPaths.jobs, body: Data("{\"kind\": ".utf8), contentType: "application/json")
             #expect(s2 == 400)
             #expect(try Self.status(b2).message.contains("JSON"))
 
@@ -41,7 +41,7 @@ struct HTTPTests {
                     timeoutSeconds: -5
                     checkItems: [gpu]
                 """
-            let (s3, b3) = try await h.api.send(.POST, APIClient.jobsPath, body: Data(invalid.utf8), contentType: "application/yaml")
+            let (s3, b3) = try await h.api.send(.POST, APIPaths.jobs, body: Data(invalid.utf8), contentType: "application/yaml")
             #expect(s3 == 422)
             let st = try Self.status(b3)
             let fields = Set(st.details?.causes.map(\.field) ?? [])
@@ -51,7 +51,7 @@ struct HTTPTests {
             }
 
             let (s4, b4) = try await h.api.send(
-                .POST, APIClient.jobsPath,
+                .POST, APIPaths.jobs,
                 body: Data("{\"apiVersion\":\"operations.kubeedge.io/v1alpha2\",\"kind\":\"ImagePrePullJob\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"imagePrePullTemplate\":{\"imagez\":[]}}}".utf8),
                 contentType: "application/json")
             #expect(s4 == 422)
@@ -60,14 +60,14 @@ struct HTTPTests {
             _ = try await h.node("n-1")
             try await h.waitForOnlineNodes(1)
             _ = try await h.api.apply(Manifests.job("twice", nodes: ["n-1"]))
-            let (s5, _) = try await h.api.send(.POST, APIClient.jobsPath, body: try ManifestEncoder().encodeJSON(Manifests.job("twice", nodes: ["n-1"])))
+            let (s5, _) = try await h.api.send(.POST, APIPaths.jobs, body: try ManifestEncoder().encodeJSON(Manifests.job("twice", nodes: ["n-1"])))
             #expect(s5 == 409)
-            let (s6, _) = try await h.api.send(.GET, "\(APIClient.jobsPath)/nope")
+            let (s6, _) = try await h.api.send(.GET, APIPaths.job("nope"))
             #expect(s6 == 404)
-            let (s7, _) = try await h.api.send(.DELETE, "\(APIClient.jobsPath)/nope")
+            let (s7, _) = try await h.api.send(.DELETE, APIPaths.job("nope"))
             #expect(s7 == 404)
             let missingSecret = Manifests.job("needs-secret", nodes: ["n-1"], imageSecrets: "default/absent")
-            let (s8, b8) = try await h.api.send(.POST, APIClient.jobsPath, body: try ManifestEncoder().encodeJSON(missingSecret))
+            let (s8, b8) = try await h.api.send(.POST, APIPaths.jobs, body: try ManifestEncoder().encodeJSON(missingSecret))
             #expect(s8 == 422)
             #expect(try Self.status(b8).details?.causes.first?.field == "spec.imagePrePullTemplate.imageSecrets")
         }
@@ -79,14 +79,14 @@ struct HTTPTests {
             try await h.waitForOnlineNodes(0)
             let anonymous = APIClient(server: h.api.server)
             let wrong = APIClient(server: h.api.server, token: "wrong")
-            for path in [APIClient.jobsPath, "/api/v1/nodes", "/metrics", "\(APIClient.jobsPath)/x"] {
+            for path in [APIPaths.jobs, "/api/v1/nodes", "/metrics", APIPaths.job("x")] {
                 #expect(try await anonymous.send(.GET, path).status == 401, "\(path)")
                 #expect(try await wrong.send(.GET, path).status == 401, "\(path)")
             }
-            #expect(try await anonymous.send(.POST, APIClient.jobsPath, body: Data("{}".utf8)).status == 401)
+            #expect(try await anonymous.send(.POST, APIPaths.jobs, body: Data("{}".utf8)).status == 401)
             #expect(try await anonymous.send(.GET, "/healthz").status == 200)
             #expect(try await anonymous.send(.GET, "/readyz").status == 200)
-            #expect(try await h.api.send(.GET, APIClient.jobsPath).status == 200)
+            #expect(try await h.api.send(.GET, APIPaths.jobs).status == 200)
             #expect(try await h.api.send(.GET, "/metrics").status == 200)
         }
     }
@@ -123,11 +123,11 @@ struct HTTPTests {
             #expect(creds.entries["registry.example.com"]?.password == password)
             #expect(without.createTasks.first?.credentials == nil)
             for path in [
-                APIClient.jobsPath, "\(APIClient.jobsPath)/private", "/api/v1/namespaces/default/secrets/regcred", "/api/v1/nodes", "/metrics",
+                APIPaths.jobs, APIPaths.job("private"), "/api/v1/namespaces/default/secrets/regcred", "/api/v1/nodes", "/metrics",
             ] {
                 responses.append(String(decoding: try await h.api.send(.GET, path).body, as: UTF8.self))
             }
-            responses.append(String(decoding: try await h.api.send(.DELETE, "\(APIClient.jobsPath)/private").body, as: UTF8.self))
+            responses.append(String(decoding: try await h.api.send(.DELETE, APIPaths.job("private")).body, as: UTF8.self))
             for r in responses {
                 #expect(!r.contains(password), "password in \(r)")
                 #expect(!r.contains(auth), "auth in \(r)")

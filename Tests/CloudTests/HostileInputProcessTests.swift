@@ -158,7 +158,7 @@ struct HostileInputProcessTests {
                 spec:
                   imagePrePullTemplate: {images: [busybox], nodeNames: [n-1], \(field): \(value)}
                 """
-            let (status, body) = try await cloud.api.send(.POST, "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs",
+            let (status, body) = try await cloud.api.send(.POST, APIPaths.jobs,
                                                           body: Data(yaml.utf8), contentType: "application/yaml")
             #expect(status == 422, "\(field)=\(value): \(status)")
             #expect(String(decoding: body, as: UTF8.self).contains(path), "\(String(decoding: body, as: UTF8.self))")
@@ -171,7 +171,7 @@ struct HostileInputProcessTests {
     func applyRefusesOversizeAndInvalid() async throws {
         let cloud = try await Cloud()
         defer { cloud.shutdown() }
-        let path = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
+        let path = APIPaths.jobs
         func post(_ text: String, _ contentType: String = "application/yaml", to p: String = path) async throws -> (Int, String, Duration) {
             let start = ContinuousClock.now
             let (status, body) = try await cloud.api.send(.POST, p, body: Data(text.utf8), contentType: contentType)

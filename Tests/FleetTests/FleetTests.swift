@@ -155,12 +155,3 @@ struct FleetTests {
     }
 }
 
-/// Polls `condition` every 50 ms.
-func eventually(_ what: String, timeout: Duration, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if (try? await condition()) == true { return }
-        if ContinuousClock.now >= deadline { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}

@@ -137,7 +137,7 @@ import Testing
         case 0: return Double(Int.random(in: -1000...1000, using: &rng))
         case 1: return Double.random(in: 0...100, using: &rng)
         case 2: return (Double.random(in: 0...100, using: &rng) * 100).rounded() / 100
-        default: return [0, 80, 99.99, 1e-9, 12345678.9, 0.1, 1e20, 5e-324].randomElement(using: &rng)!
+        default: return [0, 80, 99.99, 1e-9, 12345678.9, 0.1, 1e20, .leastNonzeroMagnitude].randomElement(using: &rng)!
         }
     }
 

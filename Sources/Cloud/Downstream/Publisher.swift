@@ -45,8 +45,6 @@ final class Publisher: Sendable {
         (messages, queue) = AsyncStream.makeStream(of: Message.self)
     }
 
-    func send(_ message: Message) { queue.yield(message) }
-
     func send(topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false, onSent: (@Sendable () -> Void)? = nil) {
         queue.yield(Message(topic: topic, payload: payload, qos: qos, retain: retain, onSent: onSent))
     }

@@ -39,12 +39,6 @@ public enum APIResponses {
     }
 
     /// Any error of a handler: API errors as their Status, anything else as a 500.
-    static func error(_ error: any Error) -> Response {
-        if let e = error as? CloudAPIError { return self.error(e) }
-        let s = Status(code: 500, reason: "InternalError", message: "\(error)")
-        return json(s, status: .internalServerError)
-    }
-
     static func error(_ error: CloudAPIError) -> Response {
         let s = status(for: error)
         return json(s, status: HTTPResponse.Status(code: s.code))

@@ -1,16 +1,16 @@
 import Hummingbird
+import PrePullKit
 
 /// Requires `Authorization: Bearer <token>` on every route except /healthz and /readyz.
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        if path == "/healthz" || path == "/readyz" { return try await next(request, context) }
+        if APIPaths.unauthenticated.contains(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
             constantTimeEqual(String(header.dropFirst("Bearer ".count)), token)
         else {
-            return APIResponses.error(.unauthorized)
+            throw CloudAPIError.unauthorized
         }
         return try await next(request, context)
     }

@@ -13,3 +13,15 @@ public enum CloudAPIError: Error, Sendable, Equatable {
     /// 401
     case unauthorized
 }
+
+import Hummingbird
+
+/// Handlers throw a `CloudAPIError`; Hummingbird renders it as the Kubernetes `Status` object with
+/// the matching code (the handlers have no `catch` blocks of their own).
+extension CloudAPIError: HTTPResponseError {
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: APIResponses.status(for: self).code) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        APIResponses.error(self)
+    }
+}

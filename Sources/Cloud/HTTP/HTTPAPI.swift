@@ -16,8 +16,6 @@ import PrePullKit
 /// | GET | /api/v1/nodes | node registry |
 /// | GET | /healthz, /readyz, /metrics | health, readiness, Prometheus text |
 enum HTTPAPI {
-    static let jobsPath = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
-    static let v1alpha1JobsPath = "/apis/operations.kubeedge.io/v1alpha1/imageprepulljobs"
     /// Kubernetes' own API server takes 3 MiB; a job at every cap (50,000 node names) is under 1 MiB.
     static let maxBody = 1024 * 1024
     /// RFC 7240 request preference and its acknowledgement.
@@ -28,35 +26,26 @@ enum HTTPAPI {
         let router = Router(context: BasicRequestContext.self)
         if let token { router.add(middleware: BearerAuthMiddleware(token: token)) }
 
-        router.get("/healthz") { _, _ in APIResponses.text("ok\n") }
-        router.get("/readyz") { _, _ in
+        router.get(RouterPath(APIPaths.healthz)) { _, _ in APIResponses.text("ok\n") }
+        router.get(RouterPath(APIPaths.readyz)) { _, _ in
             readiness.isReady ? APIResponses.text("ok\n") : APIResponses.text("not ready\n", status: .serviceUnavailable)
         }
-        router.get("/metrics") { _, _ in
+        router.get(RouterPath(APIPaths.metrics)) { _, _ in
             APIResponses.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
 
-        for base in [jobsPath, v1alpha1JobsPath] {
+        for base in [APIPaths.jobs, APIPaths.v1alpha1Jobs] {
             router.post(RouterPath(base)) { request, context in
-                let manifest: Manifest
-                do {
-                    manifest = try await singleManifest(request, context: context)
-                } catch {
-                    return APIResponses.error(error)
-                }
-                guard let job = manifest.job else { return APIResponses.error(.badRequest("expected an ImagePrePullJob, got a Secret")) }
+                let manifest = try await singleManifest(request, context: context)
+                guard let job = manifest.job else { throw CloudAPIError.badRequest("expected an ImagePrePullJob, got a Secret") }
                 // RFC 7240 `Prefer: return=minimal` (what `prepull apply` sends): the created job
                 // without its status, which for a 10,000-node job is 10,000 pending entries that
                 // cost the cloud and the client CPU while the dispatch runs.
                 let minimal = request.headers[values: HTTPAPI.preferField].contains { $0.contains("return=minimal") }
-                do {
-                    let created = try await controller.apply(job, withStatus: !minimal)
-                    var response = APIResponses.job(created, status: .created)
-                    if minimal { response.headers[HTTPAPI.preferenceAppliedField] = "return=minimal" }
-                    return response
-                } catch {
-                    return APIResponses.error(error)
-                }
+                let created = try await controller.apply(job, withStatus: !minimal)
+                var response = APIResponses.job(created, status: .created)
+                if minimal { response.headers[HTTPAPI.preferenceAppliedField] = "return=minimal" }
+                return response
             }
             router.get(RouterPath(base)) { _, _ in
                 APIResponses.json(JobList(items: await controller.list()))
@@ -64,52 +53,28 @@ enum HTTPAPI {
             router.get(RouterPath(base + "/:name")) { request, context in
                 let name = context.parameters.get("name") ?? ""
                 if request.uri.queryParameters.get("watch") == "true" || request.uri.queryParameters.get("watch") == "1" {
-                    do {
-                        return watchResponse(try await controller.watch(name: name))
-                    } catch {
-                        return APIResponses.error(error)
-                    }
+                    return watchResponse(try await controller.watch(name: name))
                 }
-                do {
-                    return APIResponses.job(try await controller.job(name: name))
-                } catch {
-                    return APIResponses.error(error)
-                }
+                return APIResponses.job(try await controller.job(name: name))
             }
             router.delete(RouterPath(base + "/:name")) { _, context in
-                do {
-                    return APIResponses.job(try await controller.delete(name: context.parameters.get("name") ?? ""))
-                } catch {
-                    return APIResponses.error(error)
-                }
+                APIResponses.job(try await controller.delete(name: context.parameters.get("name") ?? ""))
             }
         }
 
-        router.post("/api/v1/namespaces/:namespace/secrets") { request, context in
+        router.post(RouterPath(APIPaths.secrets(namespace: ":namespace"))) { request, context in
             let namespace = context.parameters.get("namespace") ?? "default"
-            let manifest: Manifest
-            do {
-                manifest = try await singleManifest(request, context: context)
-            } catch {
-                return APIResponses.error(error)
+            guard var secret = try await singleManifest(request, context: context).secret else {
+                throw CloudAPIError.badRequest("expected a Secret of type \(DockerConfigSecret.type)")
             }
-            guard var secret = manifest.secret else { return APIResponses.error(.badRequest("expected a Secret of type \(DockerConfigSecret.type)")) }
             secret.namespace = namespace
-            do {
-                return APIResponses.json(try await controller.putSecret(secret), status: .created)
-            } catch {
-                return APIResponses.error(error)
-            }
+            return APIResponses.json(try await controller.putSecret(secret), status: .created)
         }
-        router.get("/api/v1/namespaces/:namespace/secrets/:name") { _, context in
-            do {
-                return APIResponses.json(
-                    try await controller.secret(namespace: context.parameters.get("namespace") ?? "", name: context.parameters.get("name") ?? ""))
-            } catch {
-                return APIResponses.error(error)
-            }
+        router.get(RouterPath(APIPaths.secrets(namespace: ":namespace") + "/:name")) { _, context in
+            APIResponses.json(
+                try await controller.secret(namespace: context.parameters.get("namespace") ?? "", name: context.parameters.get("name") ?? ""))
         }
-        router.get("/api/v1/nodes") { _, _ in
+        router.get(RouterPath(APIPaths.nodes)) { _, _ in
             APIResponses.json(NodeList(items: await controller.nodes()))
         }
         return router

@@ -131,15 +131,6 @@ public struct JobStatusState: Sendable, Equatable {
         }
         return changed
     }
-
-    /// Adds a node (pending) that was not known when the state was created. O(1).
-    public mutating func addNode(_ name: String) {
-        guard index[name] == nil else { return }
-        index[name] = nodes.count
-        nodes.append(NodeFoldState(name: name))
-        counts.total += 1
-        counts.pending += 1
-    }
 }
 
 /// Delivery counters of a fold; not part of the folded state's equality.

@@ -46,15 +46,17 @@ let package = Package(
         .target(
             name: "MQTT",
             dependencies: [
-                "CMosquitto", "CMosquittoReadBuffer",
+                "CMosquitto", "CMosquittoReadBuffer", "Locking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
         .target(
             name: "PrePullKit",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["Locking", .product(name: "Yams", package: "Yams")]
         ),
+        // The one lock type (a pthread mutex ThreadSanitizer can see), below every other target.
+        .target(name: "Locking"),
         // containerd over its unix socket: CRI runtime.v1 ImageService + content.v1 ListStatuses.
         // Swift code generated once from Protos/ by scripts/gen-proto.sh and committed in Generated/.
         .target(
@@ -70,7 +72,7 @@ let package = Package(
         // The edge worker: checks, runtime protocol (containerd CRI + simulated), journal, worker.
         .target(
             name: "Edge",
-            dependencies: [
+            dependencies: ["Locking", 
                 "MQTT", "PrePullKit", "ContainerdClient",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,14 +82,14 @@ let package = Package(
         // Hollow fleets: N edge workers over the simulated runtime on one MQTT event loop.
         .target(
             name: "Fleet",
-            dependencies: ["Edge", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Locking", "Edge", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]
         ),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
-        .target(name: "TestSupport", dependencies: ["MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TestSupport", dependencies: ["Locking", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]),
         // Cloud controller: store (GRDB), node registry, dispatcher, aggregator, HTTP API, metrics.
         .target(
             name: "Cloud",
-            dependencies: [
+            dependencies: ["Locking", 
                 "MQTT", "PrePullKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -114,7 +116,7 @@ let package = Package(
         // What every prepull command line shares: logging and broker TLS flags, signals, version.
         .target(
             name: "CommandSupport",
-            dependencies: [
+            dependencies: ["Locking", 
                 "MQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -183,11 +185,11 @@ let package = Package(
             ],
             path: "bench/cloud"
         ),
-        .testTarget(name: "MQTTTests", dependencies: ["MQTT", "CMosquittoReadBuffer", "TestSupport"]),
+        .testTarget(name: "MQTTTests", dependencies: ["Locking", "MQTT", "CMosquittoReadBuffer", "TestSupport"]),
         .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
         .testTarget(
             name: "CloudTests",
-            dependencies: [
+            dependencies: ["Locking", 
                 "Cloud", "CloudCLI", "PrePullKit", "MQTT", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -196,12 +198,12 @@ let package = Package(
         .testTarget(name: "ContainerdClientTests", dependencies: ["ContainerdClient", "EdgeTestbed", "TestSupport"]),
         .testTarget(
             name: "FleetTests",
-            dependencies: ["Fleet", "Edge", "Cloud", "CloudCLI", "MQTT", "PrePullKit", "TestSupport",
+            dependencies: ["Locking", "Fleet", "Edge", "Cloud", "CloudCLI", "MQTT", "PrePullKit", "TestSupport",
                            .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "EdgeTests",
-            dependencies: [
+            dependencies: ["Locking", 
                 "Edge", "MQTT", "PrePullKit", "ContainerdClient", "EdgeTestbed", "TestSupport", "CloudCLI",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -213,7 +215,7 @@ let package = Package(
 // `PREPULL_MQTT_ONLY=1 swift test --sanitize=thread ...` (scripts/test.sh): only the MQTT stack, so the
 // ThreadSanitizer build does not have to compile grpc and the server stack as well.
 if Context.environment["PREPULL_MQTT_ONLY"] != nil {
-    let keep: Set<String> = ["CMosquitto", "CMosquittoReadBuffer", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
+    let keep: Set<String> = ["CMosquitto", "CMosquittoReadBuffer", "Locking", "MQTT", "PrePullKit", "TestSupport", "MQTTTests"]
     package.targets = package.targets.filter { keep.contains($0.name) }
     package.products = [.library(name: "MQTT", targets: ["MQTT"])]
     // Only the packages those targets use (SwiftPM warns about the others).
@@ -227,7 +229,7 @@ if Context.environment["PREPULL_MQTT_ONLY"] != nil {
 // `PREPULL_FUZZ=1 swift build --sanitize=fuzzer ...` (scripts/fuzz.sh): the libFuzzer targets in
 // fuzz/ over the model alone. They exist only in this mode: without libFuzzer's main they do not link.
 if Context.environment["PREPULL_FUZZ"] != nil {
-    package.targets = package.targets.filter { $0.name == "PrePullKit" }
+    package.targets = package.targets.filter { ["PrePullKit", "Locking"].contains($0.name) }
     let fuzzTargets = ["wire", "manifest", "selector", "task-intake"]
     for name in fuzzTargets {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["PrePullKit"], path: "fuzz/\(name)"))

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Locking
 #endif
 
 /// Waits for the first of some signals (SIGINT, SIGTERM) without a blocked thread.
@@ -18,7 +19,7 @@ public final class SignalWaiter: Sendable {
         var waiters: [CheckedContinuation<Int32, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let signals: Set<Int32>
 
     public init(_ signals: [Int32]) {
@@ -66,8 +67,8 @@ private func relaySignal(_ number: Int32) {
 final class SignalRelay: Sendable {
     static let shared = SignalRelay()
 
-    private let waiters = Mutex<[SignalWaiter]>([])
-    private let handled = Mutex<Set<Int32>>([])
+    private let waiters = Locked<[SignalWaiter]>([])
+    private let handled = Locked<Set<Int32>>([])
 
     private init() {
         var fds: [Int32] = [-1, -1]

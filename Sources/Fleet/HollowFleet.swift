@@ -4,6 +4,7 @@ import Logging
 import MQTT
 import PrePullKit
 import Synchronization
+import Locking
 
 /// N hollow edge nodes in one process: each a real MQTT connection (client id = node name) running
 /// the real `EdgeWorker` over a `SimulatedRuntime` and an in-memory journal. All connections share one
@@ -12,9 +13,9 @@ public final class HollowFleet: Sendable {
     public let options: HollowFleetOptions
     public let eventLoop: MQTTEventLoop
     private let logger: Logger
-    private let workers = Mutex<[EdgeWorker]>([])
-    private let runtimes = Mutex<[SimulatedRuntime]>([])
-    private let returning = Mutex<[Task<Void, Never>]>([])
+    private let workers = Locked<[EdgeWorker]>([])
+    private let runtimes = Locked<[SimulatedRuntime]>([])
+    private let returning = Locked<[Task<Void, Never>]>([])
 
     public init(options: HollowFleetOptions, logger: Logger = Logger(label: "prepull.fleet")) {
         self.options = options

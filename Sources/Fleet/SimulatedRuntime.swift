@@ -2,6 +2,7 @@ import Foundation
 import Edge
 import PrePullKit
 import Synchronization
+import Locking
 
 /// A runtime without containers, for hollow fleets (`prepull fleet`) and cloud tests: each pull
 /// takes a duration drawn from ``Configuration/pullMilliseconds`` and "downloads" a size drawn
@@ -57,7 +58,7 @@ public final class SimulatedRuntime: Runtime {
         var counters = Counters()
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(_ configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -66,7 +67,7 @@ public final class SimulatedRuntime: Runtime {
             let normalized = (try? ImageReference(ref).normalized) ?? ref
             initial.images[normalized] = Self.image(normalized, size: 10 << 20)
         }
-        state = Mutex(initial)
+        state = Locked(initial)
     }
 
     public var counters: Counters { state.withLock { $0.counters } }

@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import Locking
 import Logging
 #if canImport(Glibc)
 import Glibc

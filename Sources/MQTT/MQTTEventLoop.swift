@@ -1,5 +1,6 @@
 import CMosquitto
 import Foundation
+import Locking
 import HeapModule
 import Synchronization
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import Locking
 
 
 /// Tells one `publish` call, once, that every message it covers is written (QoS 0) or

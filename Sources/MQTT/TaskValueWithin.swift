@@ -1,3 +1,4 @@
+import Locking
 /// The value of `task` if it finishes within `limit`, else `nil`.
 ///
 /// Returns at the limit without waiting for `task`, which keeps running: the caller cancels it or

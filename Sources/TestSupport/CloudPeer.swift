@@ -2,6 +2,7 @@ import Foundation
 import MQTT
 import PrePullKit
 import Synchronization
+import Locking
 
 /// A scripted "cloud" for the edge tests: publishes tasks the way `prepull cloud` does (QoS 1,
 /// PrePullKit envelopes), records every status and presence message a node publishes, and (like
@@ -18,14 +19,14 @@ public final class CloudPeer: Sendable {
     public let client: MQTTClient
     public let topics: Topics
     public let codec: WireCodec
-    private let undecodableMessages = Mutex<[String]>([])
+    private let undecodableMessages = Locked<[String]>([])
     /// Messages that did not decode: "topic: payload".
     public var undecodable: [String] { undecodableMessages.withLock { $0 } }
-    private let received = Mutex<[Received]>([])
+    private let received = Locked<[Received]>([])
     /// (node, job uid) -> the task envelope, while open.
-    private let open = Mutex<[String: Envelope]>([:])
+    private let open = Locked<[String: Envelope]>([:])
     private let seq = Atomic<UInt64>(0)
-    private let listener = Mutex<Task<Void, Never>?>(nil)
+    private let listener = Locked<Task<Void, Never>?>(nil)
     public let resendOnOnline: Bool
 
     public init(broker: MosquittoBroker, topics: Topics = Topics(), resendOnOnline: Bool = true) async throws {

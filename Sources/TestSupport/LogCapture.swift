@@ -1,10 +1,11 @@
 import Logging
 import Synchronization
+import Locking
 
 /// Collects every log line of a logger (message and metadata, fully rendered) so that tests can
 /// assert what a worker or the controller logged, e.g. that a password never appears.
 public final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     public init() {}
 

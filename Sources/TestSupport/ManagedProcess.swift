@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import Locking
 #endif
 
 /// A child process started by the harness with posix_spawn, output appended to a log file,
@@ -11,7 +12,7 @@ public final class ManagedProcess: Sendable {
     public let arguments: [String]
     public let logPath: String
     public let pid: pid_t
-    private let exitStatus = Mutex<Int32?>(nil)
+    private let exitStatus = Locked<Int32?>(nil)
 
     public init(_ executable: String, _ arguments: [String], logPath: String,
                 environment: [String: String]? = nil) throws {

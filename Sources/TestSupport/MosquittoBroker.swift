@@ -1,6 +1,7 @@
 import Foundation
 import MQTT
 import Synchronization
+import Locking
 
 /// Certificates made by the shipped `broker/certs.sh`.
 public struct CertificateSet: Sendable {
@@ -33,7 +34,7 @@ public final class MosquittoBroker: Sendable {
     public let port: Int
     public let mode: Mode
     public let directory: TemporaryDirectory
-    private let process = Mutex<ManagedProcess?>(nil)
+    private let process = Locked<ManagedProcess?>(nil)
 
     public var host: String { "127.0.0.1" }
     public var configPath: String { directory.file("mosquitto.conf") }

@@ -3,6 +3,7 @@ import Logging
 import MQTT
 import PrePullKit
 import Synchronization
+import Locking
 
 /// A scripted edge node for controller tests: a real `MQTTClient` speaking the prepull protocol
 /// with PrePullKit envelopes, but with no runtime behind it.
@@ -61,12 +62,12 @@ public final class ScriptedNode: Sendable {
     public let client: MQTTClient
     private let options: Options
     private let codec: WireCodec
-    private let state = Mutex(State())
-    private let loopTask = Mutex<Task<Void, Never>?>(nil)
+    private let state = Locked(State())
+    private let loopTask = Locked<Task<Void, Never>?>(nil)
     private let presenceSequence = PresenceSequence()
     /// The last state announced: an `online` after an `offline` on the same connection needs
     /// numbers above that `offline`.
-    private let lastAnnounced = Mutex<Presence.State?>(nil)
+    private let lastAnnounced = Locked<Presence.State?>(nil)
 
     public init(name: String, configuration: MQTTConfiguration, topics: Topics = Topics(), options: Options = Options(),
                 eventLoop: MQTTEventLoop? = nil) throws {

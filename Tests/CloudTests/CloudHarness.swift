@@ -6,6 +6,7 @@ import MQTT
 import PrePullKit
 import Synchronization
 import TestSupport
+import Locking
 
 /// A real mosquitto, an in-process cloud controller on a fresh data dir, and an API client.
 final class CloudHarness: Sendable {
@@ -16,7 +17,7 @@ final class CloudHarness: Sendable {
     let log: LogCapture
     let nodeLoop = MQTTEventLoop(name: "scripted-nodes")
     private let task: Task<Void, any Error>
-    private let started = Mutex<[ScriptedNode]>([])
+    private let started = Locked<[ScriptedNode]>([])
 
     init(token: String? = nil, configure: (inout CloudConfiguration) -> Void = { _ in }) async throws {
         broker = try MosquittoBroker(.plain)
@@ -94,12 +95,12 @@ final class TopicRecorder: Sendable {
     }
 
     final class Box: Sendable {
-        let records = Mutex<[Record]>([])
+        let records = Locked<[Record]>([])
     }
 
     let client: MQTTClient
     private let box = Box()
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let task = Locked<Task<Void, Never>?>(nil)
 
     init(broker: MosquittoBroker, filters: [String]) async throws {
         client = try MQTTClient(configuration: broker.clientConfiguration(clientID: "recorder-\(UUID().uuidString.prefix(8))"))

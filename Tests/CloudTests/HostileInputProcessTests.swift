@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 #if canImport(Glibc)
 import Glibc
+import Locking
 #endif
 
 /// A real `prepull cloud` process and a real mosquitto, fed what a hostile node or a careless
@@ -21,7 +22,7 @@ struct HostileInputProcessTests {
         let port: Int
         let api: APIClient
         let extra: [String]
-        private let process = MutexBox<ManagedProcess?>(nil)
+        private let process = Locked<ManagedProcess?>(nil)
 
         init(extra: [String] = []) async throws {
             #expect(FileManager.default.isExecutableFile(atPath: RestartTests.binary), "build first: \(RestartTests.binary)")
@@ -33,7 +34,7 @@ struct HostileInputProcessTests {
             try await start()
         }
 
-        var current: ManagedProcess? { process.value }
+        var current: ManagedProcess? { process.withLock { $0 } }
 
         func start() async throws {
             let p = try ManagedProcess(
@@ -41,15 +42,15 @@ struct HostileInputProcessTests {
                 ["cloud", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--data", dir.file("data"), "--listen", "127.0.0.1:\(port)",
                  "--log-level", "debug"] + extra,
                 logPath: dir.file("cloud.log"))
-            process.value = p
+            process.withLock { $0 = p }
             try await eventually("cloud HTTP up", timeout: .seconds(20)) { try await self.api.send(.GET, "/readyz").status == 200 }
         }
 
-        func kill9() { process.value?.kill9() }
+        func kill9() { current?.kill9() }
 
         /// Still running, and answering.
         func expectAlive(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            #expect(process.value?.isRunning == true, "the cloud exited; its log:\n\(log.suffix(3000))", sourceLocation: sourceLocation)
+            #expect(current?.isRunning == true, "the cloud exited; its log:\n\(log.suffix(3000))", sourceLocation: sourceLocation)
             #expect(try await api.send(.GET, "/healthz", timeout: .seconds(5)).status == 200, sourceLocation: sourceLocation)
         }
 
@@ -64,7 +65,7 @@ struct HostileInputProcessTests {
         }
 
         func shutdown() {
-            process.value?.stop()
+            current?.stop()
             broker.shutdown()
             dir.remove()
         }
@@ -387,21 +388,11 @@ struct HostileInputProcessTests {
     }
 }
 
-/// A value behind a lock (for a test's mutable handle).
-final class MutexBox<T: Sendable>: Sendable {
-    private let box: Mutex<T>
-    init(_ value: T) { box = Mutex(value) }
-    var value: T {
-        get { box.withLock { $0 } }
-        set { box.withLock { $0 = newValue } }
-    }
-}
-
 /// A plain TCP client socket on loopback, for talking HTTP byte by byte.
 final class RawSocket: Sendable {
     let fd: Int32
-    private let buffer = Mutex<[UInt8]>([])
-    private let eof = Mutex(false)
+    private let buffer = Locked<[UInt8]>([])
+    private let eof = Locked(false)
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -2,6 +2,7 @@
 import MQTT
 import Synchronization
 import Testing
+import Locking
 
 /// The pull slots of a worker (`maxParallelPulls`). A lost wake-up here leaves a node's task
 /// unfinished forever, so these run real contention on the cooperative pool.
@@ -89,6 +90,6 @@ struct AsyncSemaphoreTests {
     }
 
     private final class Order: Sendable {
-        let indices = Mutex<[Int]>([])
+        let indices = Locked<[Int]>([])
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import PrePullKit
 import Synchronization
 import Testing
+import Locking
 
 @Suite("SimulatedRuntime and distributions")
 struct SimulatedRuntimeTests {
@@ -39,7 +40,7 @@ struct SimulatedRuntimeTests {
                                              progressStep: .milliseconds(50)))
         let image = try ImageReference("example.com/app:1")
         #expect(try await runtime.imageStatus(image) == nil)
-        let samples = Mutex<[PullBytes]>([])
+        let samples = Locked<[PullBytes]>([])
         let started = ContinuousClock.now
         let pulled = try await runtime.pull(image, credential: nil) { bytes in samples.withLock { $0.append(bytes) } }
         let elapsed = ContinuousClock.now - started
@@ -139,7 +140,7 @@ struct SimulatedRuntimeTests {
     @Test("PullStop runs a handler once, at once when already stopped, and not after its operation ended")
     func pullStopHandlers() async throws {
         let stop = PullStop()
-        let calls = Mutex(0)
+        let calls = Locked(0)
         // Ended before the stop: its handler is gone and never runs.
         let early = await stop.withHandler({ 1 }, onStop: { calls.withLock { $0 += 100 } })
         #expect(early == 1)

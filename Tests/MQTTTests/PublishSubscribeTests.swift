@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import MQTT
+import Locking
 
 /// Publish/subscribe against a real mosquitto (shipped dev config) on a random port.
 @Suite(.serialized) final class PublishSubscribeTests {

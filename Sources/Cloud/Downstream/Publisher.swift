@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MQTT
 import Synchronization
+import Locking
 
 /// Outgoing MQTT messages of the controller, published in submission order with a bounded
 /// number awaiting their PUBACK (`window`), so that a 10,000-node dispatch neither serialises on
@@ -35,7 +36,7 @@ final class Publisher: Sendable {
             return true
         }
     }
-    private let inFlight = Mutex(InFlight())
+    private let inFlight = Locked(InFlight())
 
     init(client: MQTTClient, window: Int = 256, metrics: CloudMetrics, logger: Logger) {
         self.client = client

@@ -4,6 +4,7 @@ import Metrics
 import Prometheus
 import PrePullKit
 import Synchronization
+import Locking
 
 /// The controller's metrics: swift-metrics handles backed by a Prometheus registry of this
 /// controller (not the global one, so several controllers can live in one test process).
@@ -21,8 +22,8 @@ public final class CloudMetrics: Sendable {
     let dispatchLatency: CoreMetrics.Timer
     let storeBatchLatency: CoreMetrics.Timer
     let storeBatchRows: CoreMetrics.Recorder
-    private let droppedCounters = Mutex<[String: CoreMetrics.Counter]>([:])
-    private let jobPhases = Mutex<[JobPhase: CoreMetrics.Gauge]>([:])
+    private let droppedCounters = Locked<[String: CoreMetrics.Counter]>([:])
+    private let jobPhases = Locked<[JobPhase: CoreMetrics.Gauge]>([:])
 
     public init() {
         let registry = PrometheusCollectorRegistry()

@@ -7,6 +7,7 @@ import PrePullKit
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+import Locking
 
 /// The cloud controller as one service: store, MQTT client, intake, dispatcher ticks and the
 /// HTTP API. `run()` runs until cancelled or (with `gracefulShutdownSignals`) SIGTERM/SIGINT, then
@@ -26,7 +27,7 @@ public final class CloudServer: Sendable {
     public let readiness = Readiness()
     public let store: CloudStore
     let logger: Logger
-    private let boundPort = Mutex<Int?>(nil)
+    private let boundPort = Locked<Int?>(nil)
 
     public init(configuration: CloudConfiguration, logger: Logger = Logger(label: "prepull.cloud")) throws {
         self.configuration = configuration

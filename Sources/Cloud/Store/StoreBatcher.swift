@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Locking
 
 /// Collects store writes and commits them many per transaction: after `interval` (default
 /// 50 ms) from the first queued write, or at once when `maxBatch` writes are queued.
@@ -18,7 +19,7 @@ final class StoreBatcher: Sendable {
     private let maxBatch: Int
     private let logger: Logger
     private let metrics: CloudMetrics
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 

@@ -3,6 +3,7 @@ import Logging
 import MQTT
 import PrePullKit
 import Synchronization
+import Locking
 
 /// The MQTT intake: decodes every message on the status and presence filters with `WireCodec`
 /// (size, topic, version, node/job vs topic), hands good ones to the controller, and drops bad
@@ -68,6 +69,6 @@ struct StatusIntake: Sendable {
 
 /// Which drop reasons have been logged already.
 final class LoggedReasons: Sendable {
-    private let seen = Mutex<Set<String>>([])
+    private let seen = Locked<Set<String>>([])
     func first(_ reason: DropReason) -> Bool { seen.withLock { $0.insert(reason.rawValue).inserted } }
 }

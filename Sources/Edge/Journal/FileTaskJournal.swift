@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import Locking
 
 /// A journal in a directory (`prepull edge --state DIR`):
 ///
@@ -15,7 +16,7 @@ public final class FileTaskJournal: TaskJournal {
     public let directory: String
     private let queue = DispatchQueue(label: "prepull.journal")
     /// Newest revision written per job uid (only touched on `queue`).
-    private let revisions = Mutex<[String: UInt64]>([:])
+    private let revisions = Locked<[String: UInt64]>([:])
     /// Called with a message for every unreadable file met while loading.
     private let onCorruptFile: @Sendable (String) -> Void
 

@@ -1,4 +1,5 @@
 import Synchronization
+import Locking
 
 /// Where the worker keeps its ``JournalEntry``s. ``FileTaskJournal`` for real nodes (under
 /// `--state`), ``InMemoryTaskJournal`` for hollow fleets and tests.
@@ -22,7 +23,7 @@ public final class InMemoryTaskJournal: TaskJournal {
         var writes = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -2,6 +2,7 @@ import ContainerdClient
 import Foundation
 import PrePullKit
 import Synchronization
+import Locking
 
 /// The real runtime: containerd's CRI image service over its unix socket (so kubelet sees the
 /// images), with byte progress from containerd's content service.
@@ -16,7 +17,7 @@ public final class ContainerdRuntime: Runtime {
     public let client: ContainerdClient
     public let pollInterval: Duration
     /// ingest ref -> id of the pull that claimed it.
-    private let claims = Mutex<[String: UInt64]>([:])
+    private let claims = Locked<[String: UInt64]>([:])
     private let nextPullID = Atomic<UInt64>(1)
 
     public init(client: ContainerdClient, pollInterval: Duration = .milliseconds(250)) {

@@ -1,4 +1,5 @@
 import Synchronization
+import Locking
 
 /// A counting semaphore for async code: `acquire` suspends (never blocks a thread) until a
 /// permit is free, and gives up with `false` if the task is cancelled while waiting.
@@ -15,9 +16,9 @@ final class AsyncSemaphore: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
-    init(permits: Int) { state = Mutex(State(permits: permits)) }
+    init(permits: Int) { state = Locked(State(permits: permits)) }
 
     /// True when a permit was taken (call `release()` later); false when cancelled first.
     func acquire() async -> Bool {

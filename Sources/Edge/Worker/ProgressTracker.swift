@@ -1,4 +1,5 @@
 import Synchronization
+import Locking
 
 /// Bytes moved per image of one job, written by the runtime's progress callback (any thread,
 /// cheap) and read by the worker's tick loop (progress flushes and the no-progress watchdog).
@@ -15,7 +16,7 @@ final class ProgressTracker: Sendable {
         var dirty = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// A new attempt of `image` starts: its no-progress clock restarts (bytes stay).
     func begin(_ image: String) {

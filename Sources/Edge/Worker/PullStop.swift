@@ -1,4 +1,5 @@
 import Synchronization
+import Locking
 
 /// Ends one pull attempt from outside the task that runs it, as cancelling that task would.
 ///
@@ -14,7 +15,7 @@ public final class PullStop: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

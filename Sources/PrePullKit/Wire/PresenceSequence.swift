@@ -1,6 +1,7 @@
 import Foundation
 
 import Synchronization
+import Locking
 
 /// The sequence numbers of one node's presence messages (docs/protocol.md, "Presence").
 ///
@@ -17,11 +18,11 @@ public final class PresenceSequence: Sendable {
         public var offline: UInt64 { online + 1 }
     }
 
-    private let state: Mutex<Reservation?>
+    private let state: Locked<Reservation?>
     private let clock: @Sendable () -> Int64
 
     public init(clock: @escaping @Sendable () -> Int64 = { Date.nowEpochMilliseconds }) {
-        self.state = Mutex(nil)
+        self.state = Locked(nil)
         self.clock = clock
     }
 

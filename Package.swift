@@ -61,7 +61,7 @@ let package = Package(
         // Swift code generated once from Protos/ by scripts/gen-proto.sh and committed in Generated/.
         .target(
             name: "ContainerdClient",
-            dependencies: [
+            dependencies: ["PrePullKit", 
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -29,15 +29,20 @@ PREPULL_FUZZ=1 swift build -c release --sanitize=fuzzer --scratch-path .build-fu
 bin=$(PREPULL_FUZZ=1 swift build -c release --sanitize=fuzzer --scratch-path .build-fuzz --show-bin-path)
 work=$(mktemp -d -t prepull-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# Crash, timeout and OOM inputs are kept here (outside the temporary directory) to replay:
+#   .build-fuzz/.../fuzz-TARGET .build-fuzz/artifacts/crash-...
+artifacts=.build-fuzz/artifacts
+mkdir -p "$artifacts"
 for t in "${targets[@]}"; do
     mkdir -p "$work/$t" "fuzz/corpus/$t"
     echo "== fuzz-$t ${limit[*]}" >&2
     start=$(date +%s)
     # -timeout: an input that takes over 10 s is a finding (budgets must keep every input fast).
     "$bin/fuzz-$t" "$work/$t" "fuzz/corpus/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$work/" 2>"$work/$t.log" || {
-        tail -n 60 "$work/$t.log" >&2
-        for a in "$work"/crash-* "$work"/timeout-* "$work"/oom-*; do
+        -print_final_stats=1 -artifact_prefix="$artifacts/" 2>"$work/$t.log" || {
+        grep -A 4 "Fatal error" "$work/$t.log" >&2 || true
+        tail -n 40 "$work/$t.log" >&2
+        for a in "$artifacts"/crash-* "$artifacts"/timeout-* "$artifacts"/oom-*; do
             [[ -e "$a" ]] && { echo "artifact: $a" >&2; od -c "$a" | head -n 20 >&2; }
         done
         echo "fuzz-$t: FAILED" >&2

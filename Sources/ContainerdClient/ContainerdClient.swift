@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import SwiftProtobuf
+import PrePullKit
 
 /// A small client for containerd over its unix socket (gRPC over HTTP/2):
 /// the CRI image service (`runtime.v1.ImageService`), so that kubelet sees what we pull, and
@@ -25,7 +26,7 @@ public final class ContainerdClient: Sendable {
     private let connections: Task<Void, Never>
 
     /// Creates the client and starts connecting in the background; it never blocks. An absent
-    /// or dead socket shows up as a ``ContainerdError`` of kind `.socketUnreachable` on the
+    /// or dead socket shows up as a ``ContainerdError`` of kind `.runtimeUnavailable` on the
     /// first call.
     public init(socketPath: String, callTimeout: Duration = .seconds(30)) throws {
         self.socketPath = socketPath
@@ -166,7 +167,7 @@ public final class ContainerdClient: Sendable {
         switch code {
         case .unavailable:
             // Transport-level: the socket. (Registry errors come back as UNKNOWN from CRI.)
-            kind = .socketUnreachable
+            kind = .runtimeUnavailable
             if let problem = Self.socketProblem(socketPath) {
                 message = "\(problem) (\(message))"
             }

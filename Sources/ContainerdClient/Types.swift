@@ -1,4 +1,5 @@
 import Foundation
+import PrePullKit
 
 /// An image as the CRI image service reports it.
 public struct ImageInfo: Sendable, Hashable, CustomStringConvertible {
@@ -153,22 +154,7 @@ public enum GRPCStatusCode: Int, Sendable, Hashable, CustomStringConvertible {
 
 /// Why a containerd call failed.
 public struct ContainerdError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Hashable {
-        /// The containerd socket could not be reached (missing, refused, not a socket).
-        case socketUnreachable
-        /// The image (or its tag/manifest) does not exist in the registry, or not on the node.
-        case imageNotFound
-        /// The registry refused the credentials (or none were given and it requires some).
-        case unauthorized
-        /// The registry itself could not be reached (DNS, connection refused, TLS, timeout).
-        case registryUnreachable
-        /// The call's deadline passed.
-        case deadlineExceeded
-        /// The call was cancelled (task cancellation or server side).
-        case cancelled
-        /// Anything else; see `code` and `message`.
-        case other
-    }
+    public typealias Kind = PullFailureKind
 
     public var kind: Kind
     /// The RPC that failed, e.g. `PullImage`.
@@ -190,7 +176,7 @@ public struct ContainerdError: Error, Sendable, Hashable, CustomStringConvertibl
 
     public var description: String {
         switch kind {
-        case .socketUnreachable:
+        case .runtimeUnavailable:
             "containerd \(operation) failed: cannot reach containerd at \(socketPath): \(message)"
         default:
             "containerd \(operation) failed (\(kind.rawValue), \(code)): \(message)"

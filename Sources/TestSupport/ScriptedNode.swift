@@ -207,10 +207,13 @@ public final class ScriptedNode: Sendable {
             } else {
                 ok = true
             }
+            // As a real edge reports: one attempt when the pull succeeds, every attempt the task
+            // allows when it fails; a digest that is a function of the image, so tests can check
+            // the cloud carried each image's own.
             let images = task.images.map {
                 ImagePullResult(
-                    image: $0, succeeded: ok, digest: ok ? "sha256:" + String(repeating: "ab", count: 32) : nil, sizeBytes: options.imageBytes,
-                    attempts: task.retryTimes + 1, startTimeMs: start, finishTimeMs: now, durationMs: now - start, reason: reason)
+                    image: $0, succeeded: ok, digest: ok ? Self.digest(of: $0) : nil, sizeBytes: options.imageBytes,
+                    attempts: ok ? 1 : task.retryTimes + 1, startTimeMs: start, finishTimeMs: now, durationMs: now - start, reason: reason)
             }
             try await send(job: job, uid: uid, body: .pullResult(PullResult(succeeded: ok, reason: reason, timeMs: now, images: images)))
             try await send(job: job, uid: uid, body: .nodeResult(NodeResult(phase: ok ? .successful : .failure, reason: reason, startTimeMs: start, finishTimeMs: now)))
@@ -218,6 +221,19 @@ public final class ScriptedNode: Sendable {
         } catch {
             return
         }
+    }
+
+    /// The digest a scripted node reports for `image`: `sha256:` and 64 hex digits derived from the
+    /// name (FNV-1a, four rounds), not a real content digest.
+    public static func digest(of image: String) -> String {
+        var out = "sha256:"
+        for round in 0..<4 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(round)
+            for b in image.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            let hex = String(h, radix: 16)
+            out += String(repeating: "0", count: 16 - hex.count) + hex
+        }
+        return out
     }
 
     private func send(job: String, uid: String, body: MessageBody, qos: MQTTQoS = .atLeastOnce) async throws {

@@ -174,7 +174,7 @@ struct ContainerdClientRealTests {
             _ = try await client.listImages()
             try tb.stop(containerd)
             let error = await #expect(throws: ContainerdError.self) { try await client.listImages() }
-            #expect(error?.kind == .socketUnreachable, "\(String(describing: error))")
+            #expect(error?.kind == .runtimeUnavailable, "\(String(describing: error))")
             #expect(error.map { "\($0)".contains(containerd.socketPath) } == true)
             await client.close()
         }
@@ -270,7 +270,7 @@ struct ContainerdClientOfflineTests {
         let path = "/tmp/prepull-no-such-dir-\(getpid())/containerd.sock"
         let client = try ContainerdClient(socketPath: path, callTimeout: .seconds(5))
         let error = await #expect(throws: ContainerdError.self) { try await client.listImages() }
-        #expect(error?.kind == .socketUnreachable, "\(String(describing: error))")
+        #expect(error?.kind == .runtimeUnavailable, "\(String(describing: error))")
         #expect(error.map { "\($0)".contains(path) } == true, "\(String(describing: error))")
         await client.close()
     }

@@ -158,17 +158,7 @@ public final class ContainerdRuntime: Runtime {
 
     static func map(_ error: any Error) -> RuntimeError {
         guard let error = error as? ContainerdError else { return RuntimeError.from(error) }
-        let kind: RuntimeError.Kind
-        switch error.kind {
-        case .socketUnreachable: kind = .runtimeUnavailable
-        case .imageNotFound: kind = .imageNotFound
-        case .unauthorized: kind = .unauthorized
-        case .registryUnreachable: kind = .registryUnreachable
-        case .deadlineExceeded: kind = .deadlineExceeded
-        case .cancelled: kind = .cancelled
-        case .other: kind = .other
-        }
-        return RuntimeError(kind, error.description)
+        return RuntimeError(error.kind, error.description)
     }
 }
 

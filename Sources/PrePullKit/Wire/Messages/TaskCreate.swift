@@ -41,7 +41,8 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
         checkItems = try c.decodeIfPresent([CheckItem].self, forKey: .checkItems) ?? []
         if let raw = try c.decodeIfPresent([String: Double].self, forKey: .checkThresholds) {
             var thresholds: [CheckItem: Double] = [:]
-            for (k, v) in raw {
+            // In key order: the item named in an error must not depend on a dictionary's layout.
+            for (k, v) in raw.sorted(by: { $0.key < $1.key }) {
                 guard let item = CheckItem(rawValue: k) else {
                     throw DecodingError.dataCorruptedError(forKey: .checkThresholds, in: c, debugDescription: "unknown check item \(k)")
                 }

@@ -59,7 +59,7 @@ actor Controller {
             let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
             var events = 0
             for row in try store.loadEvents(jobUID: rt.uid) {
-                guard let e = row.nodeEvent(codec: codec) else { continue }
+                guard let e = row.nodeEvent() else { continue }
                 // The same refusals as at intake, for rows stored before they existed.
                 if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
                 rt.state.apply(e)

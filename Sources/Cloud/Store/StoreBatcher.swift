@@ -3,8 +3,9 @@ import Logging
 import Synchronization
 import Locking
 
-/// Collects store writes and commits them many per transaction: after `interval` (default
-/// 50 ms) from the first queued write, or at once when `maxBatch` writes are queued.
+/// Collects store writes and commits them many per transaction: after `interval`
+/// (`CloudConfiguration.flushInterval`, 250 ms) from the first queued write, or at once when
+/// `maxBatch` writes are queued.
 ///
 /// `enqueue` never blocks (the controller calls it for every event). `run()` is the flush loop;
 /// it writes what is queued once more when cancelled.

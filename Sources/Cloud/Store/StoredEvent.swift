@@ -4,8 +4,8 @@ import PrePullKit
 /// One row of the `events` table: a fold input in storable form.
 ///
 /// Node reports keep the whole wire envelope (so the fold input is re-derived by the same decoder
-/// that read it off MQTT); cloud facts keep their kind, time and reason. Rows are deduplicated by
-/// (job uid, node, kind, seq): a replayed report with the same seq is stored once.
+/// that read it off MQTT); cloud facts keep their kind, time and reason. A report is stored only
+/// when it changed the job's state, so a replayed report (same seq) is not stored again.
 struct StoredEvent: Sendable, Equatable {
     enum Kind: String, Sendable {
         case report, dispatched, timedOut, failed, cancelled
@@ -40,7 +40,7 @@ struct StoredEvent: Sendable, Equatable {
     }
 
     /// The fold input this row stands for (nil if a stored payload no longer decodes).
-    func nodeEvent(codec: WireCodec) -> NodeEvent? {
+    func nodeEvent() -> NodeEvent? {
         let at = Date(epochMilliseconds: timeMs)
         switch kind {
         case .report:

@@ -186,7 +186,7 @@ let package = Package(
             path: "bench/cloud"
         ),
         .testTarget(name: "MQTTTests", dependencies: ["Locking", "MQTT", "CMosquittoReadBuffer", "TestSupport"]),
-        .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit"]),
+        .testTarget(name: "PrePullKitTests", dependencies: ["PrePullKit", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CloudTests",
             dependencies: ["Locking", 

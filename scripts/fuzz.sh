@@ -31,6 +31,8 @@ work=$(mktemp -d -t prepull-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # Crash, timeout and OOM inputs are kept here (outside the temporary directory) to replay:
 #   .build-fuzz/.../fuzz-TARGET .build-fuzz/artifacts/crash-...
+# libFuzzer, not the Swift runtime's backtracer, must handle a crash: it writes the input that caused it.
+export SWIFT_BACKTRACE=enable=no
 artifacts=.build-fuzz/artifacts
 mkdir -p "$artifacts"
 for t in "${targets[@]}"; do

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import Yams
 @testable import PrePullKit
 
 /// The model's side of "one bad message must never take the controller down": every number from
@@ -115,6 +116,30 @@ import Testing
     ])
     func jsonNumbers(text: String, valid: Bool) {
         #expect(YAMLToJSONValue.isJSONNumber(text) == valid, "\(text)")
+    }
+
+    @Test("YAML base-60 numbers stay strings: Yams trapped on 922337203685477580:6 (found by fuzz-manifest)")
+    func sexagesimalNumbersDoNotTrap() throws {
+        let yaml = "apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: j}\nspec:\n  imagePrePullTemplate: {images: [nginx], nodeNames: [n], timeoutSeconds: 922337203685477580:6}\n"
+        #expect(throws: ManifestError(documentIndex: 0, kind: .typeMismatch(path: "spec.imagePrePullTemplate.timeoutSeconds", message: "expected an integer"))) {
+            try ManifestDecoder().decode(yaml: yaml)
+        }
+        #expect(try YAMLToJSONValue.convert(Yams.compose(yaml: "a: 1:30")!) == .object([("a", .string("1:30"))]))
+    }
+
+    @Test("a dictionary with two bad members is refused for the same member on both paths, every time")
+    func dictionaryErrorsAreDeterministic() throws {
+        let (topic, payload) = try fast.publication(WireFixtures.presence)
+        let text = String(decoding: payload, as: UTF8.self)
+            .replacingOccurrences(of: #""versions":{"#, with: #""versions":{"zz":1,"aa":2,"mm":true,"#)
+        for _ in 0..<20 {
+            #expect(throws: WireError.malformed("content.body.versions.aa: Expected to decode String but found number instead.")) {
+                try foundation.decode(topic: topic, payload: Array(text.utf8))
+            }
+            #expect(throws: WireError.malformed("content.body.versions.aa: Expected to decode String but found number instead.")) {
+                try fast.decode(topic: topic, payload: Array(text.utf8))
+            }
+        }
     }
 
     @Test("epoch milliseconds saturate instead of trapping")

@@ -34,7 +34,8 @@ public struct EdgeWorkerOptions: Sendable {
     public var taskExecutor: (any TaskExecutor)?
     /// The node's presence sequence numbers, shared by the client's per-connection will
     /// (`EdgeWorker.clientConfiguration`) and the worker's presence messages: pass the same
-    /// options (or copies of them) to both.
+    /// options (or copies of them) to both. One node's: create the options anew for each node
+    /// (`init` makes a new sequence), never copy one node's options to another.
     public let presenceSequence = PresenceSequence()
 
     public init(

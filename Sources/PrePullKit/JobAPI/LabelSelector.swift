@@ -13,7 +13,7 @@ public struct LabelSelector: Sendable, Codable, Equatable, Hashable {
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        matchLabels = try c.decodeIfPresent([String: String].self, forKey: .matchLabels) ?? [:]
+        matchLabels = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .matchLabels) ?? [:]
         matchExpressions = try c.decodeIfPresent([LabelSelectorRequirement].self, forKey: .matchExpressions) ?? []
     }
 

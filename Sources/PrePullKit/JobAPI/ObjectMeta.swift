@@ -36,8 +36,8 @@ public struct ObjectMeta: Sendable, Codable, Equatable, Hashable {
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
         namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
         uid = try c.decodeIfPresent(String.self, forKey: .uid)
-        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
-        annotations = try c.decodeIfPresent([String: String].self, forKey: .annotations) ?? [:]
+        labels = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .labels) ?? [:]
+        annotations = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .annotations) ?? [:]
         creationTimestamp = try c.decodeRFC3339IfPresent(forKey: .creationTimestamp)
         resourceVersion = try c.decodeIfPresent(String.self, forKey: .resourceVersion)
         generation = try c.decodeIfPresent(Int.self, forKey: .generation)

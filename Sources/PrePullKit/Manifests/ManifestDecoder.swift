@@ -191,8 +191,8 @@ struct SecretManifest: Decodable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         metadata = try c.decodeIfPresent(ObjectMeta.self, forKey: .metadata) ?? ObjectMeta(name: "")
         type = try c.decodeIfPresent(String.self, forKey: .type)
-        data = try c.decodeIfPresent([String: String].self, forKey: .data) ?? [:]
-        stringData = try c.decodeIfPresent([String: String].self, forKey: .stringData) ?? [:]
+        data = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .data) ?? [:]
+        stringData = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .stringData) ?? [:]
     }
 
     private struct DockerConfigFile: Decodable {

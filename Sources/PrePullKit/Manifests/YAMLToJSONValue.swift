@@ -230,10 +230,14 @@ struct YAMLToJSONValue {
         case .null: return .null
         case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
         case .int:
+            // YAML 1.1 base-60 integers (`1:30`) stay strings: Yams multiplies them without overflow
+            // checks and traps on `922337203685477580:6` (found by fuzz-manifest). Kubernetes reads
+            // YAML 1.2 style, where they are strings too.
+            if scalar.string.contains(":") { return .string(scalar.string) }
             if let i = node.int { return .number(String(i)) }
             return .string(scalar.string)
         case .float:
-            guard let d = node.float, d.isFinite else { return .string(scalar.string) }
+            guard !scalar.string.contains(":"), let d = node.float, d.isFinite else { return .string(scalar.string) }
             if isJSONNumber(scalar.string) { return .number(scalar.string) }
             return .number(String(d))
         default:

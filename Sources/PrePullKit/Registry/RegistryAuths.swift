@@ -8,7 +8,7 @@ public struct RegistryAuths: Sendable, Codable, Equatable, Hashable, CustomStrin
     public init(_ entries: [String: DockerConfigAuth] = [:]) { self.entries = entries }
 
     public init(from decoder: any Decoder) throws {
-        entries = try decoder.singleValueContainer().decode([String: DockerConfigAuth].self)
+        entries = try decoder.decodeSortedDictionary(DockerConfigAuth.self)
     }
 
     public func encode(to encoder: any Encoder) throws {

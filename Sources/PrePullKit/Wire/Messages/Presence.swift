@@ -26,8 +26,8 @@ public struct Presence: Sendable, Codable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         state = try c.decode(State.self, forKey: .state)
-        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
-        versions = try c.decodeIfPresent([String: String].self, forKey: .versions) ?? [:]
+        labels = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .labels) ?? [:]
+        versions = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .versions) ?? [:]
         freeDiskBytes = try c.decodeIfPresent(Int64.self, forKey: .freeDiskBytes)
     }
 }

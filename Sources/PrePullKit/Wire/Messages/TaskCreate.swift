@@ -39,7 +39,7 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
         let c = try decoder.container(keyedBy: CodingKeys.self)
         images = try c.decode([String].self, forKey: .images)
         checkItems = try c.decodeIfPresent([CheckItem].self, forKey: .checkItems) ?? []
-        if let raw = try c.decodeIfPresent([String: Double].self, forKey: .checkThresholds) {
+        if let raw = try c.decodeSortedDictionaryIfPresent(Double.self, forKey: .checkThresholds) {
             var thresholds: [CheckItem: Double] = [:]
             // In key order: the item named in an error must not depend on a dictionary's layout.
             for (k, v) in raw.sorted(by: { $0.key < $1.key }) {

@@ -142,6 +142,18 @@ import Yams
         }
     }
 
+    @Test("a job whose strings hold YAML line breaks and non-printables round-trips through the YAML encoder (found by fuzz-manifest)")
+    func yamlEncoderEscapes() throws {
+        // Not valid UTF-8: read as the fuzz target reads its input.
+        let input = String(decoding: try Data(contentsOf: WireFixtures.repositoryRoot.appendingPathComponent("fuzz/corpus/manifest/regression-yaml-escapes")), as: UTF8.self)
+        for case let .job(job) in try ManifestDecoder().decode(yaml: input) {
+            let yaml = try ManifestEncoder().encodeYAML(job)
+            var back = try ManifestDecoder().decodeJob(yaml: yaml)
+            back.apiVersion = job.apiVersion
+            #expect(back == job, "\(yaml)\n---\n\(String(reflecting: job.metadata.namespace))\n\(String(reflecting: back.metadata.namespace))")
+        }
+    }
+
     @Test("epoch milliseconds saturate instead of trapping")
     func epochMillisecondsSaturate() {
         #expect(Date(epochMilliseconds: .max).epochMilliseconds == .max)

@@ -46,7 +46,9 @@ enum JSONTextWriter {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
+            // Controls, and what YAML reads as a line break or cannot show, escaped: the text is
+            // also written as YAML (ManifestEncoder) and read back by Yams.
+            case _ where scalar.value < 0x20 || JSONValueToYAML.breaksYAML(scalar):
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

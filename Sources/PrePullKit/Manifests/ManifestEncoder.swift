@@ -17,13 +17,20 @@ public struct ManifestEncoder: Sendable {
 
     /// Several jobs as a multi-document YAML stream.
     public func encodeYAML(_ jobs: [ImagePrePullJob]) throws -> String {
-        var nodes: [Node] = []
+        var documents: [String] = []
         for job in jobs {
             let json = try encodeJSON(job)
-            let value = try JSONValue(jsonText: String(decoding: json, as: UTF8.self))
-            nodes.append(JSONValueToYAML.node(Self.conventionalOrder(value)))
+            let value = Self.conventionalOrder(try JSONValue(jsonText: String(decoding: json, as: UTF8.self)))
+            if JSONValueToYAML.hasCharactersYAMLBreaksOn(value) {
+                // libyaml's emitter loses a space after an escaped line separator (`\L`), so a job
+                // with such characters is written as JSON, which is YAML, with every one escaped
+                // (found by fuzz-manifest).
+                documents.append(JSONTextWriter.write(value) + "\n")
+            } else {
+                documents.append(try Yams.serialize(node: JSONValueToYAML.node(value), width: -1, sortKeys: false))
+            }
         }
-        return try Yams.serialize(nodes: nodes, sortKeys: false)
+        return documents.joined(separator: "---\n")
     }
 
     /// apiVersion, kind, metadata, spec, status first (kubectl's order); the rest as given.

@@ -50,6 +50,15 @@ struct YAMLToJSONValue {
         // below) quadratic time and memory (100,000 levels: 39 s and 14 GiB).
         guard shape.maxDepth < maximumDepth else { throw Failure(message: "document is nested deeper than \(maximumDepth)") }
         guard shape.values <= maximumNodes else { throw Failure(message: "document has more than \(maximumNodes) nodes") }
+        // YAML 1.1 reads NEL and the Unicode line and paragraph separators as line breaks even in a
+        // quoted scalar, and folds the spaces after them away; in JSON they are plain characters.
+        // Escaped, Yams reads them as JSON does (they can only stand inside strings here: the
+        // shape check refused them elsewhere).
+        var text = text
+        for separator in ["\u{2028}", "\u{2029}", "\u{85}"] where text.contains(separator) {
+            let code = String(separator.unicodeScalars.first!.value, radix: 16)
+            text = text.replacingOccurrences(of: separator, with: "\\u" + String(repeating: "0", count: 4 - code.count) + code)
+        }
         let node: Node?
         do {
             node = try composeJSON(text)
@@ -256,6 +265,27 @@ extension JSONValue {
 /// Converts a `JSONValue` into a Yams node for emitting, quoting strings that would otherwise
 /// read back as another type (`"0.1"`, `"true"`, `""`).
 enum JSONValueToYAML {
+    /// Characters YAML reads as line breaks or cannot show (NEL, the Unicode line and paragraph
+    /// separators, controls, a byte-order mark, unpaired surrogates' replacement): written raw in a
+    /// plain or block scalar they change the document's structure, so such a string is written
+    /// double-quoted, where the emitter escapes them (found by fuzz-manifest: `\L` in a name).
+    static func needsEscapes(_ s: String) -> Bool { s.unicodeScalars.contains(where: breaksYAML) }
+
+    static func breaksYAML(_ c: Unicode.Scalar) -> Bool {
+        c.value < 0x20 || c.value == 0x7F || (0x80...0x9F).contains(c.value) || c.value == 0x2028 || c.value == 0x2029
+            || c.value == 0xFEFF || c.value == 0xFFFD
+    }
+
+    /// Whether any string (or member name) of `value` holds such a character.
+    static func hasCharactersYAMLBreaksOn(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null, .bool, .number: return false
+        case let .string(s): return needsEscapes(s)
+        case let .array(elements): return elements.contains(where: hasCharactersYAMLBreaksOn)
+        case let .object(members): return members.contains { needsEscapes($0.key) || hasCharactersYAMLBreaksOn($0.value) }
+        }
+    }
+
     static func node(_ value: JSONValue) -> Node {
         switch value {
         case .null: return Node("null", Tag(.null))
@@ -263,7 +293,8 @@ enum JSONValueToYAML {
         case let .number(text): return Node(text, Tag(Double(text).map { $0 == $0.rounded() && !text.contains(".") } == true ? .int : .float))
         case let .string(s):
             let plain = Node(s)
-            let style: Node.Scalar.Style = (s.isEmpty || plain.tag.rawValue != Tag.Name.str.rawValue) ? .doubleQuoted : .any
+            let style: Node.Scalar.Style =
+                (s.isEmpty || plain.tag.rawValue != Tag.Name.str.rawValue || needsEscapes(s)) ? .doubleQuoted : .any
             return Node(s, Tag(.str), style)
         case let .array(elements): return Node(elements.map(node))
         case let .object(members): return Node(members.map { (node(.string($0.key)), node($0.value)) })

@@ -38,6 +38,9 @@ public enum JobValidator {
                 errors.append(FieldError(path: "metadata.labels.\(key)", message: "\"\(value)\" is not a valid label value"))
             }
         }
+        for key in m.annotations.keys.sorted() where !KubernetesNames.isLabelKey(key) {
+            errors.append(FieldError(path: "metadata.annotations", message: "\"\(key)\" is not a valid annotation key"))
+        }
         let annotationBytes = m.annotations.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
         if annotationBytes > JobLimits.maxAnnotationBytes {
             errors.append(FieldError(path: "metadata.annotations", message: "\(annotationBytes) bytes: at most \(JobLimits.maxAnnotationBytes)"))

@@ -7,17 +7,12 @@
 extension KeyedDecodingContainer {
     func decodeSortedDictionaryIfPresent<Value: Decodable>(_: Value.Type, forKey key: Key) throws -> [String: Value]? {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
-        let members = try nestedContainer(keyedBy: AnyCodingKey.self, forKey: key)
-        var out: [String: Value] = [:]
-        for name in members.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
-            out[name.stringValue] = try members.decode(Value.self, forKey: name)
-        }
-        return out
+        return try superDecoder(forKey: key).decodeSortedDictionary(Value.self)
     }
 }
 
 extension Decoder {
-    /// The same for a decoder whose whole value is the object (`RegistryAuths`).
+    /// The same for a decoder whose whole value is the object (`RegistryAuths`, and the member above).
     func decodeSortedDictionary<Value: Decodable>(_: Value.Type) throws -> [String: Value] {
         let members = try container(keyedBy: AnyCodingKey.self)
         var out: [String: Value] = [:]

@@ -90,7 +90,7 @@ public final class HollowFleet: Sendable {
         let configuration = EdgeWorker.clientConfiguration(base, options: workerOptions)
         let client = try MQTTClient(configuration: configuration, eventLoop: eventLoop, logger: logger)
         var runtimeConfiguration = options.runtime
-        runtimeConfiguration.seed = options.runtime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
+        runtimeConfiguration.seed = options.runtime.seed &+ UInt64(index) &* SplitMix64.increment
         // The failure rate is per node (a failing node fails every image, retries included), so that
         // "5% of the nodes fail" holds for jobs of any number of images.
         runtimeConfiguration.failureRate = options.isFailing(index) ? 1 : 0
@@ -122,14 +122,8 @@ public final class HollowFleet: Sendable {
     private func sum(_ statistics: (EdgeWorker) -> EdgeWorkerStats) -> HollowFleetStatistics {
         var total = HollowFleetStatistics()
         for worker in workers.withLock({ $0 }) {
-            let stats = statistics(worker)
             total.nodes += 1
-            total.tasksReceived += stats.tasksReceived
-            total.lastTaskReceivedMs = max(total.lastTaskReceivedMs, stats.lastTaskReceivedMs)
-            total.tasksFinished += stats.tasksFinished
-            total.statusPublished += stats.statusPublished
-            total.progressPublished += stats.progressPublished
-            total.duplicateTasks += stats.duplicateTasks
+            total.workers = total.workers + statistics(worker)
         }
         for runtime in runtimes.withLock({ $0 }) {
             let counters = runtime.counters
@@ -151,33 +145,27 @@ public final class HollowFleet: Sendable {
     }
 }
 
-/// What a fleet did, summed over its nodes (written by `prepull fleet --stats-file`).
+/// What a fleet did, summed over its nodes (written by `prepull fleet --stats-file`; its
+/// `workers.tasksReceived` and `workers.lastTaskReceivedMs` say when the last task was delivered,
+/// which bench/fleet/fleet.sh reads).
+@dynamicMemberLookup
 public struct HollowFleetStatistics: Sendable, Codable, Equatable {
     public var nodes = 0
     public var online = 0
-    public var tasksReceived = 0
-    /// Wall clock (ms since the epoch) of the latest task any node received: with `tasksReceived`
-    /// at the node count, when the last task was delivered (bench/fleet/fleet.sh reads it).
-    public var lastTaskReceivedMs: Int64 = 0
-    public var tasksFinished = 0
-    public var statusPublished = 0
-    public var progressPublished = 0
-    public var duplicateTasks = 0
+    /// Every node's worker counters, summed.
+    public var workers = EdgeWorkerStats()
     public var pullsSucceeded = 0
     public var pullsFailed = 0
 
     public init() {}
 
+    public subscript<Value>(dynamicMember counter: KeyPath<EdgeWorkerStats, Value>) -> Value { workers[keyPath: counter] }
+
     public static func + (a: Self, b: Self) -> Self {
         var sum = a
         sum.nodes += b.nodes
         sum.online += b.online
-        sum.tasksReceived += b.tasksReceived
-        sum.lastTaskReceivedMs = max(a.lastTaskReceivedMs, b.lastTaskReceivedMs)
-        sum.tasksFinished += b.tasksFinished
-        sum.statusPublished += b.statusPublished
-        sum.progressPublished += b.progressPublished
-        sum.duplicateTasks += b.duplicateTasks
+        sum.workers = a.workers + b.workers
         sum.pullsSucceeded += b.pullsSucceeded
         sum.pullsFailed += b.pullsFailed
         return sum

@@ -53,10 +53,7 @@ public struct HollowFleetOptions: Sendable {
     /// the index, so every process of a split fleet (and a test) agrees on which nodes fail.
     public func isFailing(_ index: Int) -> Bool {
         guard runtime.failureRate > 0 else { return false }
-        var x = runtime.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15
-        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-        x ^= x >> 31
+        let x = SplitMix64.mix(runtime.seed &+ UInt64(index) &* SplitMix64.increment)
         return Double(x >> 11) / Double(1 << 53) < runtime.failureRate
     }
 }

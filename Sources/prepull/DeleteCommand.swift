@@ -6,12 +6,11 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a job (cancels its tasks on the nodes).")
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "job") var resource: String
-    @Argument(help: "Job name.") var name: String
+    @OptionGroup var job: JobReference
 
     func run() async throws {
         let api = client.client
-        _ = try await failing { try await api.delete(name) }
-        print("imageprepulljob.operations.kubeedge.io \"\(name)\" deleted")
+        _ = try await failing { try await api.delete(job.name) }
+        print("imageprepulljob.operations.kubeedge.io \"\(job.name)\" deleted")
     }
 }

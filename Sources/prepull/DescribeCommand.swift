@@ -6,12 +6,11 @@ struct DescribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "describe", abstract: "Describe a job (kubectl describe style).")
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "job") var resource: String
-    @Argument(help: "Job name.") var name: String
+    @OptionGroup var job: JobReference
 
     func run() async throws {
         let api = client.client
-        let job = try await failing { try await api.job(name) }
+        let job = try await failing { try await api.job(self.job.name) }
         print(Formatting.describe(job), terminator: "")
     }
 }

@@ -15,7 +15,7 @@ struct GetCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output: wide, json or yaml (default: a table).") var output: Output = .table
 
     func validate() throws {
-        guard ["jobs", "job", "imageprepulljobs", "imageprepulljob"].contains(resource) else {
+        guard JobReference.singular.union(JobReference.plural).contains(resource) else {
             throw ValidationError("unknown resource \"\(resource)\" (want jobs or job NAME)")
         }
     }

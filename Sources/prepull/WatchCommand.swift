@@ -12,8 +12,7 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch", abstract: "Watch a job's progress (bars on a terminal, lines otherwise); exit 0 on Completed, 1 on Failure.")
 
     @OptionGroup var client: ClientOptions
-    @Argument(help: "job") var resource: String
-    @Argument(help: "Job name.") var name: String
+    @OptionGroup var job: JobReference
 
     func run() async throws {
         let api = client.client
@@ -22,13 +21,13 @@ struct WatchCommand: AsyncParsableCommand {
         var renderer = WatchRenderer(isTTY: tty, width: width)
         var last: ImagePrePullJob?
         do {
-            for try await job in api.watch(name) {
-                last = job
-                let text = renderer.render(job)
+            for try await update in api.watch(job.name) {
+                last = update
+                let text = renderer.render(update)
                 if !text.isEmpty {
                     FileHandle.standardOutput.write(Data(text.utf8))
                 }
-                if let phase = job.status?.phase, phase == .completed || phase == .failure { break }
+                if let phase = update.status?.phase, phase == .completed || phase == .failure { break }
             }
         } catch let e as APIError {
             FileHandle.standardError.write(Data((e.description + "\n").utf8))
@@ -36,17 +35,17 @@ struct WatchCommand: AsyncParsableCommand {
         }
         // The stream may end right before the final state: ask once more.
         if last?.status?.phase != .completed && last?.status?.phase != .failure {
-            last = try? await api.job(name)
+            last = try? await api.job(job.name)
             if let last { FileHandle.standardOutput.write(Data(renderer.render(last).utf8)) }
         }
         switch last?.status?.phase {
         case .completed?:
-            print("job \(name) Completed")
+            print("job \(job.name) Completed")
         case .failure?:
-            print("job \(name) Failure: \(last?.status?.reason ?? "")")
+            print("job \(job.name) Failure: \(last?.status?.reason ?? "")")
             throw ExitCode(1)
         default:
-            print("job \(name): watch ended before the job finished")
+            print("job \(job.name): watch ended before the job finished")
             throw ExitCode(2)
         }
     }

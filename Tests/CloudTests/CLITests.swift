@@ -78,6 +78,13 @@ struct CLITests {
             #expect(delete.code == 0 && delete.output.contains("deleted"))
             let missing = try await Self.prepull(["get", "job", "cli-job"], server: s, in: dir)
             #expect(missing.code == 1 && missing.output.contains("NotFound"))
+            // A resource prepull does not serve: refused by the CLI with the word it did not know.
+            for command in ["describe", "delete", "watch"] {
+                let wrong = try await Self.prepull([command, "pod", "cli-job"], server: s, in: dir)
+                #expect(wrong.code == 64 && wrong.output.contains("unknown resource \"pod\""), "\(command): \(wrong.output)")
+            }
+            let ipj = try await Self.prepull(["describe", "ipj", "cli-job"], server: s, in: dir)
+            #expect(ipj.code == 1 && ipj.output.contains("NotFound"), "\(ipj.output)")
         }
     }
 }

@@ -49,9 +49,9 @@ struct JSONSchemaValidator {
                 return
             }
         }
-        if let c = schema["const"], c != value { errors.append("\(path): expected const \(JSONTextWriter.write(c))") }
+        if let c = schema["const"], c != value { errors.append("\(path): expected const \(c.jsonText)") }
         if case let .array(options)? = schema["enum"], !options.contains(value) {
-            errors.append("\(path): \(JSONTextWriter.write(value)) not in enum")
+            errors.append("\(path): \(value.jsonText) not in enum")
         }
         if case let .number(n) = value, let d = Double(n) {
             if case let .number(min)? = schema["minimum"], let m = Double(min), d < m { errors.append("\(path): \(n) < minimum \(min)") }

@@ -217,8 +217,8 @@ public actor EdgeWorker {
     public var heldJobUIDs: [String] { Array(jobs.keys) }
 }
 
-/// Counters of one worker.
-public struct EdgeWorkerStats: Sendable, Equatable {
+/// Counters of one worker (or, summed with `+`, of a fleet of them).
+public struct EdgeWorkerStats: Sendable, Equatable, Codable {
     public var tasksReceived = 0
     /// Wall clock (ms since the epoch) of the latest task received, 0 before the first.
     public var lastTaskReceivedMs: Int64 = 0
@@ -235,4 +235,21 @@ public struct EdgeWorkerStats: Sendable, Equatable {
     public var tasksFinished = 0
 
     public init() {}
+
+    /// Counts added; the latest of the task times.
+    public static func + (a: Self, b: Self) -> Self {
+        var sum = a
+        sum.tasksReceived += b.tasksReceived
+        sum.lastTaskReceivedMs = max(a.lastTaskReceivedMs, b.lastTaskReceivedMs)
+        sum.duplicateTasks += b.duplicateTasks
+        sum.cancels += b.cancels
+        sum.droppedMessages += b.droppedMessages
+        sum.droppedJournalEntries += b.droppedJournalEntries
+        sum.pullAttempts += b.pullAttempts
+        sum.imagesAlreadyPresent += b.imagesAlreadyPresent
+        sum.progressPublished += b.progressPublished
+        sum.statusPublished += b.statusPublished
+        sum.tasksFinished += b.tasksFinished
+        return sum
+    }
 }

@@ -134,7 +134,7 @@ public struct ManifestDecoder: Sendable {
         let decoder = JSONDecoder()
         decoder.userInfo[.prepullStrictFields] = options.strict
         do {
-            return try decoder.decode(T.self, from: Data(JSONTextWriter.write(value).utf8))
+            return try decoder.decode(T.self, from: Data(value.jsonText.utf8))
         } catch let error as UnknownFieldError {
             throw ManifestError(documentIndex: index, kind: .unknownField(path: error.path))
         } catch let error as ManifestError {

@@ -25,7 +25,7 @@ public struct ManifestEncoder: Sendable {
                 // libyaml's emitter loses a space after an escaped line separator (`\L`), so a job
                 // with such characters is written as JSON, which is YAML, with every one escaped
                 // (found by fuzz-manifest).
-                documents.append(JSONTextWriter.write(value) + "\n")
+                documents.append(value.jsonText + "\n")
             } else {
                 documents.append(try Yams.serialize(node: JSONValueToYAML.node(value), width: -1, sortKeys: false))
             }

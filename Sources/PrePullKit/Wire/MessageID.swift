@@ -18,19 +18,11 @@ public enum MessageID {
     public static func next() -> String {
         let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let (k1, k2) = keys
-        var high = mix(n &+ k1)
-        var low = mix(n ^ k2)
+        var high = SplitMix64.mix(n &+ k1)
+        var low = SplitMix64.mix(n ^ k2)
         high = (high & ~0xF000) | 0x4000  // version 4 (bits 12-15 of the third group)
         low = (low & ~(0b11 << 62)) | (0b10 << 62)  // RFC 4122 variant
         return format(high: high, low: low)
-    }
-
-    /// SplitMix64's output function: a bijection on UInt64 that spreads every input bit.
-    static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     static func format(high: UInt64, low: UInt64) -> String {

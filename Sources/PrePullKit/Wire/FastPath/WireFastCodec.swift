@@ -10,7 +10,7 @@
 /// times faster per message than `JSONEncoder`/`JSONDecoder`. Tests compare both paths on every
 /// message type, on random messages and on 100,000 mutated payloads.
 enum WireFastCodec {
-    typealias W = WireJSONWriter
+    typealias W = JSONWriter
     typealias R = WireJSONReader
 
     // MARK: encoding

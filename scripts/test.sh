@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/install-tools.sh
 swift build --build-tests
 # Each test suite runs its own broker; the open-files soft limit must allow thousands of sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -84,11 +84,9 @@ public struct APIClient: Sendable {
         return try JSONDecoder().decode(SecretInfo.self, from: data)
     }
 
-    public func nodes() async throws -> [NodeInfo] {
-        struct List: Decodable { var items: [NodeInfo] }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try decoder.decode(List.self, from: try await call(.GET, APIPaths.nodes)).items
+    public func nodes() async throws -> [EdgeNode] {
+        struct List: Decodable { var items: [EdgeNode] }
+        return try JSONDecoder().decode(List.self, from: try await call(.GET, APIPaths.nodes)).items
     }
 
     // MARK: watch
@@ -181,15 +179,6 @@ public struct SecretInfo: Decodable, Sendable {
 }
 
 /// One node of the registry.
-public struct NodeInfo: Decodable, Sendable {
-    public var name: String
-    public var state: String
-    public var labels: [String: String]
-    public var versions: [String: String]
-    public var freeDiskBytes: Int64?
-    public var lastSeen: Date
-}
-
 /// Kubernetes Secret JSON of a dockerconfigjson secret (for `apply`).
 enum SecretManifestEncoding {
     static func json(_ secret: DockerConfigSecret) throws -> Data {

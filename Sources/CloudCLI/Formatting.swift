@@ -15,24 +15,11 @@ public enum Formatting {
     }
 
     public static func bytes(_ n: Int64?) -> String {
-        guard let n else { return "-" }
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n)
-        var u = 0
-        while v >= 1024 && u < units.count - 1 {
-            v /= 1024
-            u += 1
-        }
-        return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+        n.map(PrintBytes.binary) ?? "-"
     }
 
     public static func age(_ date: Date?, now: Date = Date()) -> String {
-        guard let date else { return "-" }
-        let s = max(0, Int(now.timeIntervalSince(date)))
-        if s < 120 { return "\(s)s" }
-        if s < 7200 { return "\(s / 60)m" }
-        if s < 172_800 { return "\(s / 3600)h" }
-        return "\(s / 86400)d"
+        date == nil ? "-" : PrintAge.since(date, now: now)
     }
 
     public static func duration(from start: Date?, to end: Date?) -> String {
@@ -41,28 +28,13 @@ public enum Formatting {
         return ms < 10_000 ? "\(ms)ms" : "\(ms / 1000)s"
     }
 
-    static func counts(_ job: ImagePrePullJob) -> JobCounts {
-        job.status?.counts ?? JobCounts(total: job.status?.nodeStatus.count ?? 0)
-    }
 
     // MARK: get
 
-    public static func jobsTable(_ jobs: [ImagePrePullJob], wide: Bool) -> String {
-        var header = ["NAME", "PHASE", "NODES", "SUCCESSFUL", "FAILED", "UNKNOWN", "IN-PROGRESS", "AGE"]
-        if wide { header += ["IMAGES", "CONCURRENCY", "TIMEOUT", "REASON"] }
-        let rows = jobs.map { j -> [String] in
-            let c = counts(j)
-            var row = [
-                j.metadata.name, j.status?.phase?.rawValue ?? "-", "\(c.total)", "\(c.successful)", "\(c.failed)", "\(c.unknown)",
-                "\(c.inProgress)", age(j.metadata.creationTimestamp),
-            ]
-            if wide {
-                let t = j.spec.imagePrePullTemplate
-                row += [t.images.joined(separator: ","), "\(t.concurrency)", "\(t.timeoutSeconds)s", j.status?.reason ?? ""]
-            }
-            return row
-        }
-        return table(header, rows)
+    /// `prepull get jobs`: `ImagePrePullJob.columns`, the columns `kubectl get` prints too.
+    public static func jobsTable(_ jobs: [ImagePrePullJob], wide: Bool, now: Date = Date()) -> String {
+        let columns = ImagePrePullJob.columns.filter { wide || $0.priority == 0 }
+        return table(columns.map { $0.name.uppercased() }, jobs.map { job in columns.map { $0.cell(job, now) } })
     }
 
     // MARK: describe
@@ -70,18 +42,26 @@ public enum Formatting {
     public static func describe(_ job: ImagePrePullJob) -> String {
         let t = job.spec.imagePrePullTemplate
         let s = job.status
-        let c = counts(job)
+        let c = job.counts
         var out = ""
-        func line(_ k: String, _ v: String) { out += (k + ":").padding(toLength: 18, withPad: " ", startingAt: 0) + v + "\n" }
+        var section: [(String, String)] = []
+        func line(_ key: String, _ value: String) { section.append((key, value)) }
+        // Each value starts one column after the section's longest key, as kubectl aligns them.
+        func flush() {
+            let width = (section.map { $0.0.count }.max() ?? 0) + 2
+            for (key, value) in section { out += (key + ":").padding(toLength: width, withPad: " ", startingAt: 0) + value + "\n" }
+            section = []
+        }
         line("Name", job.metadata.name)
-        line("Namespace", job.metadata.namespace ?? "default")
         line("UID", job.metadata.uid ?? "-")
         line("API Version", job.apiVersion)
+        line("Labels", job.metadata.labels.isEmpty ? "<none>" : job.metadata.labels.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ","))
         line("Created", job.metadata.creationTimestamp.map(RFC3339Text.format) ?? "-")
+        flush()
         out += "Spec:\n"
         line("  Images", t.images.joined(separator: ", "))
         if let sel = t.labelSelector {
-            line("  Label Selector", sel.matchLabels.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ",") + (sel.matchExpressions.isEmpty ? "" : " +\(sel.matchExpressions.count) expressions"))
+            line("  Label Selector", sel.selectorText)
         } else {
             line("  Node Names", t.nodeNames.joined(separator: ", "))
         }
@@ -91,12 +71,14 @@ public enum Formatting {
         line("  Failure Tolerate", t.failureTolerate)
         line("  Retry Times", "\(t.retryTimes)")
         line("  Image Secrets", t.imageSecrets ?? "<none>")
+        flush()
         out += "Status:\n"
         line("  Phase", s?.phase?.rawValue ?? "-")
         line("  Reason", s?.reason ?? "")
         line("  Nodes", "\(c.total) total, \(c.successful) successful, \(c.failed) failed, \(c.unknown) unknown, \(c.inProgress) in progress, \(c.pending) pending")
         line("  Start Time", s?.startTime.map(RFC3339Text.format) ?? "-")
         line("  Completion Time", s?.completionTime.map(RFC3339Text.format) ?? "-")
+        flush()
         out += "Node Status:\n"
         let rows = (s?.nodeStatus ?? []).map { n -> [String] in
             let done = n.imageStatus.compactMap(\.bytesDone).reduce(0, +)
@@ -116,15 +98,10 @@ public enum Formatting {
 
     // MARK: nodes
 
-    public static func nodesTable(_ nodes: [NodeInfo]) -> String {
-        table(
-            ["NAME", "STATUS", "LABELS", "FREE-DISK", "VERSION", "LAST-SEEN"],
-            nodes.map { n in
-                [
-                    n.name, n.state, n.labels.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: ","), bytes(n.freeDiskBytes),
-                    n.versions["prepull"] ?? "-", age(n.lastSeen),
-                ]
-            })
+    /// `prepull nodes`: `EdgeNode.columns`, the columns `kubectl get nodes` prints too.
+    public static func nodesTable(_ nodes: [EdgeNode], wide: Bool = false, now: Date = Date()) -> String {
+        let columns = EdgeNode.columns.filter { wide || $0.priority == 0 }
+        return table(columns.map { $0.name.uppercased() }, nodes.map { node in columns.map { $0.cell(node, now) } })
     }
 }
 

@@ -53,6 +53,7 @@ struct CloudCommand: AsyncParsableCommand {
         var config = CloudConfiguration(
             mqtt: mqtt, dataDirectory: data, listenHost: address.host, listenPort: address.port, token: token, topics: topics)
         config.maxNodes = maxNodes
+        config.prepullVersion = PrepullVersion.current
         config.maxHTTPConnections = httpMaxConnections
         config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))
         config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))

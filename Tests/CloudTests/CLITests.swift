@@ -65,7 +65,7 @@ struct CLITests {
             #expect(describe.output.contains("default/cli-cred"))
             for out in [apply.output, get.output, yaml.output, json.output, describe.output] { #expect(!out.contains("p-cli-secret")) }
             let nodes = try await Self.prepull(["nodes"], server: s, in: dir)
-            #expect(nodes.output.contains("cli-node") && nodes.output.contains("online") && nodes.output.contains("zone=z1"))
+            #expect(nodes.output.contains("cli-node") && nodes.output.contains("Ready") && nodes.output.contains("zone=z1"))
 
             // A server-side validation error: printed with its field path, non-zero exit.
             try "{\"apiVersion\":\"operations.kubeedge.io/v1alpha2\",\"kind\":\"ImagePrePullJob\",\"metadata\":{\"name\":\"bad\"},\"spec\":{\"imagePrePullTemplate\":{\"images\":[\"busybox\"],\"nodeNames\":[\"cli-node\"],\"failureTolerate\":\"2\"}}}"

@@ -56,7 +56,7 @@ final class CloudHarness: Sendable {
     /// Waits until the registry lists `count` online nodes.
     func waitForOnlineNodes(_ count: Int, timeout: Duration = .seconds(10)) async throws {
         try await eventually("\(count) nodes online", timeout: timeout) {
-            try await self.api.nodes().filter { $0.state == "online" }.count >= count
+            try await self.api.nodes().filter { $0.isOnline }.count >= count
         }
     }
 

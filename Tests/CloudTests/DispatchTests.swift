@@ -160,7 +160,7 @@ struct DispatchTests {
             let first = try await h.node("late-node")
             try await h.waitForOnlineNodes(1)
             await first.stop(announceOffline: true)
-            try await eventually("late-node offline") { try await h.api.nodes().first { $0.name == "late-node" }?.state == "offline" }
+            try await eventually("late-node offline") { try await h.api.nodes().first { $0.name == "late-node" }?.status.prepull.state == "offline" }
             _ = try await h.api.apply(Manifests.job("offline", nodes: ["late-node"]))
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await h.api.job("offline").status?.phase != .completed)
@@ -216,7 +216,7 @@ struct DispatchTests {
             _ = try await h.api.apply(Manifests.job("resend", nodes: ["flaky-node"]))
             try await eventually("first task") { forgetful.createTasks.count == 1 }
             await forgetful.stop(announceOffline: true)
-            try await eventually("offline") { try await h.api.nodes().first?.state == "offline" }
+            try await eventually("offline") { try await h.api.nodes().first?.status.prepull.state == "offline" }
             #expect(try await h.api.job("resend").status?.phase == .inProgress)
             // Back online: the cloud sends the open task again, and this time it is done.
             let back = try await h.node("flaky-node")

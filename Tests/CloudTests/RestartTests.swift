@@ -42,7 +42,7 @@ struct RestartTests {
                 try await n.start()
                 nodes.append(n)
             }
-            try await eventually("50 nodes online") { try await api.nodes().filter { $0.state == "online" }.count == 50 }
+            try await eventually("50 nodes online") { try await api.nodes().filter { $0.isOnline }.count == 50 }
             let created = try await api.apply(Manifests.job("restart-job", nodes: names, concurrency: 5, timeoutSeconds: 60))
             let uid = try #require(created.metadata.uid)
             try await eventually("20 results", timeout: .seconds(20)) { nodes.filter { $0.resultTime(jobUID: uid) != nil }.count >= 20 }

@@ -49,7 +49,7 @@ struct EndToEndTests {
             }
             let api = APIClient(server: "http://127.0.0.1:\(apiPort)")
             try await poll("both nodes online", timeout: .seconds(30)) {
-                try await api.nodes().filter { $0.state == "online" }.count == 2
+                try await api.nodes().filter { $0.isOnline }.count == 2
             }
             let images = ["\(registry.address)/prepull/tiny:1.0", "\(registry.address)/prepull/multilayer:1.0"]
             let yaml = """

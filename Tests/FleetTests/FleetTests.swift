@@ -65,7 +65,7 @@ struct FleetTests {
                 """
             // Every node must be registered before the selector is evaluated.
             try await eventually("\(nodes) nodes online", timeout: .seconds(60)) {
-                try await api.nodes().filter { $0.state == "online" }.count >= nodes
+                try await api.nodes().filter { $0.isOnline }.count >= nodes
             }
             _ = try await api.applyRaw(Data(yaml.utf8), contentType: "application/yaml")
         }

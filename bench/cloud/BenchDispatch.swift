@@ -79,7 +79,7 @@ struct BenchDispatch: AsyncParsableCommand {
             }
             nodes += started
         }
-        while try await api.nodes().filter({ $0.state == "online" }).count < nodeCount { try await Task.sleep(for: .milliseconds(50)) }
+        while try await api.nodes().filter({ $0.isOnline }).count < nodeCount { try await Task.sleep(for: .milliseconds(50)) }
         print("\(nodeCount) scripted nodes online in \(ContinuousClock.now - connectStart) (one MQTTEventLoop thread)")
 
         // Watches the retained summaries for completion.

@@ -71,7 +71,7 @@ ${FLEET_ENV:+env $FLEET_ENV} "$bin" fleet --nodes "$nodes" --processes "$procs" 
 online() {
     # A fleet that exits (e.g. more nodes per process than its open-files limit holds) ends the wait.
     kill -0 "$fleet_pid" 2>/dev/null || { echo "prepull fleet exited:" >&2; tail -5 "$work/fleet.log" >&2; exit 1; }
-    [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.state == "online")] | length') -ge $nodes ]]
+    [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $nodes ]]
 }
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"

@@ -17,6 +17,8 @@ final class ActiveJob {
     var lastSummary: ContinuousClock.Instant?
     /// The final summary (Completed/Failure) has been published.
     var finalPublished = false
+    /// The controller's `resourceVersion` at this job's last watch notification.
+    var resourceVersion: UInt64 = 0
 
     var uid: String { state.jobUID }
     var name: String { job.metadata.name }
@@ -45,6 +47,8 @@ final class ActiveJob {
     func object() -> ImagePrePullJob {
         var j = job
         j.status = state.status()
+        j.metadata.resourceVersion = String(resourceVersion)
+        j.metadata.namespace = nil  // cluster-scoped (jobs stored before 0.2 carry "default")
         return j
     }
 }

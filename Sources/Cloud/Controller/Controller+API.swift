@@ -10,6 +10,9 @@ extension Controller {
         var job = input.withDefaults()
         job.apiVersion = ImagePrePullJob.v1alpha2
         job.status = nil
+        // The resource is cluster-scoped (KubeEdge's CRD says `scope: Cluster`): a namespace in
+        // the object is cleared, as kube-apiserver does, and not validated.
+        job.metadata.namespace = nil
         var errors = JobValidator.validate(job)
         let t = job.spec.imagePrePullTemplate
         if let text = t.imageSecrets, !text.isEmpty {
@@ -21,7 +24,7 @@ extension Controller {
         }
         guard errors.isEmpty else { throw .invalid(errors) }
         let name = job.metadata.name
-        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
         let nodes: [String]
         if let selector = t.labelSelector {
             nodes = registry.names(matching: selector)
@@ -36,19 +39,19 @@ extension Controller {
         try checkTaskFits(job, nodes: nodes)
         job.metadata.uid = UUID().uuidString.lowercased()
         job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
-        job.metadata.namespace = job.metadata.namespace ?? "default"
         do {
             try await store.insertJob(job, nodes: nodes)
         } catch StoreError.nameExists {
-            throw .conflict("imageprepulljobs \"\(name)\" already exists")
+            throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists")
         } catch {
             logger.error("store: cannot insert job", metadata: ["job": "\(name)", "error": "\(error)"])
             throw .badRequest("cannot store the job: \(error)")
         }
-        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs \"\(name)\" already exists") }
+        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
         let rt = ActiveJob(job: job, nodes: nodes)
         jobs[rt.uid] = rt
         uidByName[name] = rt.uid
+        recordCreated(rt)
         logger.info("job applied", metadata: [
             "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
             "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(rt.timeout)",
@@ -69,7 +72,7 @@ extension Controller {
     }
 
     func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
         jobs[uid] = nil
         uidByName[name] = nil
         let now = Date()
@@ -87,11 +90,15 @@ extension Controller {
             logger.error("store: cannot delete job", metadata: ["job": "\(name)", "error": "\(error)"])
         }
         logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "cancelled": "\(cancelled)"])
+        recordEvent(rt, reason: "Deleted", message: "job deleted; its tasks cancelled on \(cancelled) nodes", at: now)
+        resourceVersion += 1
+        rt.resourceVersion = resourceVersion
         let object = rt.object()
         for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
             w.yield(WatchEvent(type: .deleted, object: object))
             w.finish()
         }
+        notifyCollection(WatchEvent(type: .deleted, object: object))
         updateJobMetrics()
         return object
     }
@@ -123,8 +130,68 @@ extension Controller {
         return SecretMetadata(s)
     }
 
+    /// A JSON merge patch of a job (`kubectl apply` of a changed manifest, `kubectl label`,
+    /// `kubectl annotate`): labels and annotations change; the spec is immutable, and a patch
+    /// that changes it is refused naming the fields. The status is the controller's and a
+    /// patch's status is ignored, as with a status subresource.
+    func patch(name: String, mergePatch body: [UInt8]) async throws(CloudAPIError) -> ImagePrePullJob {
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+        let patch: Any
+        do {
+            patch = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
+        } catch {
+            throw .badRequest("the merge patch is not JSON: \(error.localizedDescription)")
+        }
+        guard patch is [String: Any] else { throw .badRequest("a merge patch must be a JSON object") }
+        var current = rt.job
+        current.status = nil
+        let patched: ImagePrePullJob
+        do {
+            let currentJSON = try JSONSerialization.jsonObject(with: ManifestEncoder().encodeJSON(current))
+            var merged = MergePatch.apply(patch, to: currentJSON) as? [String: Any] ?? [:]
+            merged["status"] = nil
+            let data = try JSONSerialization.data(withJSONObject: merged)
+            guard let job = try ManifestDecoder().decode(json: Array(data)).first?.job else { throw CloudAPIError.badRequest("the patched object is not an ImagePrePullJob") }
+            patched = job
+        } catch let e as CloudAPIError {
+            throw e
+        } catch let e as ManifestError {
+            throw .invalid([FieldError(path: e.path ?? "", message: e.message)])
+        } catch {
+            throw .badRequest("cannot apply the merge patch: \(error)")
+        }
+        var errors: [FieldError] = []
+        if patched.metadata.name != name { errors.append(FieldError(path: "metadata.name", message: "field is immutable")) }
+        if let u = patched.metadata.uid, u != uid { errors.append(FieldError(path: "metadata.uid", message: "field is immutable")) }
+        let before = current.spec.imagePrePullTemplate, after = patched.withDefaults().spec.imagePrePullTemplate
+        for (field, changed) in [
+            ("images", before.images != after.images), ("nodeNames", before.nodeNames != after.nodeNames),
+            ("labelSelector", before.labelSelector != after.labelSelector), ("checkItems", before.checkItems != after.checkItems),
+            ("failureTolerate", before.failureTolerate != after.failureTolerate), ("concurrency", before.concurrency != after.concurrency),
+            ("timeoutSeconds", before.timeoutSeconds != after.timeoutSeconds), ("retryTimes", before.retryTimes != after.retryTimes),
+            ("imageSecrets", before.imageSecrets != after.imageSecrets),
+        ] where changed {
+            errors.append(FieldError(path: "\(JobValidator.templatePath).\(field)", message: "field is immutable (delete the job and apply it again)"))
+        }
+        errors += JobValidator.validate(metadata: patched.metadata)
+        guard errors.isEmpty else { throw .invalid(errors) }
+        guard patched.metadata.labels != rt.job.metadata.labels || patched.metadata.annotations != rt.job.metadata.annotations else {
+            return rt.object()
+        }
+        rt.job.metadata.labels = patched.metadata.labels
+        rt.job.metadata.annotations = patched.metadata.annotations
+        do {
+            try await store.updateJobMetadata(uid: uid, job: rt.job)
+        } catch {
+            logger.error("store: cannot update job metadata", metadata: ["job": "\(name)", "error": "\(error)"])
+            throw .badRequest("cannot store the change: \(error)")
+        }
+        notify(rt, type: .modified)
+        return rt.object()
+    }
+
     func job(name: String) throws(CloudAPIError) -> ImagePrePullJob {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
         return rt.object()
     }
 
@@ -133,4 +200,8 @@ extension Controller {
     }
 
     func nodes() -> [RegisteredNode] { registry.all }
+
+    func events(matching selector: EventFieldSelector) -> (items: [KubernetesEvent], resourceVersion: String) {
+        (eventLog.list(matching: selector), String(eventLog.resourceVersion))
+    }
 }

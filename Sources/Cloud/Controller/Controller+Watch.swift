@@ -8,7 +8,7 @@ extension Controller {
     /// A stream of watch events for a job: the current object first, then changes (at most one per
     /// summary interval); it ends after the job completes or is deleted.
     func watch(name: String) throws(CloudAPIError) -> AsyncStream<WatchEvent> {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
         let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(16))
         continuation.yield(WatchEvent(type: .added, object: rt.object()))
         if rt.isFinished && rt.finalPublished {
@@ -28,9 +28,49 @@ extension Controller {
         watchers[uid]?[id] = nil
     }
 
+    /// A stream of every job's changes (a collection watch: `kubectl get imageprepulljobs -w`),
+    /// optionally of one name. `since` nil or 0: each current job as ADDED first; else the jobs
+    /// changed after that resourceVersion as MODIFIED, then the changes as they come.
+    func watchAll(name: String?, since: UInt64?) -> AsyncStream<WatchEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        let current = jobs.values.filter { name == nil || $0.name == name }.sorted { $0.resourceVersion < $1.resourceVersion }
+        for rt in current {
+            if let since, since > 0 {
+                if rt.resourceVersion > since { continuation.yield(WatchEvent(type: .modified, object: rt.object())) }
+            } else {
+                continuation.yield(WatchEvent(type: .added, object: rt.object()))
+            }
+        }
+        let id = nextWatcher
+        nextWatcher += 1
+        collectionWatchers[id] = (name, continuation)
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeCollectionWatcher(id: id) }
+        }
+        return stream
+    }
+
+    func removeCollectionWatcher(id: Int) {
+        collectionWatchers[id] = nil
+    }
+
+    /// Hands an event to the collection watchers that take its job.
+    func notifyCollection(_ event: WatchEvent) {
+        for (_, watcher) in collectionWatchers where watcher.name == nil || watcher.name == event.object.metadata.name {
+            watcher.continuation.yield(event)
+        }
+    }
+
+    /// `resourceVersion` as the API writes it (the list's version).
+    var resourceVersionText: String { String(resourceVersion) }
+
     func notify(_ rt: ActiveJob, type: WatchEvent.EventType) {
-        guard let ws = watchers[rt.uid], !ws.isEmpty else { return }
+        resourceVersion += 1
+        rt.resourceVersion = resourceVersion
+        let ws = watchers[rt.uid] ?? [:]
+        guard !ws.isEmpty || !collectionWatchers.isEmpty else { return }
         let event = WatchEvent(type: type, object: rt.object())
         for (_, w) in ws { w.yield(event) }
+        notifyCollection(event)
     }
 }

@@ -29,6 +29,14 @@ actor Controller {
     var secrets: [SecretReference: DockerConfigSecret] = [:]
     var watchers: [String: [Int: AsyncStream<WatchEvent>.Continuation]] = [:]
     var nextWatcher = 0
+    /// Collection watches (`?watch=true` on the list), each of all jobs or of one name.
+    var collectionWatchers: [Int: (name: String?, continuation: AsyncStream<WatchEvent>.Continuation)] = [:]
+    /// Kubernetes `resourceVersion`: bumped at every watch notification (a job added, changed,
+    /// deleted). It starts from the wall clock in microseconds, so that it never goes back across
+    /// a restart (clients compare it only for equality and order).
+    var resourceVersion = UInt64(max(0, Date().epochMilliseconds)) * 1000
+    /// The jobs' Kubernetes Events (bounded, expiring; rebuilt by the fold on restart).
+    var eventLog = JobEventLog()
     var seq: UInt64
     var pendingBatch = StoreBatch()
 
@@ -57,12 +65,16 @@ actor Controller {
         metrics.nodesOnline.record(registry.onlineCount)
         for stored in try store.loadJobs() {
             let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
+            recordCreated(rt)
             var events = 0
             for row in try store.loadEvents(jobUID: rt.uid) {
                 guard let e = row.nodeEvent() else { continue }
                 // The same refusals as at intake, for rows stored before they existed.
                 if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
+                let nodeBefore = e.node.flatMap { rt.state.node($0)?.phase }
+                let jobBefore = (phase: rt.state.phase, failureCertain: rt.state.isFailureCertain)
                 rt.state.apply(e)
+                recordEvents(rt, e, jobBefore: jobBefore, nodeBefore: nodeBefore)
                 events += 1
             }
             rt.rebuildBookkeeping()
@@ -90,7 +102,9 @@ actor Controller {
     func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true) -> Bool {
         let node = event.node
         let before = node.flatMap { rt.state.node($0)?.phase }
+        let jobBefore = (phase: rt.state.phase, failureCertain: rt.state.isFailureCertain)
         let changed = rt.state.apply(event)
+        recordEvents(rt, event, jobBefore: jobBefore, nodeBefore: before)
         rt.dirty = true
         if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
         guard let node, let after = rt.state.node(node) else { return changed }

@@ -27,8 +27,12 @@ enum Dispatcher {
     }
 
     static func unknownNodeReason(_ node: String) -> String {
-        "unknown node \(node): the cloud has never seen its presence"
+        "\(unknownNodePrefix) \(node): the cloud has never seen its presence"
     }
+
+    /// How the reasons of nodes failed without a task start (the job's Events tell them apart).
+    static let unknownNodePrefix = "unknown node"
+    static let notDispatchedPrefix = "not dispatched:"
 
     /// What to do now; the caller applies the decisions (fold events, publishes) and removes the
     /// decided nodes from `waiting`.
@@ -36,7 +40,7 @@ enum Dispatcher {
         guard !job.isFinished, job.state.cancellation == nil, !job.waiting.isEmpty else { return [] }
         if job.state.isFailureCertain {
             let c = job.state.counts
-            let reason = "not dispatched: the job already failed (\(c.failedForTolerance) of \(c.total) nodes failed, failureTolerate \(job.template.failureTolerate))"
+            let reason = "\(notDispatchedPrefix) the job already failed (\(c.failedForTolerance) of \(c.total) nodes failed, failureTolerate \(job.template.failureTolerate))"
             return job.waiting.map { .fail(node: $0, reason: reason) }
         }
         var free = job.concurrency - job.state.counts.inProgress

@@ -34,7 +34,8 @@ public enum APIResponses {
                 details: Status.Details(causes: errors.map { Status.Cause(field: $0.path, message: $0.message) }))
         case let .conflict(m): return Status(code: 409, reason: "AlreadyExists", message: m)
         case let .notFound(m): return Status(code: 404, reason: "NotFound", message: m)
-        case .unauthorized: return Status(code: 401, reason: "Unauthorized", message: "a valid bearer token is required")
+        case .unauthorized: return Status(code: 401, reason: "Unauthorized", message: "Unauthorized: a valid bearer token is required")
+        case let .unsupportedMediaType(m): return Status(code: 415, reason: "UnsupportedMediaType", message: m)
         }
     }
 
@@ -56,8 +57,8 @@ public enum APIResponses {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func job(_ job: ImagePrePullJob, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? ManifestEncoder().encodeJSON(job)) ?? Data("{}".utf8)
+    static func job(_ job: ImagePrePullJob, version: JobVersion = .v1alpha2, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? version == .v1alpha1 ? ManifestEncoder().encodeJSON(v1alpha1: job) : ManifestEncoder().encodeJSON(job)) ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -68,15 +69,18 @@ public enum APIResponses {
 
 /// A job list in the Kubernetes list shape.
 struct JobList: Encodable {
-    var apiVersion = ImagePrePullJob.v1alpha2
+    var items: [JobVersion.Object]
+    var apiVersion: String
     var kind = "ImagePrePullJobList"
-    var items: [ImagePrePullJob]
+    var resourceVersion: String
 
     func encode(to encoder: any Encoder) throws {
-        enum K: String, CodingKey { case apiVersion, kind, items }
+        enum K: String, CodingKey { case apiVersion, kind, metadata, items }
+        struct Meta: Encodable { var resourceVersion: String }
         var c = encoder.container(keyedBy: K.self)
         try c.encode(apiVersion, forKey: .apiVersion)
         try c.encode(kind, forKey: .kind)
+        try c.encode(Meta(resourceVersion: resourceVersion), forKey: .metadata)
         try c.encode(items, forKey: .items)
     }
 }
@@ -85,5 +89,29 @@ struct JobList: Encodable {
 struct NodeList: Encodable {
     var apiVersion = "v1"
     var kind = "NodeList"
-    var items: [RegisteredNode]
+    var items: [EdgeNode]
+}
+
+/// The version a job route serves: v1alpha2 (stored) or v1alpha1 (converted on the way out).
+enum JobVersion: Sendable, Equatable {
+    case v1alpha2, v1alpha1
+
+    var apiVersion: String { self == .v1alpha1 ? ImagePrePullJob.v1alpha1 : ImagePrePullJob.v1alpha2 }
+
+    /// A job as this version writes it.
+    enum Object: Encodable {
+        case v1alpha2(ImagePrePullJob)
+        case v1alpha1(ImagePrePullJobV1alpha1)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case let .v1alpha2(job): try job.encode(to: encoder)
+            case let .v1alpha1(job): try job.encode(to: encoder)
+            }
+        }
+    }
+
+    func object(_ job: ImagePrePullJob) -> Object {
+        self == .v1alpha1 ? .v1alpha1(ImagePrePullJobV1alpha1(job)) : .v1alpha2(job)
+    }
 }

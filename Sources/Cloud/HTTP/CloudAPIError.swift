@@ -12,6 +12,8 @@ public enum CloudAPIError: Error, Sendable, Equatable {
     case notFound(String)
     /// 401
     case unauthorized
+    /// 415: a body in a type this route does not take (a patch that is not a merge patch).
+    case unsupportedMediaType(String)
 }
 
 import Hummingbird

@@ -22,7 +22,7 @@ enum HTTPAPI {
     static let preferField = HTTPFields.Element.Name("Prefer")!
     static let preferenceAppliedField = HTTPFields.Element.Name("Preference-Applied")!
 
-    static func router(controller: Controller, metrics: CloudMetrics, readiness: Readiness, token: String?, logger: Logger) -> Router<BasicRequestContext> {
+    static func router(controller: Controller, metrics: CloudMetrics, readiness: Readiness, token: String?, version: String, logger: Logger) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         if let token { router.add(middleware: BearerAuthMiddleware(token: token)) }
 
@@ -34,7 +34,9 @@ enum HTTPAPI {
             APIResponses.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
 
-        for base in [APIPaths.jobs, APIPaths.v1alpha1Jobs] {
+        addKubernetesRoutes(to: router, controller: controller, version: version)
+
+        for (base, version) in [(APIPaths.jobs, JobVersion.v1alpha2), (APIPaths.v1alpha1Jobs, JobVersion.v1alpha1)] {
             router.post(RouterPath(base)) { request, context in
                 let manifest = try await singleManifest(request, context: context)
                 guard let job = manifest.job else { throw CloudAPIError.badRequest("expected an ImagePrePullJob, got a Secret") }
@@ -43,22 +45,50 @@ enum HTTPAPI {
                 // cost the cloud and the client CPU while the dispatch runs.
                 let minimal = request.headers[values: HTTPAPI.preferField].contains { $0.contains("return=minimal") }
                 let created = try await controller.apply(job, withStatus: !minimal)
-                var response = APIResponses.job(created, status: .created)
+                var response = APIResponses.job(created, version: version, status: .created)
                 if minimal { response.headers[HTTPAPI.preferenceAppliedField] = "return=minimal" }
                 return response
             }
-            router.get(RouterPath(base)) { _, _ in
-                APIResponses.json(JobList(items: await controller.list()))
+            router.get(RouterPath(base)) { request, _ in
+                let name = try JobListQuery.name(fromFieldSelector: request.uri.queryParameters.get("fieldSelector"))
+                let table = Table.requested(by: request)
+                if JobListQuery.isWatch(request) {
+                    let since = request.uri.queryParameters.get("resourceVersion").flatMap { UInt64($0) }
+                    let seconds = request.uri.queryParameters.get("timeoutSeconds").flatMap { Int($0) }.map { min(max($0, 1), 86_400) } ?? 1800
+                    return watchResponse(await controller.watchAll(name: name, since: since), version: version, table: table, timeout: .seconds(seconds))
+                }
+                let jobs = await controller.list().filter { name == nil || $0.metadata.name == name }
+                if let table {
+                    return APIResponses.json(Table(jobs, columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
+                                                   resourceVersion: await controller.resourceVersionText))
+                }
+                return APIResponses.json(JobList(items: jobs.map(version.object), apiVersion: version.apiVersion, resourceVersion: await controller.resourceVersionText))
             }
             router.get(RouterPath(base + "/:name")) { request, context in
                 let name = context.parameters.get("name") ?? ""
-                if request.uri.queryParameters.get("watch") == "true" || request.uri.queryParameters.get("watch") == "1" {
-                    return watchResponse(try await controller.watch(name: name))
+                if JobListQuery.isWatch(request) {
+                    return watchResponse(try await controller.watch(name: name), version: version, table: nil, timeout: nil)
                 }
-                return APIResponses.job(try await controller.job(name: name))
+                let job = try await controller.job(name: name)
+                if let table = Table.requested(by: request) {
+                    return APIResponses.json(Table([job], columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
+                                                   resourceVersion: job.metadata.resourceVersion ?? ""))
+                }
+                return APIResponses.job(job, version: version)
+            }
+            router.get(RouterPath(base + "/:name/status")) { _, context in
+                APIResponses.job(try await controller.job(name: context.parameters.get("name") ?? ""), version: version)
+            }
+            router.patch(RouterPath(base + "/:name")) { request, context in
+                let type = request.headers[.contentType] ?? ""
+                guard type.hasPrefix("application/merge-patch+json") else {
+                    throw CloudAPIError.unsupportedMediaType("\(type.isEmpty ? "no content type" : type): prepull takes application/merge-patch+json patches")
+                }
+                let body = try await collectBody(request)
+                return APIResponses.job(try await controller.patch(name: context.parameters.get("name") ?? "", mergePatch: body), version: version)
             }
             router.delete(RouterPath(base + "/:name")) { _, context in
-                APIResponses.job(try await controller.delete(name: context.parameters.get("name") ?? ""))
+                APIResponses.job(try await controller.delete(name: context.parameters.get("name") ?? ""), version: version)
             }
         }
 
@@ -74,8 +104,21 @@ enum HTTPAPI {
             APIResponses.json(
                 try await controller.secret(namespace: context.parameters.get("namespace") ?? "", name: context.parameters.get("name") ?? ""))
         }
-        router.get(RouterPath(APIPaths.nodes)) { _, _ in
-            APIResponses.json(NodeList(items: await controller.nodes()))
+        router.get(RouterPath(APIPaths.nodes)) { request, _ in
+            var nodes = await controller.nodes().map(\.edgeNode)
+            if let text = request.uri.queryParameters.get("labelSelector"), !text.isEmpty {
+                let selector: LabelSelector
+                do {
+                    selector = try LabelSelector(parsing: text)
+                } catch {
+                    throw CloudAPIError.badRequest("labelSelector \"\(text)\": \(error)")
+                }
+                nodes = nodes.filter { selector.matches(labels: $0.metadata.labels) }
+            }
+            if let table = Table.requested(by: request) {
+                return APIResponses.json(Table(nodes, columns: EdgeNode.columns, metadata: \.metadata, apiVersion: table, resourceVersion: ""))
+            }
+            return APIResponses.json(NodeList(items: nodes))
         }
         return router
     }
@@ -83,13 +126,7 @@ enum HTTPAPI {
     /// Decodes the body as one manifest: JSON when the content type says so, YAML otherwise.
     /// Syntax errors are 400 (the parser's message), structural errors 422 (field paths).
     static func singleManifest(_ request: Request, context: BasicRequestContext) async throws(CloudAPIError) -> Manifest {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBody)
-        } catch {
-            throw .badRequest("cannot read the body (at most \(maxBody) bytes): \(error)")
-        }
-        let bytes = Array(buffer.readableBytesView)
+        let bytes = try await collectBody(request)
         let isJSON = request.headers[.contentType]?.contains("json") ?? false
         let manifests: [Manifest]
         do {
@@ -112,6 +149,15 @@ enum HTTPAPI {
         return m
     }
 
+    /// The request body, at most `maxBody` bytes.
+    static func collectBody(_ request: Request) async throws(CloudAPIError) -> [UInt8] {
+        do {
+            return Array(try await request.body.collect(upTo: maxBody).readableBytesView)
+        } catch {
+            throw .badRequest("cannot read the body (at most \(maxBody) bytes): \(error)")
+        }
+    }
+
     private static func fieldOf(_ kind: ManifestError.Kind) -> String {
         switch kind {
         case .unsupportedAPIVersion: return "apiVersion"
@@ -122,13 +168,42 @@ enum HTTPAPI {
         }
     }
 
-    /// Newline-delimited watch events until the stream ends.
-    static func watchResponse(_ events: AsyncStream<WatchEvent>) -> Response {
+    /// Newline-delimited watch events (`Content-Type: application/json`, as kube-apiserver sends
+    /// them) until the stream ends or `timeout` passes; each object a `Table` of one row when the
+    /// request asked for tables (`kubectl get -w`).
+    static func watchResponse(_ events: AsyncStream<WatchEvent>, version: JobVersion, table: String?, timeout: Duration?) -> Response {
         Response(
-            status: .ok, headers: [.contentType: "application/json;stream=watch"],
+            status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody { writer in
-                for await event in events {
-                    guard var data = try? APIResponses.encoder.encode(WatchLine(event)) else { continue }
+                // The events, then nil when the timeout passes: the loop below ends at either.
+                let (merged, input) = AsyncStream.makeStream(of: WatchEvent?.self)
+                let forward = Task {
+                    for await event in events { input.yield(event) }
+                    input.finish()
+                }
+                let timer = Task {
+                    guard let timeout else { return }
+                    try? await Task.sleep(for: timeout)
+                    input.yield(nil)
+                }
+                defer {
+                    forward.cancel()
+                    timer.cancel()
+                }
+                var first = true
+                for await next in merged {
+                    guard let event = next else { break }
+                    let data: Data?
+                    if let table {
+                        var t = Table([event.object], columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
+                                      resourceVersion: event.object.metadata.resourceVersion ?? "")
+                        if !first { t.columnDefinitions = [] }
+                        data = try? APIResponses.encoder.encode(TableWatchLine(type: event.type.rawValue, object: t))
+                    } else {
+                        data = try? APIResponses.encoder.encode(WatchLine(type: event.type, object: version.object(event.object)))
+                    }
+                    first = false
+                    guard var data else { continue }
                     data.append(UInt8(ascii: "\n"))
                     try await writer.write(ByteBuffer(bytes: data))
                 }
@@ -137,14 +212,14 @@ enum HTTPAPI {
     }
 }
 
-/// A watch event encoded with the job's own encoder (dates as the model writes them).
+/// One line of a table watch: `{"type":"MODIFIED","object":{"kind":"Table",...}}`.
+private struct TableWatchLine: Encodable {
+    var type: String
+    var object: Table
+}
+
+/// A watch event of a job in the version the request's path names.
 private struct WatchLine: Encodable {
-    let event: WatchEvent
-    init(_ event: WatchEvent) { self.event = event }
-    func encode(to encoder: any Encoder) throws {
-        enum K: String, CodingKey { case type, object }
-        var c = encoder.container(keyedBy: K.self)
-        try c.encode(event.type, forKey: .type)
-        try c.encode(event.object, forKey: .object)
-    }
+    var type: WatchEvent.EventType
+    var object: JobVersion.Object
 }

@@ -6,6 +6,8 @@ import PrePullKit
 public struct CloudConfiguration: Sendable {
     /// The broker connection of the controller (its client id should be stable: persistent session).
     public var mqtt: MQTTConfiguration
+    /// The version `GET /version` reports (the binary's `--version`).
+    public var prepullVersion = "0.0.0-dev"
     /// Directory of the SQLite store (created if missing).
     public var dataDirectory: String
     public var listenHost: String

@@ -76,7 +76,7 @@ public final class CloudServer: Sendable {
         let core = CoreService(
             client: client, publisher: publisher, batcher: batcher, controller: controller, intake: intake, statuses: statuses,
             presences: presences, tickInterval: c.tickInterval, readiness: readiness, logger: logger)
-        let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, logger: logger)
+        let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
         let logger = logger
         let (headTimeout, bodyTimeout) = (TimeAmount(c.httpHeadTimeout), TimeAmount(c.httpBodyTimeout))
         let app = Application(

@@ -49,6 +49,14 @@ public final class CloudStore: Sendable {
         }
     }
 
+    /// Rewrites a job's stored manifest (its labels or annotations changed; the spec never does).
+    func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws {
+        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE jobs SET manifest = ? WHERE uid = ?", arguments: [manifest, uid])
+        }
+    }
+
     /// Removes a job with its nodes, events and node status rows.
     func deleteJob(uid: String) async throws {
         try await pool.write { db in

@@ -25,5 +25,10 @@ public struct RegisteredNode: Sendable, Codable, Equatable {
 
     public var isOnline: Bool { state == .online }
 
+    /// The node as the API shows it (a Kubernetes `Node`).
+    public var edgeNode: EdgeNode {
+        EdgeNode(name: name, online: isOnline, labels: labels, versions: versions, freeDiskBytes: freeDiskBytes, lastSeen: lastSeen)
+    }
+
     enum CodingKeys: String, CodingKey { case name, state, labels, versions, freeDiskBytes, lastSeen }
 }

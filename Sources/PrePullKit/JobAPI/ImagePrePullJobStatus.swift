@@ -15,10 +15,12 @@ public struct ImagePrePullJobStatus: Sendable, Codable, Equatable {
     public var completionTime: Date?
     public var counts: JobCounts?
     public var nodeStatus: [NodeStatus]
+    /// Standard conditions (`Complete`, `Failed`), set when the job ends.
+    public var conditions: [JobCondition]
 
     public init(
         phase: JobPhase? = nil, reason: String? = nil, time: Date? = nil, startTime: Date? = nil,
-        completionTime: Date? = nil, counts: JobCounts? = nil, nodeStatus: [NodeStatus] = []
+        completionTime: Date? = nil, counts: JobCounts? = nil, nodeStatus: [NodeStatus] = [], conditions: [JobCondition] = []
     ) {
         self.phase = phase
         self.reason = reason
@@ -27,9 +29,10 @@ public struct ImagePrePullJobStatus: Sendable, Codable, Equatable {
         self.completionTime = completionTime
         self.counts = counts
         self.nodeStatus = nodeStatus
+        self.conditions = conditions
     }
 
-    enum CodingKeys: String, CodingKey { case phase, reason, time, startTime, completionTime, counts, nodeStatus }
+    enum CodingKeys: String, CodingKey { case phase, reason, time, startTime, completionTime, counts, nodeStatus, conditions }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -40,6 +43,7 @@ public struct ImagePrePullJobStatus: Sendable, Codable, Equatable {
         completionTime = try c.decodeRFC3339IfPresent(forKey: .completionTime)
         counts = try c.decodeIfPresent(JobCounts.self, forKey: .counts)
         nodeStatus = try c.decodeIfPresent([NodeStatus].self, forKey: .nodeStatus) ?? []
+        conditions = try c.decodeIfPresent([JobCondition].self, forKey: .conditions) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -51,5 +55,6 @@ public struct ImagePrePullJobStatus: Sendable, Codable, Equatable {
         try c.encodeRFC3339IfPresent(completionTime, forKey: .completionTime)
         try c.encodeIfPresent(counts, forKey: .counts)
         if !nodeStatus.isEmpty { try c.encode(nodeStatus, forKey: .nodeStatus) }
+        if !conditions.isEmpty { try c.encode(conditions, forKey: .conditions) }
     }
 }

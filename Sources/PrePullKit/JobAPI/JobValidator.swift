@@ -6,8 +6,8 @@
 /// duplicates; label selector keys, values and operators (In/NotIn need values, Exists/DoesNotExist
 /// take none); checkItems among cpu, mem, disk; failureTolerate a decimal ratio in [0, 1];
 /// concurrency, timeoutSeconds and retryTimes not negative, timeoutSeconds and retryTimes within
-/// `WireLimits`; at most `JobLimits` images, node names and labels; metadata namespace and labels
-/// as Kubernetes validates them; imageSecrets `namespace/name`.
+/// `WireLimits`; at most `JobLimits` images, node names and labels; metadata labels as Kubernetes
+/// validates them; imageSecrets `namespace/name`.
 public enum JobValidator {
     public static let templatePath = "spec.imagePrePullTemplate"
 
@@ -21,13 +21,10 @@ public enum JobValidator {
         return errors
     }
 
-    /// `metadata.namespace` a DNS-1123 label; labels as Kubernetes validates them; annotations
-    /// bounded in size.
+    /// Labels as Kubernetes validates them; annotations bounded in size. (`metadata.namespace` is
+    /// not checked: jobs are cluster-scoped and the API clears it, as kube-apiserver does.)
     public static func validate(metadata m: ObjectMeta) -> [FieldError] {
         var errors: [FieldError] = []
-        if let ns = m.namespace, !ns.isEmpty, !KubernetesNames.isDNS1123Label(ns) {
-            errors.append(FieldError(path: "metadata.namespace", message: "\"\(ns)\" is not a valid namespace (DNS-1123 label)"))
-        }
         if m.labels.count > JobLimits.maxLabels {
             errors.append(FieldError(path: "metadata.labels", message: "\(m.labels.count) labels: at most \(JobLimits.maxLabels)"))
         }

@@ -16,13 +16,26 @@ enum RFC3339 {
     }
 }
 
+/// An RFC 3339 time as the API decodes one: a string that must parse (a type of its own, so that
+/// the schema says `format: date-time`).
+struct RFC3339Time: Decodable {
+    var date: Date
+
+    init(_ date: Date) { self.date = date }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        guard let date = RFC3339.parse(text) else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "\"\(text)\" is not an RFC 3339 time")
+        }
+        self.date = date
+    }
+}
+
 extension KeyedDecodingContainer {
     func decodeRFC3339IfPresent(forKey key: Key) throws -> Date? {
-        guard let text = try decodeIfPresent(String.self, forKey: key) else { return nil }
-        guard let date = RFC3339.parse(text) else {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "\"\(text)\" is not an RFC 3339 time")
-        }
-        return date
+        try decodeIfPresent(RFC3339Time.self, forKey: key)?.date
     }
 }
 

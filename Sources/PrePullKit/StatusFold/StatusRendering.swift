@@ -7,7 +7,21 @@ extension JobStatusState {
         let completion = completionTime
         return ImagePrePullJobStatus(
             phase: phase, reason: reason, time: completion ?? startTime, startTime: startTime, completionTime: completion,
-            counts: counts, nodeStatus: nodes.map { $0.status(images: images) })
+            counts: counts, nodeStatus: nodes.map { $0.status(images: images) }, conditions: conditions)
+    }
+
+    /// `Complete` or `Failed`, once the job has ended.
+    public var conditions: [JobCondition] {
+        switch phase {
+        case .completed:
+            return [JobCondition(type: "Complete", status: .isTrue, reason: "Completed",
+                                 message: reason ?? "all \(counts.total) nodes pulled every image", lastTransitionTime: completionTime)]
+        case .failure:
+            return [JobCondition(type: "Failed", status: .isTrue, reason: cancellation != nil ? "Cancelled" : "FailureTolerateExceeded",
+                                 message: reason ?? "", lastTransitionTime: completionTime)]
+        default:
+            return []
+        }
     }
 
     /// The retained job summary published on `{root}/prepull/jobs/{job}/status`.

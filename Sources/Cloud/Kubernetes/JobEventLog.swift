@@ -1,0 +1,202 @@
+import Foundation
+import PrePullKit
+
+/// The jobs' Kubernetes Events, bounded and expiring as kube-apiserver's are:
+/// - an event repeated (same job, type, reason, message) is counted, not stored again;
+/// - after `similarPerReason` different messages with one reason (say, ten failed nodes), later
+///   ones are combined into one event per reason, "(combined from similar events): ...", as
+///   client-go's event aggregator does, so a 10,000-node job that fails everywhere keeps a few
+///   dozen events, not 10,000;
+/// - at most `perJob` events per job and `total` in all (the oldest go first);
+/// - an event unchanged for `timeToLive` is gone (kube-apiserver's default is one hour).
+///
+/// In memory: events are rebuilt from the stored node states when the controller restarts (the
+/// fold that replays them records them again, with their original times).
+struct JobEventLog {
+    static let similarPerReason = 10
+    static let perJob = 100
+    static let total = 10_000
+    static let timeToLive: TimeInterval = 3600
+
+    private struct Key: Hashable {
+        var jobUID: String
+        var type: String
+        var reason: String
+        var message: String
+    }
+
+    private var events: [Key: KubernetesEvent] = [:]
+    private var messagesPerReason: [String: [String: Int]] = [:]  // job uid -> reason -> distinct messages
+    private var perJobCount: [String: Int] = [:]
+    private var sequence: UInt64 = 0
+    private(set) var resourceVersion: UInt64 = 0
+
+    /// Records an event of a job at `time` (events replayed after a restart carry their own).
+    mutating func record(job: String, jobUID: String, type: String, reason: String, message: String, at time: Date) {
+        var key = Key(jobUID: jobUID, type: type, reason: reason, message: message)
+        if events[key] == nil {
+            let distinct = messagesPerReason[jobUID]?[reason] ?? 0
+            if distinct >= Self.similarPerReason {
+                key.message = "(combined from similar events): "
+            } else {
+                messagesPerReason[jobUID, default: [:]][reason] = distinct + 1
+            }
+        }
+        resourceVersion += 1
+        if var existing = events[key] {
+            existing.count += 1
+            existing.lastTimestamp = max(existing.lastTimestamp, time)
+            existing.firstTimestamp = min(existing.firstTimestamp, time)
+            if key.message.hasPrefix("(combined") { existing.message = key.message + message }
+            existing.metadata.resourceVersion = String(resourceVersion)
+            events[key] = existing
+            return
+        }
+        sequence += 1
+        var event = KubernetesEvent(
+            name: "\(job).\(String(format: "%016llx", UInt64(max(0, time.epochMilliseconds)) &* 1_000_003 &+ sequence))",
+            uid: UUID().uuidString.lowercased(), job: job, jobUID: jobUID, type: type, reason: reason,
+            message: key.message.hasPrefix("(combined") ? key.message + message : message, at: time)
+        event.metadata.resourceVersion = String(resourceVersion)
+        events[key] = event
+        perJobCount[jobUID, default: 0] += 1
+        evict(jobUID: jobUID)
+    }
+
+    private mutating func remove(_ key: Key) {
+        guard events.removeValue(forKey: key) != nil else { return }
+        perJobCount[key.jobUID, default: 1] -= 1
+        if perJobCount[key.jobUID] == 0 {
+            perJobCount[key.jobUID] = nil
+            messagesPerReason[key.jobUID] = nil
+        }
+    }
+
+    private func oldest(where include: (Key) -> Bool) -> Key? {
+        events.filter { include($0.key) }.min { ($0.value.lastTimestamp, $0.value.metadata.name) < ($1.value.lastTimestamp, $1.value.metadata.name) }?.key
+    }
+
+    /// Keeps the bounds: the job's oldest event beyond `perJob`, everyone's beyond `total`
+    /// (one insert can exceed each by one).
+    private mutating func evict(jobUID: String) {
+        if perJobCount[jobUID, default: 0] > Self.perJob, let key = oldest(where: { $0.jobUID == jobUID }) { remove(key) }
+        if events.count > Self.total, let key = oldest(where: { _ in true }) { remove(key) }
+    }
+
+    /// Events not expired at `now` that `selector` takes, oldest first.
+    mutating func list(matching selector: EventFieldSelector = EventFieldSelector(), now: Date = Date()) -> [KubernetesEvent] {
+        for key in events.filter({ now.timeIntervalSince($0.value.lastTimestamp) > Self.timeToLive }).map(\.key) { remove(key) }
+        return events.values.filter(selector.matches).sorted {
+            ($0.lastTimestamp, $0.metadata.name) < ($1.lastTimestamp, $1.metadata.name)
+        }
+    }
+
+    var count: Int { events.count }
+}
+
+/// A `fieldSelector` over events, as `kubectl describe` sends it:
+/// `involvedObject.kind=ImagePrePullJob,involvedObject.name=demo,involvedObject.namespace=,involvedObject.uid=…`
+/// (terms in any order; `\` escapes `,`, `=` and itself). Supports `=`, `==` and `!=` on the
+/// fields kube-apiserver supports for events.
+struct EventFieldSelector {
+    struct Term {
+        var field: String
+        var value: String
+        var equal: Bool
+    }
+
+    static let fields: Set<String> = [
+        "involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "involvedObject.apiVersion",
+        "reason", "type", "source", "metadata.name", "metadata.namespace",
+    ]
+
+    var terms: [Term] = []
+
+    init() {}
+
+    init(parsing text: String) throws(CloudAPIError) {
+        for raw in Self.split(text, on: ",") where !raw.isEmpty {
+            let (field, value, equal): (String, String, Bool)
+            if let r = Self.operatorRange(raw, "!=") {
+                (field, value, equal) = (String(raw[..<r.lowerBound]), String(raw[r.upperBound...]), false)
+            } else if let r = Self.operatorRange(raw, "==") ?? Self.operatorRange(raw, "=") {
+                (field, value, equal) = (String(raw[..<r.lowerBound]), String(raw[r.upperBound...]), true)
+            } else {
+                throw .badRequest("invalid field selector \"\(raw)\": expected FIELD=VALUE")
+            }
+            guard Self.fields.contains(field) else {
+                throw .badRequest("field label not supported: \(field)")
+            }
+            terms.append(Term(field: field, value: Self.unescape(value), equal: equal))
+        }
+    }
+
+    func matches(_ event: KubernetesEvent) -> Bool {
+        terms.allSatisfy { term in
+            let actual: String
+            switch term.field {
+            case "involvedObject.kind": actual = event.involvedObject.kind
+            case "involvedObject.name": actual = event.involvedObject.name
+            case "involvedObject.namespace": actual = ""
+            case "involvedObject.uid": actual = event.involvedObject.uid
+            case "involvedObject.apiVersion": actual = event.involvedObject.apiVersion
+            case "reason": actual = event.reason
+            case "type": actual = event.type
+            case "source": actual = event.source.component
+            case "metadata.name": actual = event.metadata.name
+            default: actual = event.metadata.namespace ?? ""
+            }
+            return (actual == term.value) == term.equal
+        }
+    }
+
+    /// Splits on `separator` where it is not escaped.
+    static func split(_ text: String, on separator: Character) -> [Substring] {
+        var parts: [Substring] = []
+        var start = text.startIndex
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index] == "\\" {
+                index = text.index(after: index)
+                if index < text.endIndex { index = text.index(after: index) }
+                continue
+            }
+            if text[index] == separator {
+                parts.append(text[start..<index])
+                start = text.index(after: index)
+            }
+            index = text.index(after: index)
+        }
+        parts.append(text[start...])
+        return parts
+    }
+
+    /// The first unescaped `op` in `term`.
+    static func operatorRange(_ term: Substring, _ op: String) -> Range<Substring.Index>? {
+        var index = term.startIndex
+        while index < term.endIndex {
+            if term[index] == "\\" {
+                index = term.index(after: index)
+                if index < term.endIndex { index = term.index(after: index) }
+                continue
+            }
+            if term[index...].hasPrefix(op) { return index..<term.index(index, offsetBy: op.count) }
+            index = term.index(after: index)
+        }
+        return nil
+    }
+
+    static func unescape(_ value: String) -> String {
+        var out = ""
+        var escaped = false
+        for c in value {
+            if escaped || c != "\\" {
+                out.append(c)
+                escaped = false
+            } else {
+                escaped = true
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+// What `kubectl explain imageprepulljob` prints: the prose of the job's types. The fields and
+// their types come from the decoders (`SchemaRecorder`); KubeEdge's CRD words are kept where
+// prepull behaves the same, and prepull's own behaviour is said where it differs.
+
+extension ImagePrePullJob: SchemaDocumented {
+    public static let schemaDescription = "ImagePrePullJob pre-pulls images on edge nodes (operations.kubeedge.io, served by prepull)."
+    public static let fieldDescriptions = [
+        "apiVersion": "operations.kubeedge.io/v1alpha2 (v1alpha1 is accepted and converted).",
+        "kind": "ImagePrePullJob.",
+        "metadata": "Standard object metadata. The job is cluster-scoped: a namespace is cleared.",
+        "spec": "What to pull, on which nodes, and how.",
+        "status": "What happened, per node and per image (written by the controller).",
+    ]
+}
+
+extension ImagePrePullJobSpec: SchemaDocumented {
+    public static let schemaDescription = "The specification of the job."
+    public static let fieldDescriptions = [
+        "imagePrePullTemplate": "The images, the nodes, and the rules of the pull. Immutable once applied.",
+    ]
+}
+
+extension ImagePrePullTemplate: SchemaDocumented {
+    public static let schemaDescription = "The images to pull, the nodes to pull them on, and how."
+    public static let fieldDescriptions = [
+        "images": "Images to pull on every node, e.g. docker.io/library/nginx:1.27 (at most 100).",
+        "nodeNames": "The nodes, by name (at most 50,000). Exactly one of nodeNames and labelSelector.",
+        "labelSelector": "The nodes whose labels match, among the nodes the controller has seen.",
+        "checkItems": "Node checks before pulling: cpu, mem, disk (default: disk).",
+        "failureTolerate": "The ratio of failed nodes (0 to 1, as a decimal string) at which the job fails and stops dispatching. prepull's default is 0.1.",
+        "concurrency": "Nodes pulling at once (default 1).",
+        "timeoutSeconds": "Seconds each node's task may take from dispatch (default 300).",
+        "retryTimes": "Pull attempts after the first, per image (default 0).",
+        "imageSecrets": "namespace/name of a kubernetes.io/dockerconfigjson Secret with the registry credentials.",
+    ]
+}
+
+extension ImagePrePullJobStatus: SchemaDocumented {
+    public static let schemaDescription = "The state of the job, folded from the nodes' reports."
+    public static let fieldDescriptions = [
+        "phase": "Pending, InProgress, Completed or Failure.",
+        "reason": "Why the job ended as it did.",
+        "time": "When the phase last changed.",
+        "startTime": "When the job was applied.",
+        "completionTime": "When the job ended.",
+        "counts": "Nodes in each phase.",
+        "nodeStatus": "One entry per node: its phase, reason, actions and images.",
+        "conditions": "Standard conditions: Complete and Failed.",
+    ]
+}
+
+extension NodeStatus: SchemaDocumented {
+    public static let schemaDescription = "The state of one node's task."
+    public static let fieldDescriptions = [
+        "nodeName": "The node.",
+        "phase": "Pending, InProgress, Successful, Failure or Unknown.",
+        "reason": "Why the node failed or is unknown (a check, a pull error, a timeout, an unknown node).",
+        "actionFlow": "The node's steps (check, pull) with their outcomes.",
+        "imageStatus": "One entry per image.",
+        "startTime": "When the task was dispatched (the timeout runs from here).",
+        "finishTime": "When the node's task ended.",
+    ]
+}
+
+extension ImagePrePullJobV1alpha1: SchemaDocumented {
+    public static let schemaDescription = "ImagePrePullJob in the v1alpha1 shape (converted from the stored v1alpha2 object)."
+    public static let fieldDescriptions = ImagePrePullJob.fieldDescriptions.merging([
+        "apiVersion": "operations.kubeedge.io/v1alpha1.",
+        "status": "v1alpha1 status: state, event, action, reason, time, and one status entry per node.",
+    ]) { $1 }
+}

@@ -1,0 +1,148 @@
+import CloudCLI
+import Foundation
+import PrePullKit
+import Testing
+import TestSupport
+
+/// The real kubectl against a real cloud (in this process), real mosquitto and scripted nodes:
+/// what a KubeEdge user types, from KubeEdge's own guide for this feature.
+@Suite("kubectl against prepull cloud", .serialized, .timeLimit(.minutes(5)))
+struct KubectlTests {
+    static let sample = RepositoryPaths.path("examples/kubeedge-sample.yaml")
+
+    @Test("apply (validation on), apply again: unchanged; get: the table; get -o yaml|json: the status; get -w streams to Completed; explain; delete cancels",
+          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
+          arguments: Kubectl.all)
+    func lifecycle(kubectl: Kubectl) async throws {
+        try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
+        try await withHarness { h in
+            let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+            defer { dir.remove() }
+            _ = try await h.node("edge-node-1", .init(workTime: .milliseconds(1500), progressSteps: 3))
+            try await h.waitForOnlineNodes(1)
+            let s = h.api.server
+
+            let apply = try await kubectl.run(["apply", "-f", Self.sample], server: s, in: dir)
+            #expect(apply.code == 0 && apply.output.contains("imageprepulljob.operations.kubeedge.io/imageprepull-example created"), "\(apply.output)")
+            let watch = try kubectl.start(["get", "imageprepulljobs", "imageprepull-example", "-w"], server: s, in: dir)
+            defer { watch.stop() }
+            let again = try await kubectl.run(["apply", "-f", Self.sample], server: s, in: dir)
+            #expect(again.code == 0 && again.output.contains("imageprepull-example unchanged"), "\(again.output)")
+
+            let job = try await h.waitForEnd("imageprepull-example")
+            #expect(job.status?.phase == .completed)
+            try await eventually("the watch shows Completed", timeout: .seconds(10)) { watch.output.contains("Completed") }
+            #expect(watch.output.contains("InProgress"), "the watch saw the job while it ran: \(watch.output)")
+            #expect(watch.isRunning, "a watch stays open after the job ends, as on kube-apiserver")
+
+            let get = try await kubectl.run(["get", "imageprepulljobs"], server: s, in: dir)
+            let header = get.output.split(separator: "\n").first.map(String.init) ?? ""
+            for column in ["NAME", "PHASE", "NODES", "SUCCESSFUL", "FAILED", "AGE"] { #expect(header.contains(column), "\(get.output)") }
+            #expect(get.output.contains("imageprepull-example") && get.output.contains("Completed"))
+            let wide = try await kubectl.run(["get", "imageprepulljobs", "-o", "wide"], server: s, in: dir)
+            #expect(wide.output.contains("busybox:1.35.0,nginx:1.24.0"), "\(wide.output)")
+
+            let yaml = try await kubectl.run(["get", "imageprepulljob", "imageprepull-example", "-o", "yaml"], server: s, in: dir)
+            #expect(yaml.code == 0 && yaml.output.contains("phase: Completed") && yaml.output.contains("nodeName: edge-node-1"), "\(yaml.output)")
+            #expect(!yaml.output.contains("namespace:"), "cluster-scoped: \(yaml.output)")
+            let json = try await kubectl.run(["get", "imageprepulljob", "imageprepull-example", "-o", "json"], server: s, in: dir)
+            let decoded = try ManifestDecoder().decode(json: Array(json.output.utf8)).first?.job
+            #expect(decoded?.status?.nodeStatus.first?.phase == .successful)
+            #expect(decoded?.status?.conditions.first?.type == "Complete")
+
+            let explain = try await kubectl.run(["explain", "imageprepulljob.spec.imagePrePullTemplate"], server: s, in: dir)
+            #expect(explain.code == 0, "\(explain.output)")
+            for field in ["images", "nodeNames", "labelSelector", "failureTolerate", "timeoutSeconds", "imageSecrets"] {
+                #expect(explain.output.contains(field), "\(field): \(explain.output)")
+            }
+
+            // A changed spec is refused, naming the field; a changed label is applied.
+            let changed = try String(contentsOfFile: Self.sample, encoding: .utf8).replacingOccurrences(of: "busybox:1.35.0", with: "busybox:1.36.0")
+            try changed.write(toFile: dir.file("changed.yaml"), atomically: true, encoding: .utf8)
+            let refused = try await kubectl.run(["apply", "-f", dir.file("changed.yaml")], server: s, in: dir)
+            #expect(refused.code != 0 && refused.output.contains("spec.imagePrePullTemplate.images") && refused.output.contains("immutable"), "\(refused.output)")
+            let relabel = try String(contentsOfFile: Self.sample, encoding: .utf8).replacingOccurrences(of: "ImagePrePullLabel", with: "relabelled")
+            try relabel.write(toFile: dir.file("relabel.yaml"), atomically: true, encoding: .utf8)
+            let configured = try await kubectl.run(["apply", "-f", dir.file("relabel.yaml")], server: s, in: dir)
+            #expect(configured.code == 0 && configured.output.contains("configured"), "\(configured.output)")
+            #expect(try await h.api.job("imageprepull-example").metadata.labels["description"] == "relabelled")
+
+            // Delete of a running job cancels its task on the node.
+            let slow = try await h.node("slow-node", .init(workTime: .seconds(30)))
+            try await h.waitForOnlineNodes(2)
+            try ManifestEncoder().encodeYAML(Manifests.job("slow-job", nodes: ["slow-node"])).write(toFile: dir.file("slow.yaml"), atomically: true, encoding: .utf8)
+            #expect(try await kubectl.run(["apply", "-f", dir.file("slow.yaml")], server: s, in: dir).code == 0)
+            try await eventually("slow-node got its task") { !slow.createTasks.isEmpty }
+            let delete = try await kubectl.run(["delete", "imageprepulljob", "slow-job"], server: s, in: dir)
+            #expect(delete.code == 0 && delete.output.contains("imageprepulljob.operations.kubeedge.io \"slow-job\" deleted"), "\(delete.output)")
+            try await eventually("slow-node got the cancel") { slow.received.contains { $0.isCancel } }
+            let gone = try await kubectl.run(["get", "imageprepulljob", "slow-job"], server: s, in: dir)
+            #expect(gone.code != 0 && gone.output.contains("NotFound"), "\(gone.output)")
+        }
+    }
+
+    @Test("describe a job with an unknown node, a failed pull and a timed-out node: each reason in the status and in the Events table",
+          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
+          arguments: Kubectl.all)
+    func describeFailures(kubectl: Kubectl) async throws {
+        try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
+        try await withHarness { h in
+            let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+            defer { dir.remove() }
+            _ = try await h.node("ok-node")
+            _ = try await h.node("bad-node", .init(behavior: .fail(reason: "registry said 404 for app:9")))
+            _ = try await h.node("mute-node", .init(behavior: .silent))
+            try await h.waitForOnlineNodes(3)
+            let manifest = """
+                apiVersion: operations.kubeedge.io/v1alpha2
+                kind: ImagePrePullJob
+                metadata:
+                  name: mixed
+                spec:
+                  imagePrePullTemplate:
+                    images: [registry.example.com/app:9]
+                    nodeNames: [ok-node, bad-node, mute-node, ghost-node]
+                    failureTolerate: "1"
+                    concurrency: 4
+                    timeoutSeconds: 2
+                """
+            try manifest.write(toFile: dir.file("mixed.yaml"), atomically: true, encoding: .utf8)
+            let apply = try await kubectl.run(["apply", "-f", dir.file("mixed.yaml")], server: h.api.server, in: dir)
+            #expect(apply.code == 0, "\(apply.output)")
+            _ = try await h.waitForEnd("mixed")
+            let describe = try await kubectl.run(["describe", "imageprepulljob", "mixed"], server: h.api.server, in: dir)
+            #expect(describe.code == 0, "\(describe.output)")
+            let out = describe.output
+            guard let events = out.range(of: "Events:") else {
+                Issue.record("no Events section: \(out)")
+                return
+            }
+            let status = String(out[..<events.lowerBound]), table = String(out[events.upperBound...])
+            for text in ["unknown node ghost-node", "registry said 404 for app:9", "no result within timeoutSeconds"] {
+                #expect(status.contains(text), "status lacks \(text): \(status)")
+                #expect(table.contains(text), "events lack \(text): \(table)")
+            }
+            for reason in ["UnknownNode", "NodeFailed", "NodeTimedOut", "Created", "Completed"] {
+                #expect(table.contains(reason), "events lack \(reason): \(table)")
+            }
+            #expect(table.contains("Warning") && table.contains("prepull-cloud"))
+        }
+    }
+
+    @Test("with a token, kubectl without --token gets 401 and with it works",
+          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
+          arguments: Kubectl.all)
+    func token(kubectl: Kubectl) async throws {
+        try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
+        try await withHarness(token: "k-secret-token") { h in
+            let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+            defer { dir.remove() }
+            let refused = try await kubectl.run(["get", "imageprepulljobs"], server: h.api.server, in: dir)
+            #expect(refused.code != 0 && (refused.output.contains("Unauthorized") || refused.output.contains("401")), "\(refused.output)")
+            let wrong = try await kubectl.run(["get", "nodes"], server: h.api.server, token: "not-it", in: dir)
+            #expect(wrong.code != 0 && wrong.output.contains("Unauthorized"), "\(wrong.output)")
+            let allowed = try await kubectl.run(["get", "imageprepulljobs"], server: h.api.server, token: "k-secret-token", in: dir)
+            #expect(allowed.code == 0 && allowed.output.contains("No resources found"), "\(allowed.output)")
+        }
+    }
+}

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import Locking
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import PrePullKit
 
 /// HTTP client of the cloud API, for the operator CLI.
@@ -12,14 +14,41 @@ public struct APIClient: Sendable {
 
     public var server: String
     public var token: String?
-    var http: HTTPClient { HTTPClient.shared }
+    /// A PEM file of the CA that signed the server's certificate (`https://` servers whose
+    /// certificate the system does not trust, as with `broker/certs.sh`'s CA).
+    public var certificateAuthority: String?
 
-    public init(server: String, token: String? = nil) {
+    public init(server: String, token: String? = nil, certificateAuthority: String? = nil) {
         var s = server
         while s.hasSuffix("/") { s.removeLast() }
         if !s.contains("://") { s = "http://" + s }
         self.server = s
         self.token = token
+        self.certificateAuthority = certificateAuthority
+    }
+
+    var http: HTTPClient {
+        get throws {
+            guard let ca = certificateAuthority else { return HTTPClient.shared }
+            return try Self.client(trusting: ca)
+        }
+    }
+
+    /// One client per CA file for the life of the process (like `HTTPClient.shared`, never shut
+    /// down: the CLI exits when its command is done).
+    private static let clients = Locked<[String: HTTPClient]>([:])
+
+    private static func client(trusting caFile: String) throws -> HTTPClient {
+        try clients.withLock { clients in
+            if let client = clients[caFile] { return client }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            var configuration = HTTPClient.Configuration()
+            configuration.tlsConfiguration = tls
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[caFile] = client
+            return client
+        }
     }
 
     // MARK: raw
@@ -34,7 +63,7 @@ public struct APIClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await http.execute(request, timeout: timeout)
+        let response = try await (try http).execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
         return (Int(response.status.code), Data(buffer.readableBytesView))
     }
@@ -98,7 +127,7 @@ public struct APIClient: Sendable {
             do {
                 var request = HTTPClientRequest(url: "\(server)\(APIPaths.job(name))?watch=true")
                 if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-                let response = try await http.execute(request, timeout: .hours(24 * 365))
+                let response = try await (try http).execute(request, timeout: .hours(24 * 365))
                 guard response.status.code == 200 else {
                     let body = try await response.body.collect(upTo: 1 << 20)
                     throw APIError(status: Int(response.status.code), body: Data(body.readableBytesView))

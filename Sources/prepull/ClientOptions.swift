@@ -6,10 +6,13 @@ import Foundation
 struct ClientOptions: ParsableArguments {
     @Option(help: "Cloud API URL (default: $PREPULL_SERVER or http://127.0.0.1:8080).") var server: String?
     @Option(help: "Bearer token (default: $PREPULL_TOKEN).") var token: String?
+    @Option(name: .customLong("certificate-authority"), help: "CA file (PEM) for an https server (default: $PREPULL_CA).")
+    var certificateAuthority: String?
 
     var client: APIClient {
         let env = ProcessInfo.processInfo.environment
-        return APIClient(server: server ?? env["PREPULL_SERVER"] ?? "http://127.0.0.1:8080", token: token ?? env["PREPULL_TOKEN"])
+        return APIClient(server: server ?? env["PREPULL_SERVER"] ?? "http://127.0.0.1:8080", token: token ?? env["PREPULL_TOKEN"],
+                         certificateAuthority: certificateAuthority ?? env["PREPULL_CA"])
     }
 }
 

@@ -16,6 +16,10 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(help: "Data directory (SQLite store).") var data: String = "./prepull-data"
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
     @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
+    @Option(name: .customLong("tls-cert-file"), help: "Serve the API over HTTPS with this PEM certificate (chain); kubectl sends a token only over HTTPS.")
+    var tlsCertFile: String?
+    @Option(name: .customLong("tls-private-key-file"), help: "The PEM private key of --tls-cert-file.")
+    var tlsPrivateKeyFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session).") var clientID: String = "prepull-cloud"
     @Option(name: .customLong("max-nodes"), help: "Most nodes the registry holds; presences of further names are refused and counted.")
@@ -31,6 +35,9 @@ struct CloudCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
+        guard (tlsCertFile == nil) == (tlsPrivateKeyFile == nil) else {
+            throw ValidationError("--tls-cert-file and --tls-private-key-file go together")
+        }
         guard maxNodes > 0 else { throw ValidationError("--max-nodes must be at least 1, not \(maxNodes)") }
         guard httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be at least 1, not \(httpMaxConnections)") }
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
@@ -54,6 +61,7 @@ struct CloudCommand: AsyncParsableCommand {
             mqtt: mqtt, dataDirectory: data, listenHost: address.host, listenPort: address.port, token: token, topics: topics)
         config.maxNodes = maxNodes
         config.prepullVersion = PrepullVersion.current
+        if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }
         config.maxHTTPConnections = httpMaxConnections
         config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))
         config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))

@@ -129,20 +129,33 @@ struct KubectlTests {
         }
     }
 
-    @Test("with a token, kubectl without --token gets 401 and with it works",
+    @Test("over HTTPS with a token: kubectl without --token gets 401, with a wrong one 401, with it works; prepull too",
           .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)
     func token(kubectl: Kubectl) async throws {
         try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
-        try await withHarness(token: "k-secret-token") { h in
-            let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
-            defer { dir.remove() }
-            let refused = try await kubectl.run(["get", "imageprepulljobs"], server: h.api.server, in: dir)
-            #expect(refused.code != 0 && (refused.output.contains("Unauthorized") || refused.output.contains("401")), "\(refused.output)")
-            let wrong = try await kubectl.run(["get", "nodes"], server: h.api.server, token: "not-it", in: dir)
-            #expect(wrong.code != 0 && wrong.output.contains("Unauthorized"), "\(wrong.output)")
-            let allowed = try await kubectl.run(["get", "imageprepulljobs"], server: h.api.server, token: "k-secret-token", in: dir)
+        let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+        defer { dir.remove() }
+        // kubectl sends a bearer token only over HTTPS: the server certificate of broker/certs.sh.
+        let certs = try CertificateSet.make(in: dir.file("certs"), nodes: [])
+        try await withHarness(token: "k-secret-token", configure: { $0.httpTLS = (certs.directory + "/server.crt", certs.directory + "/server.key") }) { h in
+            let server = h.api.server.replacingOccurrences(of: "http://", with: "https://")
+            let ca = ["--certificate-authority", certs.caFile]
+            let refused = try await kubectl.run(["get", "imageprepulljobs"] + ca, server: server, in: dir)
+            // Without any credentials, kubectl answers the 401 by asking for a user name (none on
+            // stdin); with a wrong token it says "You must be logged in to the server (...)".
+            #expect(refused.code != 0 && (refused.output.contains("must be logged in") || refused.output.contains("Please enter Username")), "\(refused.output)")
+            let wrong = try await kubectl.run(["get", "nodes"] + ca, server: server, token: "not-it", in: dir)
+            #expect(wrong.code != 0 && wrong.output.contains("must be logged in"), "\(wrong.output)")
+            let allowed = try await kubectl.run(["get", "imageprepulljobs"] + ca, server: server, token: "k-secret-token", in: dir)
             #expect(allowed.code == 0 && allowed.output.contains("No resources found"), "\(allowed.output)")
+            let untrusted = try await kubectl.run(["get", "imageprepulljobs"], server: server, token: "k-secret-token", in: dir)
+            #expect(untrusted.code != 0 && untrusted.output.contains("certificate"), "an unknown CA is refused: \(untrusted.output)")
+
+            let cli = try await CLITests.prepull(["get", "jobs", "--token", "k-secret-token", "--certificate-authority", certs.caFile], server: server, in: dir)
+            #expect(cli.code == 0 && cli.output.contains("NAME"), "\(cli.output)")
+            let cliRefused = try await CLITests.prepull(["get", "jobs", "--certificate-authority", certs.caFile], server: server, in: dir)
+            #expect(cliRefused.code == 1 && cliRefused.output.contains("Unauthorized"), "\(cliRefused.output)")
         }
     }
 }

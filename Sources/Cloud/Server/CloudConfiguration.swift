@@ -15,6 +15,9 @@ public struct CloudConfiguration: Sendable {
     public var listenPort: Int
     /// Bearer token required on every route but /healthz and /readyz; nil disables auth.
     public var token: String?
+    /// HTTPS for the API: a PEM certificate (chain) and its key. kubectl sends a bearer token only
+    /// over HTTPS, so a token without TLS serves the `prepull` CLI and curl, not kubectl.
+    public var httpTLS: (certificateFile: String, keyFile: String)?
     public var topics: Topics
     /// Store batches are committed this long after their first write ...
     public var flushInterval: Duration = .milliseconds(250)

@@ -1,8 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import MQTT
 import NIOCore
+import NIOSSL
 import PrePullKit
 import ServiceLifecycle
 import Synchronization
@@ -79,11 +82,17 @@ public final class CloudServer: Sendable {
         let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
         let logger = logger
         let (headTimeout, bodyTimeout) = (TimeAmount(c.httpHeadTimeout), TimeAmount(c.httpBodyTimeout))
+        var server = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+            idleTimeout: TimeAmount(c.httpIdleTimeout)))
+        if let tls = c.httpTLS {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+            server = try .tls(server, tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
-                idleTimeout: TimeAmount(c.httpIdleTimeout))),
+            server: server,
             configuration: .init(
                 address: .hostname(c.listenHost, port: c.listenPort), serverName: "prepull-cloud",
                 availableConnectionsDelegate: .maximum(c.maxHTTPConnections, logger: logger)),

@@ -87,10 +87,17 @@ let package = Package(
         ),
         // Real-process harness shared by every test target: mosquitto, containerd, registry.
         .target(name: "TestSupport", dependencies: ["Locking", "MQTT", "PrePullKit", .product(name: "Logging", package: "swift-log")]),
+        // Kubernetes' protobuf messages prepull reads and writes: the OpenAPI v2 document
+        // (gnostic) and a Secret. Generated once from Protos/ by scripts/gen-proto.sh.
+        .target(
+            name: "KubernetesProtobuf",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
+        ),
         // Cloud controller: store (GRDB), node registry, dispatcher, aggregator, HTTP API, metrics.
         .target(
             name: "Cloud",
-            dependencies: ["Locking", 
+            dependencies: ["Locking", "KubernetesProtobuf",
                 "MQTT", "PrePullKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -195,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "CloudTests",
             dependencies: ["Locking", 
-                "Cloud", "CloudCLI", "PrePullKit", "MQTT", "TestSupport",
+                "Cloud", "CloudCLI", "PrePullKit", "MQTT", "TestSupport", "KubernetesProtobuf",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates Sources/ContainerdClient/Generated/ from Sources/ContainerdClient/Protos/.
+# Regenerates the Swift code of the project's .proto files, committed in each target's Generated/:
+#   Sources/ContainerdClient/Protos   -> Generated/ (messages and gRPC client stubs: CRI, content)
+#   Sources/KubernetesProtobuf/Protos -> Generated/ (messages: OpenAPI v2 document, Secret)
 # The generated code is committed: normal builds never run protoc or a SwiftPM build plugin.
 #
 # Builds the two protoc plugins once, outside the repository, in $PROTOC_PLUGINS_DIR
@@ -11,14 +13,12 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 plugins=${PROTOC_PLUGINS_DIR:-/tmp/protoc-plugins}
-protos=$root/Sources/ContainerdClient/Protos
-out=$root/Sources/ContainerdClient/Generated
 lock=${PREPULL_BUILD_LOCK:-/tmp/prepull-build.lock}
 
 SWIFT_PROTOBUF_VERSION=1.39.0
 GRPC_SWIFT_PROTOBUF_VERSION=2.4.1
 
-command -v protoc >/dev/null || "$root/scripts/install-deps.sh" protobuf-compiler
+"$root/scripts/install-deps.sh" protobuf-compiler libprotobuf-dev  # protoc, and the well-known types (google/protobuf/*.proto)
 command -v protoc >/dev/null || { echo "gen-proto: protoc not found" >&2; exit 1; }
 
 source_of() { # source_of OWNER/NAME
@@ -47,22 +47,29 @@ grpc_plugin=$(build_plugin grpc/grpc-swift-protobuf "$GRPC_SWIFT_PROTOBUF_VERSIO
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-( cd "$protos" && find . -name '*.proto' | sort ) >"$tmp/list"
-mapfile -t files <"$tmp/list"
-mkdir -p "$tmp/out"
-# Generated types stay internal: the module's public API is its own wrappers (so, e.g., the
-# AuthConfig message with its password never leaves the module). gRPC: client stubs only.
-cd "$protos"
-protoc --proto_path=. \
-  --plugin=protoc-gen-swift="$swift_plugin" \
-  --swift_out="$tmp/out" --swift_opt=Visibility=Internal,FileNaming=PathToUnderscores \
-  --plugin=protoc-gen-grpc-swift="$grpc_plugin" \
-  --grpc-swift_out="$tmp/out" \
-  --grpc-swift_opt=Visibility=Internal,Server=false,Client=true,FileNaming=PathToUnderscores \
-  "${files[@]}"
 
-rm -rf "$out"
-mkdir -p "$out"
-cp "$tmp"/out/*.swift "$out/"
-echo "gen-proto: wrote $(ls "$out" | wc -l) files to ${out#"$root"/}" >&2
-ls "$out"
+generate() { # generate TARGET-DIR GRPC(yes|no)
+  local protos=$1/Protos out=$1/Generated grpc=$2
+  local work=$tmp/${1##*/}
+  mkdir -p "$work/out"
+  ( cd "$protos" && find . -name '*.proto' | sort ) >"$work/list"
+  mapfile -t files <"$work/list"
+  # Generated types stay internal: each module's public API is its own wrappers (so, e.g., the
+  # AuthConfig message with its password never leaves the module). gRPC: client stubs only.
+  local grpc_args=()
+  if [[ $grpc == yes ]]; then
+    grpc_args=(--plugin=protoc-gen-grpc-swift="$grpc_plugin" --grpc-swift_out="$work/out"
+      --grpc-swift_opt=Visibility=Internal,Server=false,Client=true,FileNaming=PathToUnderscores)
+  fi
+  (cd "$protos" && protoc --proto_path=. \
+    --plugin=protoc-gen-swift="$swift_plugin" \
+    --swift_out="$work/out" --swift_opt=Visibility=Internal,FileNaming=PathToUnderscores \
+    "${grpc_args[@]}" "${files[@]}")
+  rm -rf "$out"
+  mkdir -p "$out"
+  cp "$work"/out/*.swift "$out/"
+  echo "gen-proto: wrote $(ls "$out" | wc -l) files to ${out#"$root"/}" >&2
+}
+
+generate "$root/Sources/ContainerdClient" yes
+generate "$root/Sources/KubernetesProtobuf" no

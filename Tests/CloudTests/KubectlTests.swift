@@ -129,6 +129,52 @@ struct KubectlTests {
         }
     }
 
+    @Test("create secret docker-registry, a job that uses it (the node gets the credentials, no output shows them); get nodes -l",
+          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
+          arguments: Kubectl.all)
+    func secretsAndNodes(kubectl: Kubectl) async throws {
+        try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
+        try await withHarness { h in
+            let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+            defer { dir.remove() }
+            let a = try await h.node("site-a-1", .init(labels: ["site": "a"]))
+            _ = try await h.node("site-b-1", .init(labels: ["site": "b"]))
+            try await h.waitForOnlineNodes(2)
+            let s = h.api.server
+
+            let nodes = try await kubectl.run(["get", "nodes", "-l", "site=a"], server: s, in: dir)
+            #expect(nodes.code == 0 && nodes.output.contains("site-a-1") && !nodes.output.contains("site-b-1"), "\(nodes.output)")
+            #expect(nodes.output.contains("Ready"))
+            let labels = try await kubectl.run(["get", "nodes", "--show-labels"], server: s, in: dir)
+            #expect(labels.output.contains("site=b"), "\(labels.output)")
+
+            let create = try await kubectl.run(
+                ["create", "secret", "docker-registry", "regcred", "--docker-server=registry.example.com", "--docker-username=robot",
+                 "--docker-password=kubectl-pass-9"], server: s, in: dir)
+            #expect(create.code == 0 && create.output.contains("secret/regcred created"), "\(create.output)")
+            let manifest = """
+                apiVersion: operations.kubeedge.io/v1alpha2
+                kind: ImagePrePullJob
+                metadata:
+                  name: private
+                spec:
+                  imagePrePullTemplate:
+                    images: [registry.example.com/app:1]
+                    labelSelector: {matchLabels: {site: a}}
+                    imageSecrets: default/regcred
+                """
+            try manifest.write(toFile: dir.file("private.yaml"), atomically: true, encoding: .utf8)
+            let apply = try await kubectl.run(["apply", "-f", dir.file("private.yaml")], server: s, in: dir)
+            #expect(apply.code == 0, "\(apply.output)")
+            _ = try await h.waitForEnd("private")
+            let sent = a.createTasks.first?.credentials?.entries
+            #expect(sent?["registry.example.com"]?.password == "kubectl-pass-9", "the node got the secret's credentials")
+            let yaml = try await kubectl.run(["get", "ipj", "private", "-o", "yaml"], server: s, in: dir)
+            let describe = try await kubectl.run(["describe", "ipj", "private"], server: s, in: dir)
+            for out in [create.output, apply.output, yaml.output, describe.output] { #expect(!out.contains("kubectl-pass-9")) }
+        }
+    }
+
     @Test("over HTTPS with a token: kubectl without --token gets 401, with a wrong one 401, with it works; prepull too",
           .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)

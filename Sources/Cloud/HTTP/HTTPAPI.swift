@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import KubernetesProtobuf
 import PrePullKit
 
 /// The HTTP API (Hummingbird 2), Kubernetes-style paths:
@@ -123,18 +124,47 @@ enum HTTPAPI {
         return router
     }
 
-    /// Decodes the body as one manifest: JSON when the content type says so, YAML otherwise.
-    /// Syntax errors are 400 (the parser's message), structural errors 422 (field paths).
+    /// Decodes the body as one manifest: JSON when the content type says so, a Secret in
+    /// Kubernetes protobuf (kubectl 1.32's `create secret`), YAML otherwise.
     static func singleManifest(_ request: Request, context: BasicRequestContext) async throws(CloudAPIError) -> Manifest {
         let bytes = try await collectBody(request)
-        let isJSON = request.headers[.contentType]?.contains("json") ?? false
+        let type = request.headers[.contentType] ?? ""
+        if type.hasPrefix(SecretProtobuf.contentType) {
+            return try manifest(json: try secretJSON(protobuf: bytes))
+        }
+        return try type.contains("json") ? manifest(json: bytes) : manifest(yaml: bytes)
+    }
+
+    static func manifest(json bytes: [UInt8]) throws(CloudAPIError) -> Manifest {
+        try one(decoding: { () throws(ManifestError) in try ManifestDecoder().decode(json: bytes) })
+    }
+
+    static func manifest(yaml bytes: [UInt8]) throws(CloudAPIError) -> Manifest {
+        try one(decoding: { () throws(ManifestError) in try ManifestDecoder().decode(yaml: String(decoding: bytes, as: UTF8.self)) })
+    }
+
+    /// A Secret kubectl sent as Kubernetes protobuf, as the JSON the manifest decoder validates.
+    static func secretJSON(protobuf bytes: [UInt8]) throws(CloudAPIError) -> [UInt8] {
+        do {
+            let s = try SecretProtobuf.decode(bytes)
+            var metadata: [String: Any] = ["name": s.name]
+            if let ns = s.namespace { metadata["namespace"] = ns }
+            let object: [String: Any] = [
+                "apiVersion": s.apiVersion, "kind": s.kind, "metadata": metadata, "type": s.type,
+                "data": s.data.mapValues { $0.base64EncodedString() }, "stringData": s.stringData,
+            ]
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        } catch {
+            throw .badRequest("cannot read the protobuf Secret: \(error)")
+        }
+    }
+
+    /// Exactly one manifest. Syntax errors are 400 (the parser's message), structural errors 422
+    /// (field paths).
+    static func one(decoding decode: () throws(ManifestError) -> [Manifest]) throws(CloudAPIError) -> Manifest {
         let manifests: [Manifest]
         do {
-            if isJSON {
-                manifests = try ManifestDecoder().decode(json: bytes)
-            } else {
-                manifests = try ManifestDecoder().decode(yaml: String(decoding: bytes, as: UTF8.self))
-            }
+            manifests = try decode()
         } catch {
             switch error.kind {
             case .yamlSyntax, .jsonSyntax, .notAnObject, .tooLarge:

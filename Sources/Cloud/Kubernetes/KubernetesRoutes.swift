@@ -51,6 +51,15 @@ extension HTTPAPI {
 
     /// `/openapi/v3` (the index), its documents, and `/openapi/v2`.
     static func addOpenAPIRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/openapi/v2") { request, _ in
+            // kubectl asks for protobuf only; a browser or curl gets JSON.
+            let accept = request.headers[values: .accept].joined(separator: ",")
+            if accept.contains("com.github.proto-openapi.spec.v2") {
+                return Response(status: .ok, headers: [.contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.v2Protobuf)))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.v2JSON)))
+        }
         router.get("/openapi/v3") { _, _ in
             APIResponses.json(OpenAPIDocument.v3Index(documents: OpenAPIDocument.v3Documents))
         }

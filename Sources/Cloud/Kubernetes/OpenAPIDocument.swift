@@ -50,13 +50,13 @@ enum OpenAPIDocument {
     }
 
     /// The schemas of one group-version, by definition name.
-    static func definitions(groupVersion: String) -> [(String, JSONDocument)] {
+    static func definitions(groupVersion: String, refPrefix: String = "#/components/schemas/") -> [(String, JSONDocument)] {
         if groupVersion == "v1" {
             return [
                 (corePrefix + "Node", withGVK(json(Schema.of(EdgeNode.self)), gvk("", "v1", "Node"))),
-                (corePrefix + "NodeList", list(of: corePrefix + "Node", gvk: gvk("", "v1", "NodeList"))),
+                (corePrefix + "NodeList", list(of: corePrefix + "Node", gvk: gvk("", "v1", "NodeList"), refPrefix: refPrefix)),
                 (corePrefix + "Event", withGVK(json(Schema.of(KubernetesEvent.self)), gvk("", "v1", "Event"))),
-                (corePrefix + "EventList", list(of: corePrefix + "Event", gvk: gvk("", "v1", "EventList"))),
+                (corePrefix + "EventList", list(of: corePrefix + "Event", gvk: gvk("", "v1", "EventList"), refPrefix: refPrefix)),
                 (corePrefix + "Secret", withGVK(secretSchema, gvk("", "v1", "Secret"))),
                 (metaPrefix + "Status", statusSchema),
             ]
@@ -67,7 +67,7 @@ enum OpenAPIDocument {
             (job, withGVK(json(version == "v1alpha1" ? Schema.of(ImagePrePullJobV1alpha1.self) : Schema.of(ImagePrePullJob.self)),
                           gvk(jobGroup, version, ImagePrePullJob.kind))),
             (definitionName(version: version, kind: "ImagePrePullJobList"),
-             list(of: job, gvk: gvk(jobGroup, version, "ImagePrePullJobList"))),
+             list(of: job, gvk: gvk(jobGroup, version, "ImagePrePullJobList"), refPrefix: refPrefix)),
             (metaPrefix + "Status", statusSchema),
             (metaPrefix + "Patch", .object([
                 ("description", "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."),
@@ -91,14 +91,14 @@ enum OpenAPIDocument {
         return .object(members)
     }
 
-    static func list(of item: String, gvk: JSONDocument) -> JSONDocument {
+    static func list(of item: String, gvk: JSONDocument, refPrefix: String) -> JSONDocument {
         withGVK(.object([
             ("type", "object"),
             ("properties", .object([
                 ("apiVersion", .object([("type", "string")])),
                 ("kind", .object([("type", "string")])),
                 ("metadata", .object([("type", "object"), ("properties", .object([("resourceVersion", .object([("type", "string")]))]))])),
-                ("items", .object([("type", "array"), ("items", .object([("$ref", .string("#/components/schemas/\(item)"))]))])),
+                ("items", .object([("type", "array"), ("items", .object([("$ref", .string(refPrefix + item))]))])),
             ])),
             ("required", .array(["items"])),
         ]), gvk)

@@ -87,6 +87,35 @@ public struct APIClient: Sendable {
         return try Self.decodeJob(data)
     }
 
+    /// Applies a job as `kubectl apply` does: created when new; when one of that name exists,
+    /// `unchanged` if its spec, labels and annotations are the same, else a merge patch of them
+    /// (`configured`; the server refuses a spec change, naming the fields).
+    public func applyOrUpdate(_ job: ImagePrePullJob) async throws -> (job: ImagePrePullJob, outcome: String) {
+        do {
+            return (try await apply(job, minimal: true), "created")
+        } catch let e as APIError where e.status == 409 {
+            let current = try await self.job(job.metadata.name)
+            let wanted = job.withDefaults()
+            if current.spec == wanted.spec && current.metadata.labels == job.metadata.labels && current.metadata.annotations == job.metadata.annotations {
+                return (current, "unchanged")
+            }
+            func replacing(_ old: [String: String], with new: [String: String]) -> [String: Any] {
+                var patch: [String: Any] = new
+                for key in old.keys where new[key] == nil { patch[key] = NSNull() }
+                return patch
+            }
+            let spec = try JSONSerialization.jsonObject(with: JSONEncoder().encode(wanted.spec))
+            let patch: [String: Any] = [
+                "metadata": ["labels": replacing(current.metadata.labels, with: job.metadata.labels),
+                             "annotations": replacing(current.metadata.annotations, with: job.metadata.annotations)],
+                "spec": spec,
+            ]
+            let body = try JSONSerialization.data(withJSONObject: patch, options: [.sortedKeys])
+            let data = try await call(.PATCH, APIPaths.job(job.metadata.name), body: body, contentType: "application/merge-patch+json")
+            return (try Self.decodeJob(data), "configured")
+        }
+    }
+
     /// Posts a raw body (YAML or JSON) as the server received it.
     public func applyRaw(_ body: Data, contentType: String) async throws -> ImagePrePullJob {
         try Self.decodeJob(try await call(.POST, APIPaths.jobs, body: body, contentType: contentType))
@@ -111,6 +140,15 @@ public struct APIClient: Sendable {
     public func apply(_ secret: DockerConfigSecret) async throws -> SecretInfo {
         let data = try await call(.POST, APIPaths.secrets(namespace: secret.namespace), body: try SecretManifestEncoding.json(secret))
         return try JSONDecoder().decode(SecretInfo.self, from: data)
+    }
+
+    /// The events of a job (what `kubectl describe` lists), oldest first.
+    public func events(of job: ImagePrePullJob) async throws -> [KubernetesEvent] {
+        struct List: Decodable { var items: [KubernetesEvent] }
+        var selector = "involvedObject.kind=\(ImagePrePullJob.kind),involvedObject.name=\(job.metadata.name)"
+        if let uid = job.metadata.uid { selector += ",involvedObject.uid=\(uid)" }
+        let query = selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
+        return try JSONDecoder().decode(List.self, from: try await call(.GET, "\(APIPaths.events)?fieldSelector=\(query)")).items
     }
 
     public func nodes() async throws -> [EdgeNode] {

@@ -39,7 +39,7 @@ public enum Formatting {
 
     // MARK: describe
 
-    public static func describe(_ job: ImagePrePullJob) -> String {
+    public static func describe(_ job: ImagePrePullJob, events: [KubernetesEvent]? = nil, now: Date = Date()) -> String {
         let t = job.spec.imagePrePullTemplate
         let s = job.status
         let c = job.counts
@@ -93,6 +93,20 @@ public enum Formatting {
             ]
         }
         out += table(["  NODE", "PHASE", "IMAGES", "BYTES", "DURATION", "REASON"], rows.map { ["  " + $0[0]] + $0.dropFirst() })
+        if let events {
+            out += "Events:\n"
+            if events.isEmpty {
+                out += "  <none>\n"
+            } else {
+                // As kubectl prints them: the count and the span of a repeated event.
+                out += table(["  TYPE", "REASON", "AGE", "FROM", "MESSAGE"], events.map { e in
+                    let age = e.count > 1
+                        ? "\(PrintAge.since(e.lastTimestamp, now: now)) (x\(e.count) over \(PrintAge.since(e.firstTimestamp, now: now)))"
+                        : PrintAge.since(e.firstTimestamp, now: now)
+                    return ["  " + e.type, e.reason, age, e.source.component, e.message]
+                })
+            }
+        }
         return out
     }
 

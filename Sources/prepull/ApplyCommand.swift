@@ -37,8 +37,8 @@ struct ApplyCommand: AsyncParsableCommand {
         }
         for job in manifests.compactMap(\.job) {
             do {
-                let created = try await api.apply(job, minimal: true)  // only the name is printed
-                print("imageprepulljob.operations.kubeedge.io/\(created.metadata.name) created")
+                let (applied, outcome) = try await api.applyOrUpdate(job)
+                print("imageprepulljob.operations.kubeedge.io/\(applied.metadata.name) \(outcome)")
             } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 failed = true

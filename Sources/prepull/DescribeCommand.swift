@@ -11,6 +11,8 @@ struct DescribeCommand: AsyncParsableCommand {
     func run() async throws {
         let api = client.client
         let job = try await failing { try await api.job(self.job.name) }
-        print(Formatting.describe(job), terminator: "")
+        // Events are an aid: a server without them still describes the job.
+        let events = try? await api.events(of: job)
+        print(Formatting.describe(job, events: events), terminator: "")
     }
 }

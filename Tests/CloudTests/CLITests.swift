@@ -50,6 +50,19 @@ struct CLITests {
             #expect(apply.output.contains("imageprepulljob.operations.kubeedge.io/cli-job created"))
             _ = try await h.waitForEnd("cli-job")
 
+            // Applied again, as kubectl does: unchanged (exit 0); a label change is configured; a
+            // spec change is refused naming the field.
+            let again = try await Self.prepull(["apply", "-f", dir.file("job.yaml")], server: s, in: dir)
+            #expect(again.code == 0 && again.output.contains("imageprepulljob.operations.kubeedge.io/cli-job unchanged"), "\(again.output)")
+            try manifest.replacingOccurrences(of: "  name: cli-job", with: "  name: cli-job\n  labels: {team: a}")
+                .write(toFile: dir.file("labelled.yaml"), atomically: true, encoding: .utf8)
+            let labelled = try await Self.prepull(["apply", "-f", dir.file("labelled.yaml")], server: s, in: dir)
+            #expect(labelled.code == 0 && labelled.output.contains("cli-job configured"), "\(labelled.output)")
+            #expect(try await h.api.job("cli-job").metadata.labels == ["team": "a"])
+            try manifest.replacingOccurrences(of: "app:1]", with: "app:2]").write(toFile: dir.file("changed.yaml"), atomically: true, encoding: .utf8)
+            let changed = try await Self.prepull(["apply", "-f", dir.file("changed.yaml")], server: s, in: dir)
+            #expect(changed.code == 1 && changed.output.contains("spec.imagePrePullTemplate.images") && changed.output.contains("immutable"), "\(changed.output)")
+
             let get = try await Self.prepull(["get", "jobs"], server: s, in: dir)
             #expect(get.code == 0)
             #expect(get.output.contains("NAME") && get.output.contains("cli-job") && get.output.contains("Completed"))
@@ -63,6 +76,9 @@ struct CLITests {
             let describe = try await Self.prepull(["describe", "job", "cli-job"], server: s, in: dir)
             #expect(describe.output.contains("Node Status:") && describe.output.contains("cli-node") && describe.output.contains("Successful"))
             #expect(describe.output.contains("default/cli-cred"))
+            #expect(describe.output.contains("Events:") && describe.output.contains("Created") && describe.output.contains("prepull-cloud"), "\(describe.output)")
+            // Keys and values stay apart however long the key (was "Failure Tolerate0").
+            #expect(describe.output.contains("Failure Tolerate: 0.1") && describe.output.contains("Completion Time: 2") && describe.output.contains("Retry Times:      0"), "\(describe.output)")
             for out in [apply.output, get.output, yaml.output, json.output, describe.output] { #expect(!out.contains("p-cli-secret")) }
             let nodes = try await Self.prepull(["nodes"], server: s, in: dir)
             #expect(nodes.output.contains("cli-node") && nodes.output.contains("Ready") && nodes.output.contains("zone=z1"))

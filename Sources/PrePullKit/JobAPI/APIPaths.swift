@@ -7,6 +7,8 @@ public enum APIPaths {
     public static let v1alpha1Jobs = "/apis/operations.kubeedge.io/v1alpha1/imageprepulljobs"
     public static func job(_ name: String) -> String { "\(jobs)/\(name)" }
     public static let nodes = "/api/v1/nodes"
+    /// Core v1 events of the jobs (cluster-scoped objects: `/api/v1/events`, as kubectl asks).
+    public static let events = "/api/v1/events"
     public static func secrets(namespace: String) -> String { "/api/v1/namespaces/\(namespace)/secrets" }
     public static let healthz = "/healthz"
     public static let readyz = "/readyz"

@@ -67,7 +67,7 @@ extension OpenAPIDocument {
     /// Responses: the success code with its schema, and every error as a `Status`.
     static func responses(_ code: String, _ schema: JSONDocument, errors: [String]) -> JSONDocument {
         var members: [(String, JSONDocument)] = [(code, .object([("description", "OK"), ("content", content(schema))]))]
-        let names = ["400": "BadRequest", "401": "Unauthorized", "404": "NotFound", "409": "Conflict", "413": "RequestEntityTooLarge", "422": "Invalid"]
+        let names = ["400": "BadRequest", "401": "Unauthorized", "404": "NotFound", "409": "Conflict", "413": "RequestEntityTooLarge", "415": "UnsupportedMediaType", "422": "Invalid"]
         for e in errors { members.append((e, .object([("description", .string(names[e] ?? "Error")), ("content", content(ref(metaPrefix + "Status")))]))) }
         return .object(members)
     }
@@ -118,7 +118,7 @@ extension OpenAPIDocument {
                                     description: "Merge-patch a job: metadata labels and annotations change; the spec is immutable.",
                                     parameters: [fieldManager, fieldValidation],
                                     body: .object([("required", true), ("content", content(ref(metaPrefix + "Patch"), types: ["application/merge-patch+json"]))]),
-                                    responses: responses("200", job, errors: ["400", "401", "404", "422"]))),
+                                    responses: responses("200", job, errors: ["400", "401", "404", "415", "422"]))),
                 ("delete", operation("delete\(id)", action: "delete", gvk: g, description: "Delete a job: its open tasks are cancelled on the nodes.",
                                      body: .object([("content", content(ref(metaPrefix + "DeleteOptions")))]),
                                      responses: responses("200", job, errors: ["401", "404"]))),

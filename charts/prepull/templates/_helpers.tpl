@@ -123,3 +123,17 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A cloud probe (list ROOT PROBE): the probe from values, with scheme HTTPS when the API serves TLS.
+*/}}
+{{- define "prepull.cloud.probe" -}}
+{{- $root := index . 0 -}}
+{{- $probe := deepCopy (index . 1) -}}
+{{- if and $probe $root.Values.cloud.httpsTLS.existingSecret $probe.httpGet -}}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- if $probe -}}
+{{- toYaml $probe -}}
+{{- end -}}
+{{- end -}}

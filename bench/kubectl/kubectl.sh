@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# kubectl beside prepull on one 10,000-node job: one mosquitto, one `prepull cloud`,
+# `prepull fleet --nodes N`, a 3-image job over every node.
+#   [ROUNDS=K (5)] bench/kubectl/kubectl.sh [NODES=10000] [PROCESSES=2]
+# 1. Reads of the finished job, in K paired rounds: `kubectl get ipj NAME -o json`, then
+#    `prepull get job NAME -o json` (the baseline): wall time, bytes, the cloud's CPU seconds; the
+#    median of the K ratios.
+# 2. Watches during K jobs, paired: a job with `kubectl get ipj NAME -w -o json` attached (and the
+#    Table watch of plain `kubectl get -w`), then a job with `prepull watch` attached: bytes streamed
+#    and the cloud's CPU seconds over the job; the median ratio of the cloud's CPU.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+nodes=${1:-10000}
+procs=${2:-2}
+rounds=${ROUNDS:-5}
+cd "$root"
+config=${CONFIG:-release}
+if [[ -z ${PREPULL_BIN:-} ]]; then swift build -c "$config" --product prepull >/dev/null; fi
+bin=${PREPULL_BIN:-$(swift build -c "$config" --show-bin-path)/prepull}
+kubectl=${KUBECTL:-kubectl}
+work=$(mktemp -d -t prepull-kubectl.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+source bench/lib.sh
+ulimit -n "$(ulimit -Hn)"
+
+read -r broker_pid port < <(start_broker "$work/broker")
+pids+=("$broker_pid")
+until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+api=$(free_port)
+"$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" > "$work/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
+export PREPULL_SERVER=http://127.0.0.1:$api
+until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
+k() { KUBECONFIG=/dev/null "$kubectl" --server "$PREPULL_SERVER" --cache-dir "$work/kube-cache" "$@"; }
+
+echo "starting $nodes hollow nodes in $procs process(es)..."
+"$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
+    --labels bench=kubectl > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
+online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $nodes ]]; }
+until_true 300 online
+echo "fleet online"
+
+job() { # job NAME: the YAML of a 3-image job over every node of the fleet
+    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:1, app:2, app:3]\n    labelSelector: {matchLabels: {bench: kubectl}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$nodes"
+}
+phase() { curl -sf "$PREPULL_SERVER$(printf '/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/%s' "$1")" | jq -r '.status.phase // ""'; }
+finished() { local p; p=$(phase "$1"); [[ $p == Completed || $p == Failure ]]; }
+# measure OUT CMD...: runs CMD, stdout to OUT; prints "wall-seconds bytes cloud-cpu-seconds"
+measure() {
+    local out=$1; shift
+    local c0 t0 t1 c1
+    c0=$(cpu_seconds "$cloud_pid"); t0=$(now)
+    "$@" > "$out"
+    t1=$(now); c1=$(cpu_seconds "$cloud_pid")
+    echo "$(echo "$t1 - $t0" | bc) $(wc -c < "$out") $(echo "$c1 - $c0" | bc)"
+}
+
+job read-me | k apply -f - > /dev/null
+until_true 120 finished read-me
+echo "reads of a finished $nodes-node job (-o json), $rounds paired rounds:"
+ratios=(); kw=(); pw=(); kc=(); pc=()
+for round in $(seq 1 "$rounds"); do
+    read -r kt kb kcpu < <(measure "$work/kubectl.json" k get ipj read-me -o json)
+    read -r pt pb pcpu < <(measure "$work/prepull.json" "$bin" get job read-me -o json)
+    ratio=$(echo "scale=3; $kt / $pt" | bc)
+    ratios+=("$ratio"); kw+=("$kt"); pw+=("$pt"); kc+=("$kcpu"); pc+=("$pcpu")
+    printf '  round %d: kubectl %.2f s %d B cloud %.2f CPU s | prepull %.2f s %d B cloud %.2f CPU s | ratio %.2f\n' \
+        "$round" "$kt" "$kb" "$kcpu" "$pt" "$pb" "$pcpu" "$ratio"
+done
+printf '  median: kubectl %.2f s, cloud %.2f CPU s; prepull %.2f s, cloud %.2f CPU s; ratio %.2f\n' \
+    "$(median "${kw[@]}")" "$(median "${kc[@]}")" "$(median "${pw[@]}")" "$(median "${pc[@]}")" "$(median "${ratios[@]}")"
+
+echo "watches during a $nodes-node job, $rounds paired rounds (cloud CPU over the job, bytes the watcher got):"
+wratios=()
+for round in $(seq 1 "$rounds"); do
+    for watcher in kubectl prepull; do
+        name=watch-$watcher-$round
+        c0=$(cpu_seconds "$cloud_pid"); t0=$(now)
+        if [[ $watcher == kubectl ]]; then
+            # The job must exist before kubectl's named watch starts (it reads the object first).
+            job "$name" | "$bin" apply -f - > /dev/null
+            k get ipj "$name" -w -o json > "$work/$name.out" 2>&1 & wpid=$!
+            k get ipj -w > "$work/$name.table" 2>&1 & tpid=$!
+        else
+            job "$name" | "$bin" apply -f - > /dev/null
+            "$bin" watch job "$name" > "$work/$name.out" 2>&1 & wpid=$!; tpid=
+        fi
+        until_true 120 finished "$name"
+        sleep 0.5  # the last summary interval
+        t1=$(now); c1=$(cpu_seconds "$cloud_pid")
+        kill $wpid $tpid 2>/dev/null || true; wait $wpid $tpid 2>/dev/null || true
+        cpu=$(echo "$c1 - $c0" | bc)
+        bytes=$(wc -c < "$work/$name.out")
+        table=$([[ -n $tpid ]] && wc -c < "$work/$name.table" || echo 0)
+        printf '  round %d %-7s: apply->end %.2f s, cloud %.2f CPU s, watch %d B%s\n' "$round" "$watcher" "$(echo "$t1 - $t0" | bc)" "$cpu" "$bytes" \
+            "$([[ $watcher == kubectl ]] && printf ', table watch %d B' "$table")"
+        if [[ $watcher == kubectl ]]; then kcpu=$cpu; else wratios+=("$(echo "scale=3; $kcpu / $cpu" | bc)"); fi
+        k delete ipj "$name" --wait=false > /dev/null
+    done
+done
+printf '  median ratio of the cloud CPU, kubectl watches / prepull watch: %.2f\n' "$(median "${wratios[@]}")"

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Renders the chart with the real Helm engine (helm-python-sdk), lints it, and validates every
+rendered object with kubernetes-validate (strict) for each Kubernetes version the chart claims
+(Chart.yaml kubeVersion: 1.26 and later, up to the newest kubernetes-validate knows), with the
+default values and with every optional part on (edge DaemonSet, API token, HTTPS, APIService).
+Also checks what those values change, and that wrong combinations fail naming the value.
+
+Run by the Swift test suite (Tests/CloudTests/ChartTests.swift) with the venv of
+scripts/install-tools.sh:  .build/tools/venv/bin/python charts/prepull/tests/render_test.py
+Exit 0 when everything holds; every failure is printed.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import helm_python
+import yaml
+
+CHART = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+VENV_BIN = os.path.dirname(sys.executable)
+VERSIONS = [f"1.{minor}.0" for minor in range(26, 38)]
+failures = []
+
+
+def check(ok, message):
+    if not ok:
+        failures.append(message)
+
+
+def render(values):
+    with helm_python.Chart.load(CHART) as chart:
+        out = chart.render(values, name="edgefleet", namespace="prepull-system", is_install=True)
+    objects = []
+    for path, text in sorted(out.items()):
+        if not path.endswith((".yaml", ".yml")):
+            continue
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                objects.append((path, doc))
+    return objects
+
+
+def validate(objects, label):
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, (path, doc) in enumerate(objects):
+            name = os.path.join(tmp, f"{i:02d}-{doc['kind']}-{os.path.basename(path)}")
+            with open(name, "w") as f:
+                yaml.safe_dump(doc, f)
+            files.append(name)
+        for version in VERSIONS:
+            result = subprocess.run([os.path.join(VENV_BIN, "kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
+                                    capture_output=True, text=True)
+            check(result.returncode == 0, f"{label}: kubernetes-validate {version}: {result.stdout}{result.stderr}")
+
+
+def find(objects, kind, component=None):
+    return [doc for _, doc in objects if doc["kind"] == kind
+            and (component is None or doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component)]
+
+
+lint = helm_python.lint(CHART)
+# Helm's severities: 1 info ("icon is recommended"), 2 warning, 4 error.
+check(not lint["errors"] and all(m["severity"] < 2 for m in lint["messages"]), f"helm lint: {lint}")
+
+default = render({})
+validate(default, "default values")
+kinds = sorted({doc["kind"] for _, doc in default})
+check(kinds == ["ConfigMap", "Deployment", "PersistentVolumeClaim", "Service"], f"default kinds: {kinds}")
+check(not find(default, "APIService") and not find(default, "DaemonSet"), "default: no APIService, no DaemonSet")
+cloud = find(default, "Deployment", "cloud")[0]["spec"]["template"]["spec"]["containers"][0]
+check("--tls-cert-file" not in cloud["args"] and "--token-file" not in cloud["args"], f"default args: {cloud['args']}")
+check(cloud["livenessProbe"]["httpGet"].get("scheme", "HTTP") == "HTTP", "default probe over HTTP")
+
+everything = render({
+    "edge": {"enabled": True},
+    "cloud": {
+        "apiToken": {"existingSecret": "prepull-api-token"},
+        "httpsTLS": {"existingSecret": "prepull-api-tls"},
+        "apiService": {"enabled": True, "caBundle": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
+    },
+})
+validate(everything, "every option on")
+services = find(everything, "APIService")
+check(sorted(s["metadata"]["name"] for s in services) == ["v1alpha1.operations.kubeedge.io", "v1alpha2.operations.kubeedge.io"],
+      f"APIServices: {[s['metadata']['name'] for s in services]}")
+priorities = {s["spec"]["version"]: s["spec"]["versionPriority"] for s in services}
+check(priorities.get("v1alpha2", 0) > priorities.get("v1alpha1", 0), f"v1alpha2 preferred: {priorities}")
+check(all(s["spec"]["service"]["namespace"] == "prepull-system" for s in services), "APIService points at the release namespace")
+check(len(find(everything, "DaemonSet")) == 1, "edge DaemonSet")
+cloud = find(everything, "Deployment", "cloud")[0]["spec"]["template"]["spec"]
+args = cloud["containers"][0]["args"]
+check("--tls-cert-file" in args and "/api-tls/tls.crt" in args and "--token-file" in args, f"args: {args}")
+check(cloud["containers"][0]["livenessProbe"]["httpGet"]["scheme"] == "HTTPS", "probes over HTTPS")
+check(any(v.get("secret", {}).get("secretName") == "prepull-api-tls" for v in cloud["volumes"]), "the TLS Secret is mounted")
+
+for values, needle in [
+    ({"cloud": {"apiService": {"enabled": True, "caBundle": "eA=="}}}, "cloud.httpsTLS.existingSecret"),
+    ({"cloud": {"httpsTLS": {"existingSecret": "t"}, "apiService": {"enabled": True}}}, "cloud.apiService.caBundle"),
+]:
+    try:
+        render(values)
+        check(False, f"{values}: rendered, expected a failure naming {needle}")
+    except Exception as e:  # helm_python raises the engine's error
+        check(needle in str(e), f"{values}: the error does not name {needle}: {e}")
+
+# And the validator is not one that passes anything: a Deployment with a misspelt field fails.
+broken = [(p, d) for p, d in default if d["kind"] == "Deployment"][:1]
+broken[0][1]["spec"]["replica"] = 1
+before = len(failures)
+validate(broken, "broken")
+check(len(failures) == before + len(VERSIONS), "kubernetes-validate --strict did not refuse spec.replica")
+del failures[before:before + len(VERSIONS)]
+
+if failures:
+    print(f"{len(failures)} failure(s):")
+    for f in failures:
+        print(" -", f)
+    sys.exit(1)
+print(f"chart OK: lint; default and every-option renders valid (strict) on Kubernetes {VERSIONS[0]} .. {VERSIONS[-1]}; failures name their value")

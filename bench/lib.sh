@@ -1,4 +1,12 @@
-# Shell helpers the benchmark scripts share (sourced; needs $pids, an array, and bash).
+# Shell helpers the benchmark scripts share (sourced; needs $pids, an array, $work, and bash).
+
+# Stops what the script started (children of each pid first), then removes $work (KEEP=1 keeps it).
+cleanup() {
+    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # start_broker DIR -> "PID PORT": mosquitto with broker/mosquitto-fleet.conf on a free loopback port.
 start_broker() {

@@ -19,12 +19,7 @@ if [[ -z ${PREPULL_BIN:-} ]]; then swift build -c "$config" --product prepull >/
 bin=${PREPULL_BIN:-$(swift build -c "$config" --show-bin-path)/prepull}
 work=$(mktemp -d -t prepull-fleet.XXXXXX)
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
+source bench/lib.sh
 trap cleanup EXIT
 # One broker holds ~20,000 clients: the open-files hard limit here (no CAP_SYS_RESOURCE to raise it).
 ulimit -n "$(ulimit -Hn)"
@@ -32,26 +27,6 @@ ulimit -n "$(ulimit -Hn)"
 # nodes hold 1), so it may need more processes than the fleet: at least PROCESSES, and enough for 3 per node.
 raw_procs=$(( (3 * nodes + $(ulimit -n) - 257) / ($(ulimit -n) - 256) ))
 (( raw_procs < procs )) && raw_procs=$procs
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_broker() { # DIR -> port
-    local dir=$1 port
-    port=$(free_port)
-    mkdir -p "$dir"
-    sed -e "s|^listener 1883.*|listener $port 127.0.0.1|" broker/mosquitto-fleet.conf > "$dir/mosquitto.conf"
-    printf 'user root\nlog_dest file %s/mosquitto.log\n' "$dir" >> "$dir/mosquitto.conf"
-    mosquitto -c "$dir/mosquitto.conf" & pids+=($!)
-    echo "$! $port"
-}
-until_true() { local deadline=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.1; done; }
-now() { date +%s.%N; }
-cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
-minor_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
-status_mib() { awk -v field="$2:" '$1 == field { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
-peak_rss_mib() { status_mib "$1" VmHWM; }
-rss_mib() { status_mib "$1" VmRSS; }
-tree_pids() { echo "$1"; pgrep -P "$1" || true; }
-# tree_sum FUNCTION PID: FUNCTION summed over PID and its children (the fleet's shard processes).
-tree_sum() { local total=0 pid; for pid in $(tree_pids "$2"); do total=$(echo "$total + $("$1" "$pid")" | bc); done; echo "$total"; }
 
 read -r broker_pid port < <(start_broker "$work/broker")
 pids+=("$broker_pid") # start_broker runs in a subshell: its pids+= does not reach here
@@ -210,7 +185,6 @@ raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
     if [[ -z $seconds ]]; then echo "raw_fleet failed: $(tail -3 "$work/raw.err")" >&2; exit 1; fi
     echo "$seconds"
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratios=()
 for ((k = 1; k <= rounds; k++)); do
     prepull_round "$k"
@@ -233,5 +207,5 @@ for ((k = 1; k <= rounds; k++)); do
 done
 if ((rounds > 1)); then
     printf 'median ratio over %d rounds: %.2f (each round: a job on the same fleet, then a raw run)\n' "$rounds" \
-        "$(printf '%s\n' "${ratios[@]}" | median)"
+        "$(median "${ratios[@]}")"
 fi

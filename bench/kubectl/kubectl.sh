@@ -20,14 +20,8 @@ bin=${PREPULL_BIN:-$(swift build -c "$config" --show-bin-path)/prepull}
 kubectl=${KUBECTL:-kubectl}
 work=$(mktemp -d -t prepull-kubectl.XXXXXX)
 pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do pkill -P "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
 source bench/lib.sh
+trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 
 read -r broker_pid port < <(start_broker "$work/broker")

@@ -150,10 +150,9 @@ struct EventFieldSelector {
         }
     }
 
-    /// Splits on `separator` where it is not escaped.
-    static func split(_ text: String, on separator: Character) -> [Substring] {
-        var parts: [Substring] = []
-        var start = text.startIndex
+    /// The positions of `text` outside escapes (a `\\` and the character after it are skipped).
+    static func unescapedIndices(_ text: Substring) -> [Substring.Index] {
+        var out: [Substring.Index] = []
         var index = text.startIndex
         while index < text.endIndex {
             if text[index] == "\\" {
@@ -161,29 +160,28 @@ struct EventFieldSelector {
                 if index < text.endIndex { index = text.index(after: index) }
                 continue
             }
-            if text[index] == separator {
-                parts.append(text[start..<index])
-                start = text.index(after: index)
-            }
+            out.append(index)
             index = text.index(after: index)
         }
-        parts.append(text[start...])
+        return out
+    }
+
+    /// Splits on `separator` where it is not escaped.
+    static func split(_ text: String, on separator: Character) -> [Substring] {
+        let all = text[...]
+        var parts: [Substring] = []
+        var start = all.startIndex
+        for index in unescapedIndices(all) where all[index] == separator {
+            parts.append(all[start..<index])
+            start = all.index(after: index)
+        }
+        parts.append(all[start...])
         return parts
     }
 
     /// The first unescaped `op` in `term`.
     static func operatorRange(_ term: Substring, _ op: String) -> Range<Substring.Index>? {
-        var index = term.startIndex
-        while index < term.endIndex {
-            if term[index] == "\\" {
-                index = term.index(after: index)
-                if index < term.endIndex { index = term.index(after: index) }
-                continue
-            }
-            if term[index...].hasPrefix(op) { return index..<term.index(index, offsetBy: op.count) }
-            index = term.index(after: index)
-        }
-        return nil
+        unescapedIndices(term).first { term[$0...].hasPrefix(op) }.map { $0..<term.index($0, offsetBy: op.count) }
     }
 
     static func unescape(_ value: String) -> String {

@@ -35,6 +35,15 @@ struct KubectlTests {
             #expect(watch.output.contains("InProgress"), "the watch saw the job while it ran: \(watch.output)")
             #expect(watch.isRunning, "a watch stays open after the job ends, as on kube-apiserver")
 
+            // Discovery from a cold cache: kubectl 1.32 takes the aggregated form of /api and /apis
+            // and asks for no group-version list; 1.20 knows only the per-version lists.
+            let cold = try TemporaryDirectory(prefix: "prepull-kubectl-cold")
+            defer { cold.remove() }
+            let verbose = try await kubectl.run(["get", "imageprepulljobs", "-v=6"], server: s, in: cold)
+            #expect(verbose.code == 0 && verbose.output.contains("/apis?timeout"), "\(verbose.output.suffix(3_000))")
+            let perVersion = verbose.output.contains("/apis/operations.kubeedge.io/v1alpha2?timeout")
+            #expect(perVersion == (kubectl.name == Kubectl.v1_20.name), "per-version discovery requests: \(perVersion)")
+
             let get = try await kubectl.run(["get", "imageprepulljobs"], server: s, in: dir)
             let header = get.output.split(separator: "\n").first.map(String.init) ?? ""
             for column in ["NAME", "PHASE", "NODES", "SUCCESSFUL", "FAILED", "AGE"] { #expect(header.contains(column), "\(get.output)") }

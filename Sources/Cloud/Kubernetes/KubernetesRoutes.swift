@@ -8,11 +8,15 @@ extension HTTPAPI {
     static func addKubernetesRoutes(to router: Router<BasicRequestContext>, controller: Controller, version: String) {
         router.get("/version") { _, _ in APIResponses.json(ServerVersion(prepullVersion: version)) }
         router.get("/api") { request, _ in
+            if Discovery.wantsAggregated(request) { return Discovery.aggregatedResponse(Discovery.aggregatedCore) }
             let host = request.head.authority ?? "127.0.0.1"
             return APIResponses.json(Discovery.APIVersions(serverAddressByClientCIDRs: [.init(clientCIDR: "0.0.0.0/0", serverAddress: host)]))
         }
         router.get("/api/v1") { _, _ in APIResponses.json(Discovery.coreResources) }
-        router.get("/apis") { _, _ in APIResponses.json(Discovery.APIGroupList(groups: [Discovery.jobGroup])) }
+        router.get("/apis") { request, _ in
+            if Discovery.wantsAggregated(request) { return Discovery.aggregatedResponse(Discovery.aggregatedGroups) }
+            return APIResponses.json(Discovery.APIGroupList(groups: [Discovery.jobGroup]))
+        }
         router.get(RouterPath("/apis/\(ImagePrePullJob.group)")) { _, _ in
             struct Group: Encodable {
                 var kind = "APIGroup"

@@ -46,7 +46,7 @@ ${FLEET_ENV:+env $FLEET_ENV} "$bin" fleet --nodes "$nodes" --processes "$procs" 
 online() {
     # A fleet that exits (e.g. more nodes per process than its open-files limit holds) ends the wait.
     kill -0 "$fleet_pid" 2>/dev/null || { echo "prepull fleet exited:" >&2; tail -5 "$work/fleet.log" >&2; exit 1; }
-    [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $nodes ]]
+    [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online" or .state == "online")] | length') -ge $nodes ]]
 }
 until_true 300 online
 printf 'fleet online: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
@@ -128,9 +128,9 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
     local faults; faults=$(($(tree_sum minor_faults "$fleet_pid") + $(minor_faults "$cloud_pid") - faults0))
     [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads1"
     # The fleet writes its counters every second: wait (a few seconds at most) until every task is counted.
-    received() { [[ -s $work/fleet.json ]] && (($(jq .workers.tasksReceived "$work/fleet.json") >= nodes * k)); }
+    received() { [[ -s $work/fleet.json ]] && (($(jq '.workers.tasksReceived // .tasksReceived' "$work/fleet.json") >= nodes * k)); }
     local delivered=""
-    if until_true 5 received; then delivered=$(echo "$(jq .workers.lastTaskReceivedMs "$work/fleet.json") / 1000 - $t_apply" | bc -l); fi
+    if until_true 5 received; then delivered=$(echo "$(jq '.workers.lastTaskReceivedMs // .lastTaskReceivedMs' "$work/fleet.json") / 1000 - $t_apply" | bc -l); fi
     if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
     pkill -f "mosquitto_sub -h 127.0.0.1 -p $port " || true  # the watchers outlive their grep; the sizes are in
     "$bin" get job "$name" -o json > "$work/job.json"

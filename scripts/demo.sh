@@ -82,7 +82,11 @@ for node in edge-node-1 edge-node-2; do
         --containerd "${sockets[$node]}" --state "$work/$node/state" --label "site=demo" \
         > "$work/$node/edge.log" 2>&1 & pids+=($!)
 done
-until "$bin" nodes 2>/dev/null | grep -q "edge-node-2.*[Oo]nline" && "$bin" nodes | grep -q "edge-node-1.*[Oo]nline"; do sleep 0.2; done
+deadline=$((SECONDS + 60))
+until "$bin" nodes 2>/dev/null | grep -Eq "^edge-node-2 +Ready" && "$bin" nodes | grep -Eq "^edge-node-1 +Ready"; do
+    ((SECONDS < deadline)) || { echo "demo: the edge nodes are not Ready after 60 s:" >&2; "$bin" nodes >&2; exit 1; }
+    sleep 0.2
+done
 "$bin" nodes
 
 step "Applying examples/demo-job.yaml"

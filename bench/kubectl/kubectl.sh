@@ -102,7 +102,8 @@ for round in $(seq 1 "$rounds"); do
         t_end=$(now)
         sleep 0.5  # the last summary interval
         c1=$(cpu_seconds "$cloud_pid")
-        kill "${wpids[@]}" 2>/dev/null || true; wait "${wpids[@]}" 2>/dev/null || true
+        # (`wait` with no pid would wait for the broker, the cloud and the fleet too.)
+        if ((${#wpids[@]})); then kill "${wpids[@]}" 2>/dev/null || true; wait "${wpids[@]}" 2>/dev/null || true; fi
         cpu=$(echo "$c1 - $c0" | bc)
         printf '  round %d %-7s: apply->end %5.2f s, cloud %.2f CPU s, one watch stream %d B\n' "$round" "$watcher" \
             "$(echo "$t_end - $t0" | bc)" "$cpu" "$(wc -c < "$work/$name.stream")"

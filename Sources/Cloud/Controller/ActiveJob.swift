@@ -15,6 +15,10 @@ final class ActiveJob {
     var dirty = true
     /// Last time a summary was published.
     var lastSummary: ContinuousClock.Instant?
+    /// Changed since the last watch event (set when a summary is published).
+    var watchDirty = false
+    /// Last time the watchers got the job (see `Controller.watchInterval`).
+    var lastWatchEvent: ContinuousClock.Instant?
     /// The final summary (Completed/Failure) has been published.
     var finalPublished = false
     /// The controller's `resourceVersion` at this job's last watch notification.

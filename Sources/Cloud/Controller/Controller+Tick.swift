@@ -26,15 +26,19 @@ extension Controller {
         commit()
     }
 
-    /// The retained summary and watch event of a changed job, at most one per `summaryInterval`;
-    /// the final one at once.
+    /// The retained summary of a changed job, at most one per `summaryInterval`, and its watch
+    /// event, at most one per `watchInterval(rt)`; the final ones at once.
     func summarize(_ rt: ActiveJob, clock: ContinuousClock.Instant) {
-        guard rt.dirty else { return }
         let finished = rt.isFinished
-        guard finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true else { return }
-        rt.dirty = false
-        rt.lastSummary = clock
-        publishSummary(rt)
+        if rt.dirty, finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true {
+            rt.dirty = false
+            rt.lastSummary = clock
+            publishSummary(rt)
+            rt.watchDirty = true
+        }
+        guard rt.watchDirty, finished || rt.lastWatchEvent.map({ clock - $0 >= watchInterval(rt) }) ?? true else { return }
+        rt.watchDirty = false
+        rt.lastWatchEvent = clock
         notify(rt, type: .modified)
         guard finished && !rt.finalPublished else { return }
         rt.finalPublished = true
@@ -44,5 +48,15 @@ extension Controller {
             "failed": "\(c.failed)", "unknown": "\(c.unknown)", "total": "\(c.total)",
         ])
         for (_, w) in watchers.removeValue(forKey: rt.uid) ?? [:] { w.finish() }
+    }
+}
+
+extension Controller {
+    /// How often a job's watchers get its object: every summary interval for small jobs, and a
+    /// quarter of a millisecond per node for large ones (10,000 nodes: every 2.5 s). A watch event
+    /// carries the whole object, 360 bytes a node; at every 250 ms a 10,000-node job's watch cost
+    /// the cloud four times the job's own CPU (BENCHMARKS.md, kubectl beside prepull).
+    func watchInterval(_ rt: ActiveJob) -> Duration {
+        max(summaryInterval, .microseconds(Int64(rt.state.counts.total) * 250))
     }
 }

@@ -3,20 +3,25 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The OCI image of prepull (scripts/build-image.sh), run by a real containerd: it starts, says
-/// its version, and `prepull cloud` from it reaches a real broker and serves its API. The test
-/// builds the image from the debug binary it already has (the script's default is a release
-/// build); what is under test is the image: its files, libraries, user and entrypoint.
+/// The OCI image of prepull (scripts/build-image.sh), run by a real containerd: both binaries start
+/// and say their version, and `prepull cloud` from it reaches a real broker and serves its API.
+/// The test builds the image from the debug `prepull` it already has (the script's default is a
+/// release build) and the lean `prepull-edge` scripts/test.sh builds; what is under test is the
+/// image: its files, libraries, user and entrypoint.
 @Suite("prepull's OCI image under containerd", .serialized, .timeLimit(.minutes(5)),
-       .enabled(if: TestEnvironment.runs(when: Testbed.isRoot), "containerd must run as root (under CI=true: run, and fail)"))
+       .enabled(if: TestEnvironment.runs(when: Testbed.isRoot && FileManager.default.isExecutableFile(atPath: ImageTests.edgeBinary)),
+                "containerd must run as root, and scripts/build-edge.sh must have built prepull-edge (under CI=true: run, and fail)"))
 struct ImageTests {
-    @Test("built offline, imported, run: prepull --version, then prepull cloud reaching the test broker (readyz, /version), stopped by SIGTERM")
+    static let edgeBinary = RepositoryPaths.path(".build-edge/release/prepull-edge")
+
+    @Test("built offline, imported, run: prepull --version, prepull-edge --version, then prepull cloud reaching the test broker (readyz, /version), stopped by SIGTERM")
     func imageRuns() async throws {
         let binary = RepositoryPaths.path(".build/debug/prepull")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build first")
+        try #require(FileManager.default.isExecutableFile(atPath: Self.edgeBinary), "run scripts/build-edge.sh")
         let dir = try TemporaryDirectory(prefix: "prepull-image")
         defer { dir.remove() }
-        let built = try Testbed.exec("/bin/bash", [RepositoryPaths.path("scripts/build-image.sh"), "--binary", binary,
+        let built = try Testbed.exec("/bin/bash", [RepositoryPaths.path("scripts/build-image.sh"), "--binary", binary, "--edge-binary", Self.edgeBinary,
                                                    "--out", dir.file("oci"), "--archive", dir.file("prepull.tar")])
         #expect(built.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(":0.1.0"), "\(built)")
         let size = try FileManager.default.attributesOfItem(atPath: dir.file("prepull.tar"))[.size] as? Int ?? 0
@@ -29,6 +34,8 @@ struct ImageTests {
         _ = try testbed.ctr(containerd, namespace: ns, ["images", "import", "--base-name", "prepull", dir.file("prepull.tar")])
         let version = try testbed.ctr(containerd, namespace: ns, ["run", "--rm", "prepull:0.1.0", "version-check", "/usr/bin/prepull", "--version"])
         #expect(version.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0", "\(version)")
+        let edgeVersion = try testbed.ctr(containerd, namespace: ns, ["run", "--rm", "prepull:0.1.0", "edge-version-check", "/usr/bin/prepull-edge", "--version"])
+        #expect(edgeVersion.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0", "\(edgeVersion)")
 
         let broker = try MosquittoBroker(.plain)
         defer { broker.stop() }

@@ -88,7 +88,12 @@ check(sorted(s["metadata"]["name"] for s in services) == ["v1alpha1.operations.k
 priorities = {s["spec"]["version"]: s["spec"]["versionPriority"] for s in services}
 check(priorities.get("v1alpha2", 0) > priorities.get("v1alpha1", 0), f"v1alpha2 preferred: {priorities}")
 check(all(s["spec"]["service"]["namespace"] == "prepull-system" for s in services), "APIService points at the release namespace")
-check(len(find(everything, "DaemonSet")) == 1, "edge DaemonSet")
+daemonsets = find(everything, "DaemonSet")
+check(len(daemonsets) == 1, "edge DaemonSet")
+edge = daemonsets[0]["spec"]["template"]["spec"]["containers"][0] if daemonsets else {}
+check(edge.get("command") == ["prepull-edge"] and edge.get("args", [""])[0] == "--node", f"lean edge worker: {edge.get('command')} {edge.get('args', [])[:2]}")
+plain = find(render({"edge": {"enabled": True, "leanBinary": False}}), "DaemonSet")[0]["spec"]["template"]["spec"]["containers"][0]
+check(plain.get("command") == ["prepull"] and plain["args"][0] == "edge", f"prepull edge: {plain.get('command')} {plain['args'][:2]}")
 cloud = find(everything, "Deployment", "cloud")[0]["spec"]["template"]["spec"]
 args = cloud["containers"][0]["args"]
 check("--tls-cert-file" in args and "/api-tls/tls.crt" in args and "--token-file" in args, f"args: {args}")

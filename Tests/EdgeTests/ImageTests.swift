@@ -3,16 +3,19 @@ import Foundation
 import Testing
 import TestSupport
 
+/// The lean node binary scripts/build-edge.sh builds.
+private let leanEdgeBinary = RepositoryPaths.path(".build-edge/release/prepull-edge")
+
 /// The OCI image of prepull (scripts/build-image.sh), run by a real containerd: both binaries start
 /// and say their version, and `prepull cloud` from it reaches a real broker and serves its API.
 /// The test builds the image from the debug `prepull` it already has (the script's default is a
 /// release build) and the lean `prepull-edge` scripts/test.sh builds; what is under test is the
 /// image: its files, libraries, user and entrypoint.
 @Suite("prepull's OCI image under containerd", .serialized, .timeLimit(.minutes(5)),
-       .enabled(if: TestEnvironment.runs(when: Testbed.isRoot && FileManager.default.isExecutableFile(atPath: ImageTests.edgeBinary)),
+       .enabled(if: TestEnvironment.runs(when: Testbed.isRoot && FileManager.default.isExecutableFile(atPath: leanEdgeBinary)),
                 "containerd must run as root, and scripts/build-edge.sh must have built prepull-edge (under CI=true: run, and fail)"))
 struct ImageTests {
-    static let edgeBinary = RepositoryPaths.path(".build-edge/release/prepull-edge")
+    static let edgeBinary = leanEdgeBinary
 
     @Test("built offline, imported, run: prepull --version, prepull-edge --version, then prepull cloud reaching the test broker (readyz, /version), stopped by SIGTERM")
     func imageRuns() async throws {

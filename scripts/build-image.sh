@@ -54,8 +54,9 @@ install -D -m 0755 "$binary" "$root/usr/bin/prepull"
 strip --strip-unneeded "$root/usr/bin/prepull"
 binaries=("$binary")
 if [[ -n $edge ]]; then
-    # Not stripped again: its symbol layout is part of its footprint (scripts/build-edge.sh).
+    # Stripping drops symbol tables only: the function layout the linker chose stays.
     install -D -m 0755 "$edge" "$root/usr/bin/prepull-edge"
+    strip --strip-unneeded "$root/usr/bin/prepull-edge"
     binaries+=("$edge")
 fi
 # Every library the dynamic loader resolves for them, at the same path (the binaries' RUNPATH and

@@ -7,8 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/install-tools.sh
 swift build --build-tests
-# The lean node binary (its own build folder): the image test puts it in prepull's image.
-scripts/build-edge.sh >/dev/null
 # Each test suite runs its own broker; the open-files soft limit must allow thousands of sockets.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # Serial: suites start real daemons, and a loaded 2-core machine makes parallel suites starve each other.

@@ -3,17 +3,17 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The lean node binary scripts/build-edge.sh builds.
-private let leanEdgeBinary = RepositoryPaths.path(".build-edge/release/prepull-edge")
+/// The node binary of this build (the debug one; scripts/build-edge.sh makes the release one).
+private let leanEdgeBinary = RepositoryPaths.path(".build/debug/prepull-edge")
 
 /// The OCI image of prepull (scripts/build-image.sh), run by a real containerd: both binaries start
 /// and say their version, and `prepull cloud` from it reaches a real broker and serves its API.
-/// The test builds the image from the debug `prepull` it already has (the script's default is a
-/// release build) and the lean `prepull-edge` scripts/test.sh builds; what is under test is the
-/// image: its files, libraries, user and entrypoint.
+/// The test builds the image from the debug `prepull` and `prepull-edge` it already has (the
+/// script's defaults are release builds, the lean one from scripts/build-edge.sh); what is under
+/// test is the image: its files, libraries, user and entrypoint.
 @Suite("prepull's OCI image under containerd", .serialized, .timeLimit(.minutes(5)),
        .enabled(if: TestEnvironment.runs(when: Testbed.isRoot && FileManager.default.isExecutableFile(atPath: leanEdgeBinary)),
-                "containerd must run as root, and scripts/build-edge.sh must have built prepull-edge (under CI=true: run, and fail)"))
+                "containerd must run as root, and prepull-edge must be built (under CI=true: run, and fail)"))
 struct ImageTests {
     static let edgeBinary = leanEdgeBinary
 
@@ -21,7 +21,7 @@ struct ImageTests {
     func imageRuns() async throws {
         let binary = RepositoryPaths.path(".build/debug/prepull")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build first")
-        try #require(FileManager.default.isExecutableFile(atPath: Self.edgeBinary), "run scripts/build-edge.sh")
+        try #require(FileManager.default.isExecutableFile(atPath: Self.edgeBinary), "build first")
         let dir = try TemporaryDirectory(prefix: "prepull-image")
         defer { dir.remove() }
         let built = try Testbed.exec("/bin/bash", [RepositoryPaths.path("scripts/build-image.sh"), "--binary", binary, "--edge-binary", Self.edgeBinary,

@@ -6,12 +6,12 @@ import TestSupport
 
 /// The real kubectl against a real cloud (in this process), real mosquitto and scripted nodes:
 /// what a KubeEdge user types, from KubeEdge's own guide for this feature.
-@Suite("kubectl against prepull cloud", .serialized, .timeLimit(.minutes(5)))
+@Suite("kubectl against prepull cloud", .serialized, .timeLimit(.minutes(5)),
+       .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"))
 struct KubectlTests {
     static let sample = RepositoryPaths.path("examples/kubeedge-sample.yaml")
 
     @Test("apply (validation on), apply again: unchanged; get: the table; get -o yaml|json: the status; get -w streams to Completed; explain; delete cancels",
-          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)
     func lifecycle(kubectl: Kubectl) async throws {
         try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
@@ -91,7 +91,6 @@ struct KubectlTests {
     }
 
     @Test("describe a job with an unknown node, a failed pull and a timed-out node: each reason in the status and in the Events table",
-          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)
     func describeFailures(kubectl: Kubectl) async throws {
         try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
@@ -139,7 +138,6 @@ struct KubectlTests {
     }
 
     @Test("create secret docker-registry, a job that uses it (the node gets the credentials, no output shows them); get nodes -l",
-          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)
     func secretsAndNodes(kubectl: Kubectl) async throws {
         try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")
@@ -185,7 +183,6 @@ struct KubectlTests {
     }
 
     @Test("over HTTPS with a token: kubectl without --token gets 401, with a wrong one 401, with it works; prepull too",
-          .enabled(if: TestEnvironment.runs(when: Kubectl.all.allSatisfy(\.isInstalled)), "kubectl 1.20: run scripts/install-tools.sh"),
           arguments: Kubectl.all)
     func token(kubectl: Kubectl) async throws {
         try #require(kubectl.isInstalled, "\(kubectl.path) missing: run scripts/install-tools.sh")

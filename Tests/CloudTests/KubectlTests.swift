@@ -70,6 +70,7 @@ struct KubectlTests {
             try changed.write(toFile: dir.file("changed.yaml"), atomically: true, encoding: .utf8)
             let refused = try await kubectl.run(["apply", "-f", dir.file("changed.yaml")], server: s, in: dir)
             #expect(refused.code != 0 && refused.output.contains("spec.imagePrePullTemplate.images") && refused.output.contains("immutable"), "\(refused.output)")
+            #expect(refused.output.contains("\"imageprepull-example\" is invalid"), "kubectl names the object: \(refused.output)")
             let relabel = try String(contentsOfFile: Self.sample, encoding: .utf8).replacingOccurrences(of: "ImagePrePullLabel", with: "relabelled")
             try relabel.write(toFile: dir.file("relabel.yaml"), atomically: true, encoding: .utf8)
             let configured = try await kubectl.run(["apply", "-f", dir.file("relabel.yaml")], server: s, in: dir)

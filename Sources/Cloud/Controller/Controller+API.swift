@@ -22,7 +22,7 @@ extension Controller {
                 }
             }
         }
-        guard errors.isEmpty else { throw .invalid(errors) }
+        guard errors.isEmpty else { throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, errors) }
         let name = job.metadata.name
         guard uidByName[name] == nil else { throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
         let nodes: [String]
@@ -34,7 +34,7 @@ extension Controller {
         }
         if nodes.isEmpty {
             // A job over no node would never end: say so instead of accepting it.
-            throw .invalid([FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
+            throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, [FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
         }
         try checkTaskFits(job, nodes: nodes)
         job.metadata.uid = UUID().uuidString.lowercased()
@@ -114,7 +114,7 @@ extension Controller {
         if secret.auths.entries.count > JobLimits.maxSecretRegistries {
             errors.append(FieldError(path: "data", message: "\(secret.auths.entries.count) registries: at most \(JobLimits.maxSecretRegistries)"))
         }
-        guard errors.isEmpty else { throw .invalid(errors) }
+        guard errors.isEmpty else { throw .invalidObject(kind: "Secret", name: secret.name, errors) }
         do {
             try await store.putSecret(secret)
         } catch {
@@ -156,7 +156,7 @@ extension Controller {
         } catch let e as CloudAPIError {
             throw e
         } catch let e as ManifestError {
-            throw .invalid([FieldError(path: e.path ?? "", message: e.message)])
+            throw .invalidObject(kind: ImagePrePullJob.kind, name: name, [FieldError(path: e.path ?? "", message: e.message)])
         } catch {
             throw .badRequest("cannot apply the merge patch: \(error)")
         }
@@ -174,7 +174,7 @@ extension Controller {
             errors.append(FieldError(path: "\(JobValidator.templatePath).\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
         errors += JobValidator.validate(metadata: patched.metadata)
-        guard errors.isEmpty else { throw .invalid(errors) }
+        guard errors.isEmpty else { throw .invalidObject(kind: ImagePrePullJob.kind, name: name, errors) }
         guard patched.metadata.labels != rt.job.metadata.labels || patched.metadata.annotations != rt.job.metadata.annotations else {
             return rt.object()
         }

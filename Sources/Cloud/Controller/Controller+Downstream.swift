@@ -51,7 +51,7 @@ extension Controller {
         do {
             _ = try codec.encode(probe)
         } catch {
-            throw .invalid([FieldError(path: "\(JobValidator.templatePath).images", message: "the task for each node would not fit a message: \(error)")])
+            throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, [FieldError(path: "\(JobValidator.templatePath).images", message: "the task for each node would not fit a message: \(error)")])
         }
     }
 

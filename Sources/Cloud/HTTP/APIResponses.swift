@@ -8,11 +8,15 @@ import PrePullKit
 public enum APIResponses {
     public struct Status: Codable, Sendable, Equatable {
         public struct Cause: Codable, Sendable, Equatable {
+            public var reason = "FieldValueInvalid"
             public var field: String
             public var message: String
         }
 
         public struct Details: Codable, Sendable, Equatable {
+            public var name: String?
+            public var group: String?
+            public var kind: String?
             public var causes: [Cause]
         }
 
@@ -32,6 +36,14 @@ public enum APIResponses {
             return Status(
                 code: 422, reason: "Invalid", message: errors.map(\.description).joined(separator: "; "),
                 details: Status.Details(causes: errors.map { Status.Cause(field: $0.path, message: $0.message) }))
+        case let .invalidObject(kind, name, errors):
+            // kube-apiserver's words: `ImagePrePullJob.operations.kubeedge.io "x" is invalid: ...`.
+            let group = kind == ImagePrePullJob.kind ? ImagePrePullJob.group : ""
+            return Status(
+                code: 422, reason: "Invalid",
+                message: "\(group.isEmpty ? kind : "\(kind).\(group)") \"\(name)\" is invalid: " + errors.map(\.description).joined(separator: "; "),
+                details: Status.Details(name: name, group: group, kind: kind,
+                                        causes: errors.map { Status.Cause(field: $0.path, message: $0.message) }))
         case let .conflict(m): return Status(code: 409, reason: "AlreadyExists", message: m)
         case let .notFound(m): return Status(code: 404, reason: "NotFound", message: m)
         case .unauthorized: return Status(code: 401, reason: "Unauthorized", message: "Unauthorized: a valid bearer token is required")

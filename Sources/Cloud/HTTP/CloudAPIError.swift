@@ -6,6 +6,9 @@ public enum CloudAPIError: Error, Sendable, Equatable {
     case badRequest(String)
     /// 422: the object is invalid; every field error is listed.
     case invalid([FieldError])
+    /// 422 about a named object (`ImagePrePullJob`, `Secret`): kubectl then says
+    /// `The ImagePrePullJob "x" is invalid: ...`.
+    case invalidObject(kind: String, name: String, [FieldError])
     /// 409: an object with this name exists.
     case conflict(String)
     /// 404

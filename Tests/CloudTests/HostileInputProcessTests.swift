@@ -225,6 +225,27 @@ struct HostileInputProcessTests {
         let (s6, t6, _) = try await post(try String(decoding: JSONEncoder().encode(Manifests.job("fat-task", nodes: ["n"], imageSecrets: "default/fat")), as: UTF8.self), "application/json")
         #expect(s6 == 422 && t6.contains("would not fit a message"), "\(s6) \(t6.prefix(400))")
         #expect(try await cloud.api.jobs().map(\.metadata.name) == ["ns"], "only the job whose namespace was cleared")
+
+        // Merge patches (kubectl apply of a changed manifest) from a hostile client: refused with a
+        // reason, never a crash, never a change to the spec.
+        func patch(_ text: String, _ contentType: String = "application/merge-patch+json") async throws -> (Int, String) {
+            let (status, body) = try await cloud.api.send(.PATCH, APIPaths.job("ns"), body: Data(text.utf8), contentType: contentType)
+            return (status, String(decoding: body, as: UTF8.self))
+        }
+        let deep = String(repeating: "{\"a\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+        for (body, want) in [
+            (deep, 400), ("[1,2]", 400), ("\"x\"", 400), ("{", 400), ("{\"spec\":{\"imagePrePullTemplate\":{\"images\":[\"x\"]}}}", 422),
+            ("{\"metadata\":{\"name\":\"other\"}}", 422), ("{\"spec\":{\"imagePrePullTemplate\":{\"timeoutSeconds\":1e400}}}", 400),
+            ("{\"metadata\":{\"labels\":{\"!!!\":\"x\"}}}", 422), ("{\"spec\":{\"bogus\":1}}", 422),
+        ] {
+            let (status, text) = try await patch(body)
+            let shown = body.count > 60 ? String(body.prefix(60)) + "..." : body
+            #expect(status == want, "\(shown): \(status) \(text.prefix(300))")
+        }
+        #expect(try await patch("{}", "application/json-patch+json").0 == 415)
+        #expect(try await patch("{\"metadata\":{\"labels\":{\"team\":\"a\"}}}").0 == 200)
+        let after = try await cloud.api.job("ns")
+        #expect(after.metadata.labels == ["team": "a"] && after.template.images == ["busybox"])
         try await cloud.expectAlive()
         await node.client.disconnect()
     }

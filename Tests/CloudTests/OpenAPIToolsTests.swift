@@ -15,7 +15,9 @@ struct OpenAPIToolsTests {
     }
 
     static func run(_ tool: String, _ args: [String], in dir: TemporaryDirectory, timeout: Duration = .seconds(240)) async throws -> (code: Int32, output: String) {
-        let p = try ManagedProcess("\(venv)/\(tool)", args, logPath: dir.file("\(tool)-\(UUID().uuidString).log"),
+        // Run in the temp dir: schemathesis keeps a cache in its working directory.
+        let p = try ManagedProcess("/bin/sh", ["-c", "cd \"$0\" && exec \"$@\"", dir.path, "\(venv)/\(tool)"] + args,
+                                   logPath: dir.file("\(tool)-\(UUID().uuidString).log"),
                                    environment: ProcessInfo.processInfo.environment.merging(["NO_COLOR": "1", "HOME": dir.path]) { $1 })
         try await eventually("\(tool) \(args.joined(separator: " "))", timeout: timeout) { !p.isRunning }
         return ((p.waitUntilExit() >> 8) & 0xff, p.output)

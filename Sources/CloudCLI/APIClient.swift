@@ -63,9 +63,27 @@ public struct APIClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await (try http).execute(request, timeout: timeout)
-        let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
-        return (Int(response.status.code), Data(buffer.readableBytesView))
+        // A reused keep-alive connection can meet the server closing it (its head timeout runs
+        // from the previous response): a read is then sent once more, on a new connection.
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let response = try await (try http).execute(request, timeout: timeout)
+                let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
+                return (Int(response.status.code), Data(buffer.readableBytesView))
+            } catch where attempt == 1 && (method == .GET || method == .HEAD) && Self.isClosedConnection(error) {
+                continue
+            }
+        }
+    }
+
+    /// Whether `error` is the server closing a connection under a request (reset, or closed
+    /// before the answer).
+    static func isClosedConnection(_ error: any Error) -> Bool {
+        if let e = error as? HTTPClientError, e == .remoteConnectionClosed { return true }
+        if let e = error as? IOError, e.errnoCode == ECONNRESET || e.errnoCode == EPIPE { return true }
+        return false
     }
 
     /// Sends and checks: a non-2xx answer throws `APIError` with the server's Status.

@@ -96,43 +96,23 @@ struct JobEventLog {
 
 /// A `fieldSelector` over events, as `kubectl describe` sends it:
 /// `involvedObject.kind=ImagePrePullJob,involvedObject.name=demo,involvedObject.namespace=,involvedObject.uid=…`
-/// (terms in any order; `\` escapes `,`, `=` and itself). Supports `=`, `==` and `!=` on the
-/// fields kube-apiserver supports for events.
+/// on the fields kube-apiserver supports for events.
 struct EventFieldSelector {
-    struct Term {
-        var field: String
-        var value: String
-        var equal: Bool
-    }
-
     static let fields: Set<String> = [
         "involvedObject.kind", "involvedObject.name", "involvedObject.namespace", "involvedObject.uid", "involvedObject.apiVersion",
         "reason", "type", "source", "metadata.name", "metadata.namespace",
     ]
 
-    var terms: [Term] = []
+    var selector = FieldSelector()
 
     init() {}
 
     init(parsing text: String) throws(CloudAPIError) {
-        for raw in Self.split(text, on: ",") where !raw.isEmpty {
-            let (field, value, equal): (String, String, Bool)
-            if let r = Self.operatorRange(raw, "!=") {
-                (field, value, equal) = (String(raw[..<r.lowerBound]), String(raw[r.upperBound...]), false)
-            } else if let r = Self.operatorRange(raw, "==") ?? Self.operatorRange(raw, "=") {
-                (field, value, equal) = (String(raw[..<r.lowerBound]), String(raw[r.upperBound...]), true)
-            } else {
-                throw .badRequest("invalid field selector \"\(raw)\": expected FIELD=VALUE")
-            }
-            guard Self.fields.contains(field) else {
-                throw .badRequest("field label not supported: \(field)")
-            }
-            terms.append(Term(field: field, value: Self.unescape(value), equal: equal))
-        }
+        selector = try FieldSelector(parsing: text, supported: Self.fields)
     }
 
     func matches(_ event: KubernetesEvent) -> Bool {
-        terms.allSatisfy { term in
+        selector.terms.allSatisfy { term in
             let actual: String
             switch term.field {
             case "involvedObject.kind": actual = event.involvedObject.kind
@@ -148,53 +128,5 @@ struct EventFieldSelector {
             }
             return (actual == term.value) == term.equal
         }
-    }
-
-    /// The positions of `text` outside escapes (a `\\` and the character after it are skipped).
-    static func unescapedIndices(_ text: Substring) -> [Substring.Index] {
-        var out: [Substring.Index] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            if text[index] == "\\" {
-                index = text.index(after: index)
-                if index < text.endIndex { index = text.index(after: index) }
-                continue
-            }
-            out.append(index)
-            index = text.index(after: index)
-        }
-        return out
-    }
-
-    /// Splits on `separator` where it is not escaped.
-    static func split(_ text: String, on separator: Character) -> [Substring] {
-        let all = text[...]
-        var parts: [Substring] = []
-        var start = all.startIndex
-        for index in unescapedIndices(all) where all[index] == separator {
-            parts.append(all[start..<index])
-            start = all.index(after: index)
-        }
-        parts.append(all[start...])
-        return parts
-    }
-
-    /// The first unescaped `op` in `term`.
-    static func operatorRange(_ term: Substring, _ op: String) -> Range<Substring.Index>? {
-        unescapedIndices(term).first { term[$0...].hasPrefix(op) }.map { $0..<term.index($0, offsetBy: op.count) }
-    }
-
-    static func unescape(_ value: String) -> String {
-        var out = ""
-        var escaped = false
-        for c in value {
-            if escaped || c != "\\" {
-                out.append(c)
-                escaped = false
-            } else {
-                escaped = true
-            }
-        }
-        return out
     }
 }

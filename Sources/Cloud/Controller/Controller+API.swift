@@ -24,7 +24,7 @@ extension Controller {
         }
         guard errors.isEmpty else { throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, errors) }
         let name = job.metadata.name
-        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
+        guard uidByName[name] == nil else { throw .jobExists(name) }
         let nodes: [String]
         if let selector = t.labelSelector {
             nodes = registry.names(matching: selector)
@@ -42,12 +42,12 @@ extension Controller {
         do {
             try await store.insertJob(job, nodes: nodes)
         } catch StoreError.nameExists {
-            throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists")
+            throw .jobExists(name)
         } catch {
             logger.error("store: cannot insert job", metadata: ["job": "\(name)", "error": "\(error)"])
             throw .badRequest("cannot store the job: \(error)")
         }
-        guard uidByName[name] == nil else { throw .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
+        guard uidByName[name] == nil else { throw .jobExists(name) }
         let rt = ActiveJob(job: job, nodes: nodes)
         jobs[rt.uid] = rt
         uidByName[name] = rt.uid
@@ -72,7 +72,7 @@ extension Controller {
     }
 
     func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         jobs[uid] = nil
         uidByName[name] = nil
         let now = Date()
@@ -91,8 +91,7 @@ extension Controller {
         }
         logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "cancelled": "\(cancelled)"])
         recordEvent(rt, reason: "Deleted", message: "job deleted; its tasks cancelled on \(cancelled) nodes", at: now)
-        resourceVersion += 1
-        rt.resourceVersion = resourceVersion
+        stamp(rt)
         let object = rt.object()
         for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
             w.yield(WatchEvent(type: .deleted, object: object))
@@ -135,7 +134,7 @@ extension Controller {
     /// that changes it is refused naming the fields. The status is the controller's and a
     /// patch's status is ignored, as with a status subresource.
     func patch(name: String, mergePatch body: [UInt8]) async throws(CloudAPIError) -> ImagePrePullJob {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         let patch: Any
         do {
             patch = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
@@ -163,14 +162,7 @@ extension Controller {
         var errors: [FieldError] = []
         if patched.metadata.name != name { errors.append(FieldError(path: "metadata.name", message: "field is immutable")) }
         if let u = patched.metadata.uid, u != uid { errors.append(FieldError(path: "metadata.uid", message: "field is immutable")) }
-        let before = current.spec.imagePrePullTemplate, after = patched.withDefaults().spec.imagePrePullTemplate
-        for (field, changed) in [
-            ("images", before.images != after.images), ("nodeNames", before.nodeNames != after.nodeNames),
-            ("labelSelector", before.labelSelector != after.labelSelector), ("checkItems", before.checkItems != after.checkItems),
-            ("failureTolerate", before.failureTolerate != after.failureTolerate), ("concurrency", before.concurrency != after.concurrency),
-            ("timeoutSeconds", before.timeoutSeconds != after.timeoutSeconds), ("retryTimes", before.retryTimes != after.retryTimes),
-            ("imageSecrets", before.imageSecrets != after.imageSecrets),
-        ] where changed {
+        for field in patched.withDefaults().template.fieldsDiffering(from: current.template) {
             errors.append(FieldError(path: "\(JobValidator.templatePath).\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
         errors += JobValidator.validate(metadata: patched.metadata)
@@ -191,7 +183,7 @@ extension Controller {
     }
 
     func job(name: String) throws(CloudAPIError) -> ImagePrePullJob {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         return rt.object()
     }
 

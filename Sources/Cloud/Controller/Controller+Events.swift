@@ -16,8 +16,20 @@ extension Controller {
                     at: rt.job.metadata.creationTimestamp ?? Date())
     }
 
+    /// Folds one fact into the job's state and records the events it makes (in `fold`, and when
+    /// `load` replays the stored facts); returns whether the state changed and the node's phase
+    /// before.
+    @discardableResult
+    func applyRecordingEvents(_ rt: ActiveJob, _ event: NodeEvent) -> (changed: Bool, nodeBefore: NodePhase?) {
+        let nodeBefore = event.node.flatMap { rt.state.node($0)?.phase }
+        let jobBefore = (phase: rt.state.phase, failureCertain: rt.state.isFailureCertain)
+        let changed = rt.state.apply(event)
+        recordEvents(rt, event, jobBefore: jobBefore, nodeBefore: nodeBefore)
+        return (changed, nodeBefore)
+    }
+
     /// The events one folded fact makes: a node that ended badly, and the job's phase changes.
-    func recordEvents(_ rt: ActiveJob, _ event: NodeEvent, jobBefore: (phase: JobPhase, failureCertain: Bool), nodeBefore: NodePhase?) {
+    private func recordEvents(_ rt: ActiveJob, _ event: NodeEvent, jobBefore: (phase: JobPhase, failureCertain: Bool), nodeBefore: NodePhase?) {
         if let name = event.node, let node = rt.state.node(name), node.phase != nodeBefore, node.phase == .failure || node.phase == .unknown {
             let time = node.finishTime ?? Self.time(of: event) ?? Date()
             let text = node.reason ?? node.phase.rawValue

@@ -8,7 +8,7 @@ extension Controller {
     /// A stream of watch events for a job: the current object first, then changes (at most one per
     /// summary interval); it ends after the job completes or is deleted.
     func watch(name: String) throws(CloudAPIError) -> AsyncStream<WatchEvent> {
-        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+        guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(16))
         continuation.yield(WatchEvent(type: .added, object: rt.object()))
         if rt.isFinished && rt.finalPublished {
@@ -64,9 +64,14 @@ extension Controller {
     /// `resourceVersion` as the API writes it (the list's version).
     var resourceVersionText: String { String(resourceVersion) }
 
-    func notify(_ rt: ActiveJob, type: WatchEvent.EventType) {
+    /// The job's next `resourceVersion`: every change its watchers see gets one.
+    func stamp(_ rt: ActiveJob) {
         resourceVersion += 1
         rt.resourceVersion = resourceVersion
+    }
+
+    func notify(_ rt: ActiveJob, type: WatchEvent.EventType) {
+        stamp(rt)
         let ws = watchers[rt.uid] ?? [:]
         guard !ws.isEmpty || !collectionWatchers.isEmpty else { return }
         let event = WatchEvent(type: type, object: rt.object())

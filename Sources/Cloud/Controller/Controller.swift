@@ -71,10 +71,7 @@ actor Controller {
                 guard let e = row.nodeEvent() else { continue }
                 // The same refusals as at intake, for rows stored before they existed.
                 if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
-                let nodeBefore = e.node.flatMap { rt.state.node($0)?.phase }
-                let jobBefore = (phase: rt.state.phase, failureCertain: rt.state.isFailureCertain)
-                rt.state.apply(e)
-                recordEvents(rt, e, jobBefore: jobBefore, nodeBefore: nodeBefore)
+                applyRecordingEvents(rt, e)
                 events += 1
             }
             rt.rebuildBookkeeping()
@@ -101,10 +98,7 @@ actor Controller {
     @discardableResult
     func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true) -> Bool {
         let node = event.node
-        let before = node.flatMap { rt.state.node($0)?.phase }
-        let jobBefore = (phase: rt.state.phase, failureCertain: rt.state.isFailureCertain)
-        let changed = rt.state.apply(event)
-        recordEvents(rt, event, jobBefore: jobBefore, nodeBefore: before)
+        let (changed, before) = applyRecordingEvents(rt, event)
         rt.dirty = true
         if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
         guard let node, let after = rt.state.node(node) else { return changed }

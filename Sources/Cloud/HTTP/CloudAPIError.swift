@@ -19,6 +19,13 @@ public enum CloudAPIError: Error, Sendable, Equatable {
     case unsupportedMediaType(String)
 }
 
+extension CloudAPIError {
+    /// 404 for a job, in kube-apiserver's words.
+    static func jobNotFound(_ name: String) -> Self { .notFound("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" not found") }
+    /// 409 for a job name in use, in kube-apiserver's words.
+    static func jobExists(_ name: String) -> Self { .conflict("imageprepulljobs.\(ImagePrePullJob.group) \"\(name)\" already exists") }
+}
+
 import Hummingbird
 
 /// Handlers throw a `CloudAPIError`; Hummingbird renders it as the Kubernetes `Status` object with

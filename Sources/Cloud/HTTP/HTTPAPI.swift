@@ -60,8 +60,7 @@ enum HTTPAPI {
                 }
                 let jobs = await controller.list().filter { name == nil || $0.metadata.name == name }
                 if let table {
-                    return APIResponses.json(Table(jobs, columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
-                                                   resourceVersion: await controller.resourceVersionText))
+                    return APIResponses.json(Table(jobs: jobs, apiVersion: table, resourceVersion: await controller.resourceVersionText))
                 }
                 return APIResponses.json(JobList(items: jobs.map(version.object), apiVersion: version.apiVersion, resourceVersion: await controller.resourceVersionText))
             }
@@ -72,8 +71,7 @@ enum HTTPAPI {
                 }
                 let job = try await controller.job(name: name)
                 if let table = Table.requested(by: request) {
-                    return APIResponses.json(Table([job], columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
-                                                   resourceVersion: job.metadata.resourceVersion ?? ""))
+                    return APIResponses.json(Table(jobs: [job], apiVersion: table, resourceVersion: job.metadata.resourceVersion ?? ""))
                 }
                 return APIResponses.job(job, version: version)
             }
@@ -225,10 +223,9 @@ enum HTTPAPI {
                     guard let event = next else { break }
                     let data: Data?
                     if let table {
-                        var t = Table([event.object], columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: table,
-                                      resourceVersion: event.object.metadata.resourceVersion ?? "")
+                        var t = Table(jobs: [event.object], apiVersion: table, resourceVersion: event.object.metadata.resourceVersion ?? "")
                         if !first { t.columnDefinitions = [] }
-                        data = try? APIResponses.encoder.encode(TableWatchLine(type: event.type.rawValue, object: t))
+                        data = try? APIResponses.encoder.encode(WatchLine(type: event.type, object: t))
                     } else {
                         data = try? APIResponses.encoder.encode(WatchLine(type: event.type, object: version.object(event.object)))
                     }
@@ -242,14 +239,9 @@ enum HTTPAPI {
     }
 }
 
-/// One line of a table watch: `{"type":"MODIFIED","object":{"kind":"Table",...}}`.
-private struct TableWatchLine: Encodable {
-    var type: String
-    var object: Table
-}
-
-/// A watch event of a job in the version the request's path names.
-private struct WatchLine: Encodable {
+/// One line of a watch: `{"type":"MODIFIED","object":{...}}`, the object a job in the version the
+/// request's path names, or a one-row `Table`.
+private struct WatchLine<Object: Encodable>: Encodable {
     var type: WatchEvent.EventType
-    var object: JobVersion.Object
+    var object: Object
 }

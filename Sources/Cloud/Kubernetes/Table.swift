@@ -50,6 +50,11 @@ struct Table: Encodable {
         }
     }
 
+    /// Jobs in the columns `prepull get` prints.
+    init(jobs: [ImagePrePullJob], apiVersion: String, resourceVersion: String) {
+        self.init(jobs, columns: ImagePrePullJob.columns, metadata: \.metadata, apiVersion: apiVersion, resourceVersion: resourceVersion)
+    }
+
     /// The Table version the request asks for (`meta.k8s.io/v1` or `v1beta1`), or nil when it
     /// wants the objects themselves.
     static func requested(by request: Request) -> String? {

@@ -14,12 +14,15 @@ public enum Formatting {
         }.joined(separator: "\n") + "\n"
     }
 
-    public static func bytes(_ n: Int64?) -> String {
-        n.map(PrintBytes.binary) ?? "-"
+    /// Objects in their print columns, as kubectl prints a server's `Table`: upper-case headers,
+    /// the priority 1 columns only with `wide`.
+    static func table<Object>(_ objects: [Object], columns: [PrintColumn<Object>], wide: Bool, now: Date) -> String {
+        let shown = columns.filter { wide || $0.priority == 0 }
+        return table(shown.map { $0.name.uppercased() }, objects.map { object in shown.map { $0.cell(object, now) } })
     }
 
-    public static func age(_ date: Date?, now: Date = Date()) -> String {
-        date == nil ? "-" : PrintAge.since(date, now: now)
+    public static func bytes(_ n: Int64?) -> String {
+        n.map(PrintBytes.binary) ?? "-"
     }
 
     public static func duration(from start: Date?, to end: Date?) -> String {
@@ -33,8 +36,7 @@ public enum Formatting {
 
     /// `prepull get jobs`: `ImagePrePullJob.columns`, the columns `kubectl get` prints too.
     public static func jobsTable(_ jobs: [ImagePrePullJob], wide: Bool, now: Date = Date()) -> String {
-        let columns = ImagePrePullJob.columns.filter { wide || $0.priority == 0 }
-        return table(columns.map { $0.name.uppercased() }, jobs.map { job in columns.map { $0.cell(job, now) } })
+        table(jobs, columns: ImagePrePullJob.columns, wide: wide, now: now)
     }
 
     // MARK: describe
@@ -114,8 +116,7 @@ public enum Formatting {
 
     /// `prepull nodes`: `EdgeNode.columns`, the columns `kubectl get nodes` prints too.
     public static func nodesTable(_ nodes: [EdgeNode], wide: Bool = false, now: Date = Date()) -> String {
-        let columns = EdgeNode.columns.filter { wide || $0.priority == 0 }
-        return table(columns.map { $0.name.uppercased() }, nodes.map { node in columns.map { $0.cell(node, now) } })
+        table(nodes, columns: EdgeNode.columns, wide: wide, now: now)
     }
 }
 

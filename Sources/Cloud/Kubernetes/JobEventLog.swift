@@ -17,6 +17,7 @@ struct JobEventLog {
     static let perJob = 100
     static let total = 10_000
     static let timeToLive: TimeInterval = 3600
+    static let combinedPrefix = "(combined from similar events): "
 
     private struct Key: Hashable {
         var jobUID: String
@@ -34,20 +35,24 @@ struct JobEventLog {
     /// Records an event of a job at `time` (events replayed after a restart carry their own).
     mutating func record(job: String, jobUID: String, type: String, reason: String, message: String, at time: Date) {
         var key = Key(jobUID: jobUID, type: type, reason: reason, message: message)
+        var combined = false
         if events[key] == nil {
             let distinct = messagesPerReason[jobUID]?[reason] ?? 0
             if distinct >= Self.similarPerReason {
-                key.message = "(combined from similar events): "
+                key.message = Self.combinedPrefix
+                combined = true
             } else {
                 messagesPerReason[jobUID, default: [:]][reason] = distinct + 1
             }
         }
+        // A combined event shows the latest of the messages it stands for.
+        let shown = combined ? Self.combinedPrefix + message : message
         resourceVersion += 1
         if var existing = events[key] {
             existing.count += 1
             existing.lastTimestamp = max(existing.lastTimestamp, time)
             existing.firstTimestamp = min(existing.firstTimestamp, time)
-            if key.message.hasPrefix("(combined") { existing.message = key.message + message }
+            existing.message = shown
             existing.metadata.resourceVersion = String(resourceVersion)
             events[key] = existing
             return
@@ -55,8 +60,7 @@ struct JobEventLog {
         sequence += 1
         var event = KubernetesEvent(
             name: "\(job).\(String(format: "%016llx", UInt64(max(0, time.epochMilliseconds)) &* 1_000_003 &+ sequence))",
-            uid: UUID().uuidString.lowercased(), job: job, jobUID: jobUID, type: type, reason: reason,
-            message: key.message.hasPrefix("(combined") ? key.message + message : message, at: time)
+            uid: UUID().uuidString.lowercased(), job: job, jobUID: jobUID, type: type, reason: reason, message: shown, at: time)
         event.metadata.resourceVersion = String(resourceVersion)
         events[key] = event
         perJobCount[jobUID, default: 0] += 1

@@ -27,15 +27,17 @@ extension OpenAPIDocument {
         return String(format: "%016llX%016llX", fnv(0xCBF2_9CE4_8422_2325), fnv(0x6C62_272E_07BB_0142))
     }
 
-    static func v3Index(documents: [String: Data]) -> JSONDocument {
-        .object([("paths", .object(v3GroupVersions.map { gv in
-            (gv, .object([("serverRelativeURL", .string("/openapi/v3/\(gv)?hash=\(hash(documents[gv] ?? Data()))"))]))
-        }))])
-    }
+    /// Each v3 document's hash, by group-version path (built once, with the documents).
+    static let v3Hashes: [String: String] = v3Documents.mapValues(hash)
+
+    /// The index (built once): each document's URL with its hash.
+    static let v3Index: JSONDocument = .object([("paths", .object(v3GroupVersions.map { gv in
+        (gv, .object([("serverRelativeURL", .string("/openapi/v3/\(gv)?hash=\(v3Hashes[gv] ?? "")"))]))
+    }))])
 
     static func v3(groupVersion path: String) -> JSONDocument {
         let groupVersion = path.hasPrefix("api/") ? String(path.dropFirst(4)) : String(path.dropFirst(5))
-        let schemas = definitions(groupVersion: groupVersion).map { name, schema in (name, refsToV3(schema)) }
+        let schemas = definitions(groupVersion: groupVersion)
         return .object([
             ("openapi", "3.0.0"),
             ("info", .object([("title", "prepull"), ("version", .string(groupVersion))])),
@@ -43,8 +45,6 @@ extension OpenAPIDocument {
             ("components", .object([("schemas", .object(schemas))])),
         ])
     }
-
-    static func refsToV3(_ schema: JSONDocument) -> JSONDocument { schema }
 
     // MARK: paths
 

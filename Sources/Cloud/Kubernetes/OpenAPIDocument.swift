@@ -22,7 +22,7 @@ enum OpenAPIDocument {
 
     // MARK: schemas
 
-    /// A recorded schema as OpenAPI JSON (`refs` maps a property path to a `$ref`).
+    /// A recorded schema as OpenAPI JSON.
     static func json(_ schema: Schema, description: String? = nil) -> JSONDocument {
         var members: [(String, JSONDocument)] = []
         if let description { members.append(("description", .string(description))) }

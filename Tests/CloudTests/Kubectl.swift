@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import TestSupport
 
 /// The real kubectl, run against a test cloud: the one on PATH (v1.32 on this machine image) and
@@ -44,5 +45,16 @@ struct Kubectl: CustomStringConvertible, Sendable {
         environment["HOME"] = dir.path
         return try ManagedProcess(path, args + ["--server", server, "--cache-dir", dir.file("kube-cache")],
                                   logPath: dir.file("kubectl-watch-\(UUID().uuidString).log"), environment: environment)
+    }
+}
+
+extension Kubectl {
+    /// A test's session with this kubectl: fails (never skips) when it is not installed, and
+    /// gives a temp dir for its cache and files, removed afterwards.
+    func session(_ body: (TemporaryDirectory) async throws -> Void) async throws {
+        try #require(isInstalled, "\(path) missing: run scripts/install-tools.sh")
+        let dir = try TemporaryDirectory(prefix: "prepull-kubectl")
+        defer { dir.remove() }
+        try await body(dir)
     }
 }

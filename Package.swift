@@ -125,6 +125,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `prepull top`: the fleet's MQTT traffic, broker figures and job summaries, as the monitor identity.
+        .target(name: "Monitor", dependencies: ["Locking", "MQTT", "PrePullKit", "CloudCLI"]),
         // What every prepull command line shares: logging and broker TLS flags, signals, version.
         .target(
             name: "CommandSupport",
@@ -164,7 +166,7 @@ let package = Package(
         .executableTarget(
             name: "prepull",
             dependencies: [
-                "MQTT", "PrePullKit", "Edge", "EdgeCLI", "CommandSupport", "Fleet", "Cloud", "CloudCLI",
+                "MQTT", "PrePullKit", "Edge", "EdgeCLI", "CommandSupport", "Fleet", "Cloud", "CloudCLI", "Monitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,11 +19,12 @@ final class CloudHarness: Sendable {
     private let task: Task<Void, any Error>
     private let started = Locked<[ScriptedNode]>([])
 
-    init(token: String? = nil, configure: (inout CloudConfiguration) -> Void = { _ in }) async throws {
-        broker = try MosquittoBroker(.plain)
+    /// With `.mutualTLS`, the cloud connects as `prepull-cloud` and each node with its own certificate.
+    init(token: String? = nil, broker mode: MosquittoBroker.Mode = .plain, configure: (inout CloudConfiguration) -> Void = { _ in }) async throws {
+        broker = try MosquittoBroker(mode)
         data = try TemporaryDirectory(prefix: "prepull-cloud-test")
         var config = CloudConfiguration(
-            mqtt: broker.clientConfiguration(clientID: "prepull-cloud"), dataDirectory: data.path, listenHost: "127.0.0.1", listenPort: 0,
+            mqtt: broker.clientConfiguration(clientID: "prepull-cloud", identity: "prepull-cloud"), dataDirectory: data.path, listenHost: "127.0.0.1", listenPort: 0,
             token: token)
         config.summaryInterval = .milliseconds(50)
         configure(&config)
@@ -41,7 +42,7 @@ final class CloudHarness: Sendable {
         var result: [ScriptedNode] = []
         for name in names {
             let node = try ScriptedNode(
-                name: name, configuration: broker.clientConfiguration(clientID: "node-\(name)"), options: options, eventLoop: nodeLoop)
+                name: name, configuration: broker.clientConfiguration(clientID: "node-\(name)", identity: name), options: options, eventLoop: nodeLoop)
             if start { try await node.start() }
             result.append(node)
         }
@@ -169,8 +170,11 @@ extension ImagePrePullJob {
 }
 
 /// Runs `body` with a fresh harness and always shuts it down.
-func withHarness<T>(token: String? = nil, configure: (inout CloudConfiguration) -> Void = { _ in }, _ body: (CloudHarness) async throws -> T) async throws -> T {
-    let h = try await CloudHarness(token: token, configure: configure)
+func withHarness<T>(
+    token: String? = nil, broker: MosquittoBroker.Mode = .plain, configure: (inout CloudConfiguration) -> Void = { _ in },
+    _ body: (CloudHarness) async throws -> T
+) async throws -> T {
+    let h = try await CloudHarness(token: token, broker: broker, configure: configure)
     do {
         let result = try await body(h)
         await h.shutdown()

@@ -108,6 +108,40 @@ import TestSupport
         await cloud.disconnect()
     }
 
+    /// `prepull top` subscribes as prepull-monitor to reports, presence, summaries, the cloud's
+    /// traffic counters and $SYS (FleetMonitor.filters): it receives those, and never a task, even
+    /// through a filter that would match one.
+    @Test func monitorReadsReportsAndTrafficButNeverATask() async throws {
+        let monitor = try await connectedClient(broker, "prepull-top-1", identity: "prepull-monitor")
+        let reports = try await monitor.subscribe("\(root)/node/+/prepull/+/status")
+        let presence = try await monitor.subscribe("\(root)/node/+/presence")
+        let traffic = try await monitor.subscribe("\(root)/prepull/cloud/traffic")
+        let broad = try await monitor.subscribe("\(root)/node/#")
+        let tasks = try await monitor.subscribe("\(root)/node/+/prepull/+/task")
+        let sys = try await monitor.subscribe("$SYS/broker/clients/connected")
+        let nodeA = try await connectedClient(broker, "node-a-top", identity: "node-a")
+        let ownTasks = try await nodeA.subscribe("\(root)/node/node-a/prepull/+/task")
+        let cloud = try await connectedClient(broker, "prepull-cloud-top", identity: "prepull-cloud")
+        try await waitUntilSubscribed([monitor, nodeA])
+        try await cloud.publish("\(root)/node/node-a/prepull/job-1/task", "credentials for a")
+        #expect(try await ownTasks.take(1).first?.payloadString == "credentials for a")
+        try await nodeA.publish("\(root)/node/node-a/prepull/job-1/status", "report", qos: .atLeastOnce)
+        try await nodeA.publish("\(root)/node/node-a/presence", "online", qos: .atLeastOnce)
+        try await cloud.publish("\(root)/prepull/cloud/traffic", "{}")
+        #expect(try await reports.take(1).first?.payloadString == "report")
+        #expect(try await presence.take(1).first?.payloadString == "online")
+        #expect(try await traffic.take(1).first?.payloadString == "{}")
+        #expect(try await sys.take(1, within: .seconds(5)).isEmpty == false)  // sys_interval 1 in the shipped config
+        async let tasksSeen = tasks.collect(for: .seconds(1))
+        async let broadSeen = broad.collect(for: .seconds(1))
+        #expect(await tasksSeen.isEmpty)
+        // The broad filter brings the report and the presence, never the task.
+        #expect(await broadSeen.map(\.payloadString).sorted() == ["online", "report"])
+        await monitor.disconnect()
+        await nodeA.disconnect()
+        await cloud.disconnect()
+    }
+
     @Test func clientWithoutCertificateCannotConnect() async throws {
         var configuration = broker.clientConfiguration(clientID: "anonymous")
         configuration.tls = MQTTTLSConfiguration(caFile: certificates.caFile)

@@ -38,7 +38,7 @@ enum WireFixtures {
         freeDiskBytes: 21_474_836_480))
     static let jobSummary = Envelope.jobSummary(id: "msg-jobSummary-9", timestampMs: ts, jobName: job, jobUID: uid, seq: 9, summary: JobSummary(
         phase: .inProgress, counts: JobCounts(total: 10, pending: 2, inProgress: 3, successful: 4, failed: 1), failureCertain: false,
-        startTimeMs: ts))
+        startTimeMs: ts, bytesDone: 268_435_456, bytesTotal: 671_088_640))
 
     /// Every message type, with the schema file that describes it.
     static let all: [(envelope: Envelope, schema: String)] = [

@@ -83,7 +83,8 @@ extension Controller {
             cancelled += 1
         }
         // Clear the retained summary.
-        publisher.send(topic: codec.topics.jobSummary(job: name), payload: Data(), retain: true)
+        publisher.send(topic: codec.topics.jobSummary(job: name), payload: Data(), retain: true, counted: (.summary, nil))
+        metrics.traffic.forget(job: name)
         do {
             try await store.deleteJob(uid: uid)
         } catch {

@@ -61,7 +61,7 @@ extension Controller {
             let (topic, payload) = try codec.publication(envelope)
             let metrics = metrics
             let created = rt.job.metadata.creationTimestamp ?? Date()
-            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce) {
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, counted: (.task, rt.name)) {
                 metrics.tasksSent.increment()
                 if !resend { metrics.dispatchLatency.recordNanoseconds(Int64(Date().timeIntervalSince(created) * 1e9)) }
             }
@@ -71,12 +71,13 @@ extension Controller {
         }
     }
 
+    /// Sent when the job is deleted: its per-job traffic figures are gone, so a cancel counts for its class only.
     func sendCancel(_ rt: ActiveJob, node: String, reason: String) {
         let envelope = Envelope.job(
             id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
             nodeName: node, seq: nextSeq(), body: .taskCancel(TaskCancel(reason: reason)))
         if let (topic, payload) = try? codec.publication(envelope) {
-            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce)
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, counted: (.task, nil))
         }
     }
 
@@ -85,7 +86,7 @@ extension Controller {
             id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: rt.name, jobUID: rt.uid,
             seq: nextSeq(), summary: rt.state.summary())
         if let (topic, payload) = try? codec.publication(envelope) {
-            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, retain: true)
+            publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, retain: true, counted: (.summary, rt.name))
         }
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import MQTT
 import Synchronization
 import Locking
+import PrePullKit
 
 /// Outgoing MQTT messages of the controller, published in submission order with a bounded
 /// number awaiting their PUBACK (`window`), so that a 10,000-node dispatch neither serialises on
@@ -13,6 +14,8 @@ final class Publisher: Sendable {
         var payload: Data
         var qos: MQTTQoS
         var retain: Bool
+        /// How the message counts in the traffic figures (nil: not at all, e.g. the traffic report).
+        var counted: (topicClass: TopicClass, job: String?)?
         /// Called once the broker acknowledged the message (QoS 1) or it was written (QoS 0).
         var onSent: (@Sendable () -> Void)?
     }
@@ -46,8 +49,11 @@ final class Publisher: Sendable {
         (messages, queue) = AsyncStream.makeStream(of: Message.self)
     }
 
-    func send(topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false, onSent: (@Sendable () -> Void)? = nil) {
-        queue.yield(Message(topic: topic, payload: payload, qos: qos, retain: retain, onSent: onSent))
+    func send(
+        topic: String, payload: Data, qos: MQTTQoS = .atLeastOnce, retain: Bool = false, counted: (topicClass: TopicClass, job: String?)?,
+        onSent: (@Sendable () -> Void)? = nil
+    ) {
+        queue.yield(Message(topic: topic, payload: payload, qos: qos, retain: retain, counted: counted, onSent: onSent))
     }
 
     /// Publishes until `finish()` and the queue is drained, then waits for the last PUBACKs.
@@ -61,6 +67,7 @@ final class Publisher: Sendable {
                     logger.warning("publish failed", metadata: ["topic": "\(m.topic)", "error": "\(error)"])
                 } else {
                     metrics.messagesOut.increment()
+                    if let counted = m.counted { metrics.traffic.count(counted.topicClass, job: counted.job, bytes: m.payload.count, qos: m.qos) }
                     m.onSent?()
                 }
                 givePlace()

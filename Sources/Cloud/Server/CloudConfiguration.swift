@@ -27,6 +27,8 @@ public struct CloudConfiguration: Sendable {
     public var summaryInterval: Duration = .milliseconds(250)
     /// How often timeouts are checked.
     public var tickInterval: Duration = .milliseconds(50)
+    /// How often the cloud publishes its `TrafficReport` and samples it for the dashboard.
+    public var trafficInterval: Duration = .seconds(1)
     /// QoS 1 publishes awaiting PUBACK at once.
     public var publishWindow: Int = 256
     /// HTTP limits (docs/cloud.md, "Limits"): connections open at once (more wait in the listen

@@ -22,6 +22,8 @@ public final class CloudMetrics: Sendable {
     let dispatchLatency: CoreMetrics.Timer
     let storeBatchLatency: CoreMetrics.Timer
     let storeBatchRows: CoreMetrics.Recorder
+    /// MQTT messages and bytes by topic class and job (also the retained `TrafficReport`).
+    let traffic: TrafficCounter
     private let droppedCounters = Locked<[String: CoreMetrics.Counter]>([:])
     private let jobPhases = Locked<[JobPhase: CoreMetrics.Gauge]>([:])
 
@@ -43,6 +45,7 @@ public final class CloudMetrics: Sendable {
         dispatchLatency = CoreMetrics.Timer(label: "prepull_dispatch_latency_seconds", factory: factory)
         storeBatchLatency = CoreMetrics.Timer(label: "prepull_store_batch_seconds", factory: factory)
         storeBatchRows = CoreMetrics.Recorder(label: "prepull_store_batch_rows", factory: factory)
+        traffic = TrafficCounter(factory: factory)
         for phase in JobPhase.allCases { jobPhases.withLock { $0[phase] = CoreMetrics.Gauge(label: "prepull_jobs", dimensions: [("phase", phase.rawValue)], factory: factory) } }
         for reason in DropReason.allCases { dropped(reason).increment(by: 0) }
     }

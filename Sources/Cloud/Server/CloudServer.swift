@@ -75,10 +75,14 @@ public final class CloudServer: Sendable {
         // Subscribe before connecting so that messages of the persistent session are routed.
         let statuses = try await client.subscribe(c.topics.statusFilter, qos: .atLeastOnce)
         let presences = try await client.subscribe(c.topics.presenceFilter, qos: .atLeastOnce)
+        // The broker's own figures for the dashboard (the ACL lets prepull-cloud read $SYS).
+        let brokerFigures = try await client.subscribe(BrokerStatistics.filter, qos: .atMostOnce)
+        let history = TrafficHistory()
 
         let core = CoreService(
             client: client, publisher: publisher, batcher: batcher, controller: controller, intake: intake, statuses: statuses,
-            presences: presences, tickInterval: c.tickInterval, readiness: readiness, logger: logger)
+            presences: presences, brokerFigures: brokerFigures, history: history, tickInterval: c.tickInterval,
+            trafficInterval: c.trafficInterval, trafficTopic: c.topics.cloudTraffic, readiness: readiness, logger: logger)
         let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
         let logger = logger
         let (headTimeout, bodyTimeout) = (TimeAmount(c.httpHeadTimeout), TimeAmount(c.httpBodyTimeout))
@@ -126,7 +130,11 @@ struct CoreService: Service {
     let intake: StatusIntake
     let statuses: MQTTSubscription
     let presences: MQTTSubscription
+    let brokerFigures: MQTTSubscription
+    let history: TrafficHistory
     let tickInterval: Duration
+    let trafficInterval: Duration
+    let trafficTopic: String
     let readiness: Readiness
     let logger: Logger
 
@@ -156,6 +164,21 @@ struct CoreService: Service {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tickInterval)
                         await controller.tick()
+                    }
+                }
+                group.addTask { [history, brokerFigures] in
+                    for await message in brokerFigures { history.recordBroker(topic: message.topic, payload: message.payload) }
+                }
+                group.addTask { [publisher, history, trafficInterval, trafficTopic, traffic = controller.metrics.traffic] in
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = .sortedKeys
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: trafficInterval)
+                        let report = traffic.report()
+                        history.record(report)
+                        if let payload = try? encoder.encode(report) {
+                            publisher.send(topic: trafficTopic, payload: payload, qos: .atMostOnce, retain: true, counted: nil)
+                        }
                     }
                 }
                 await gracefulShutdownOrCancel()

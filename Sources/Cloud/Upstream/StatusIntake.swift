@@ -46,6 +46,7 @@ struct StatusIntake: Sendable {
             drop(DropReason(error), detail: error.description, topic: message.topic)
             return
         }
+        metrics.traffic.count(TopicClass(envelope.content.body), job: envelope.content.jobName, bytes: message.payload.count, qos: message.qos)
         switch envelope.content.body {
         case let .presence(p):
             guard let node = envelope.content.nodeName else { return }

@@ -26,9 +26,15 @@ extension JobStatusState {
 
     /// The retained job summary published on `{root}/prepull/jobs/{job}/status`.
     public func summary() -> JobSummary {
-        JobSummary(
+        var done: Int64 = 0, total: Int64 = 0
+        for node in nodes {
+            let b = node.bytes
+            done += b.done
+            total += b.total
+        }
+        return JobSummary(
             phase: phase, reason: reason, counts: counts, failureCertain: isFailureCertain,
-            startTimeMs: startTime?.epochMilliseconds, completionTimeMs: completionTime?.epochMilliseconds)
+            startTimeMs: startTime?.epochMilliseconds, completionTimeMs: completionTime?.epochMilliseconds, bytesDone: done, bytesTotal: total)
     }
 
     /// Why the job is where it is (nil while nothing needs explaining).
@@ -61,6 +67,26 @@ extension NodeFoldState {
         return NodeStatus(
             nodeName: name, phase: phase, reason: reason, actionFlow: flow, imageStatus: imageStatuses(images: images),
             startTime: dispatchedAt ?? result?.value.startTimeMs.map(Date.init(epochMilliseconds:)), finishTime: finishTime)
+    }
+
+    /// Bytes pulled and bytes to pull over this node's images: a finished pull's size where there
+    /// is one, else the last progress. Allocates nothing (the summary sums it over every node).
+    public var bytes: (done: Int64, total: Int64) {
+        var done: Int64 = 0, total: Int64 = 0
+        let results = pull?.value.images ?? []
+        for r in results {
+            if let size = r.sizeBytes {
+                total += size
+                if r.succeeded { done += size }
+            }
+        }
+        if let p = progress {
+            for ip in p.value.images where !results.contains(where: { $0.image == ip.image && $0.sizeBytes != nil }) {
+                done += ip.bytesDone
+                total += ip.bytesTotal ?? 0
+            }
+        }
+        return (done, total)
     }
 
     func imageStatuses(images: [String]) -> [ImageStatus] {

@@ -7,10 +7,14 @@ public struct JobSummary: Sendable, Codable, Equatable {
     public var failureCertain: Bool
     public var startTimeMs: Int64?
     public var completionTimeMs: Int64?
+    /// Bytes pulled, and bytes to pull as far as the nodes know them yet, summed over every node
+    /// and image (a total grows while pulls start; an image already present counts its size in both).
+    public var bytesDone: Int64?
+    public var bytesTotal: Int64?
 
     public init(
         phase: JobPhase, reason: String? = nil, counts: JobCounts, failureCertain: Bool = false, startTimeMs: Int64? = nil,
-        completionTimeMs: Int64? = nil
+        completionTimeMs: Int64? = nil, bytesDone: Int64? = nil, bytesTotal: Int64? = nil
     ) {
         self.phase = phase
         self.reason = reason
@@ -18,5 +22,7 @@ public struct JobSummary: Sendable, Codable, Equatable {
         self.failureCertain = failureCertain
         self.startTimeMs = startTimeMs
         self.completionTimeMs = completionTimeMs
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
     }
 }

@@ -6,18 +6,6 @@ import TestSupport
 
 @Suite("prepull watch in a terminal", .serialized, .timeLimit(.minutes(2)))
 struct WatchTTYTests {
-    /// Runs a tmux command with its output in a file: the tmux server it may start keeps the
-    /// inherited output open, so reading a pipe to its end would wait for the server to exit.
-    static func tmux(_ socket: String, _ args: [String], in dir: TemporaryDirectory) -> (status: Int32, output: String) {
-        let log = dir.file("tmux-\(UUID().uuidString).log")
-        guard let p = try? ManagedProcess(RepositoryPaths.which("tmux") ?? "/usr/bin/tmux", ["-L", socket] + args, logPath: log) else {
-            return (-1, "cannot start tmux")
-        }
-        let status = p.waitUntilExit()
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        return ((status >> 8) & 0xff, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-    }
-
     @Test("`prepull watch job` in a real pseudo-terminal shows progress bars and exits 0 on Completed")
     func watchInTmux() async throws {
         let binary = RepositoryPaths.path(".build/debug/prepull")
@@ -27,17 +15,13 @@ struct WatchTTYTests {
             _ = try await h.nodes(["w-1", "w-2", "w-3"], options: .init(workTime: .milliseconds(1500), progressSteps: 5))
             try await h.waitForOnlineNodes(3)
             _ = try await h.api.apply(Manifests.job("watched", nodes: ["w-1", "w-2", "w-3"], concurrency: 2))
-            let socket = "prepull-watch-\(UUID().uuidString.prefix(8))"
-            let dir = try TemporaryDirectory(prefix: "prepull-tmux")
-            defer { dir.remove() }
-            let command = "\(binary) watch job watched --server \(h.api.server); echo EXIT=$?; sleep 60"
-            let started = Self.tmux(socket, ["new-session", "-d", "-x", "120", "-y", "30", "-s", "w", command], in: dir)
-            #expect(started.status == 0, "\(started.output)")
-            defer { _ = Self.tmux(socket, ["kill-server"], in: dir) }
+            let tmux = try Tmux()
+            defer { tmux.stop() }
+            try tmux.start("w", width: 120, height: 30, command: "\(binary) watch job watched --server \(h.api.server); echo EXIT=$?; sleep 60")
             var sawProgress = false
             var screen = ""
             try await eventually("watch to exit", timeout: .seconds(30)) {
-                screen = Self.tmux(socket, ["capture-pane", "-p", "-t", "w"], in: dir).output
+                screen = tmux.capture("w")
                 if screen.contains("InProgress") && screen.contains("[#") { sawProgress = true }
                 return screen.contains("EXIT=")
             }

@@ -112,6 +112,10 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            // The dashboard's page, script and style, compiled into the binary (PackageResources).
+            resources: [
+                .embedInCode("Dashboard/Static/index.html"), .embedInCode("Dashboard/Static/app.js"), .embedInCode("Dashboard/Static/app.css"),
             ]
         ),
         // Operator CLI: HTTP client of the cloud API (AsyncHTTPClient: streams the watch body on Linux).

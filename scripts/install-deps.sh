@@ -9,7 +9,8 @@ packages=(
     containerd runc                                # the real runtime for edge tests and the demo
     docker-registry skopeo umoci                   # a real OCI registry, and images built offline
     apache2-utils jq curl                          # htpasswd for the private registry; JSON and HTTP in scripts
-    tmux                                           # a real pseudo-terminal for the watch test
+    tmux                                           # a real pseudo-terminal for the watch and top tests
+    chromium chromium-driver fonts-dejavu-core     # a real browser for the dashboard tests
 )
 # Extra packages a caller needs (e.g. protobuf-compiler for scripts/gen-proto.sh).
 packages+=("$@")

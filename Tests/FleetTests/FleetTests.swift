@@ -22,7 +22,7 @@ struct FleetTests {
         let api: APIClient
         let fleet: HollowFleet
 
-        static func start(nodes: Int, failureRate: Double = 0, pullMs: Distribution = .uniform(5, 30)) async throws -> Bed {
+        static func start(nodes: Int, failureRate: Double = 0, pullMs: Distribution = .uniform(5, 30), token: String? = nil) async throws -> Bed {
             raiseOpenFilesLimit()
             let broker = try MosquittoBroker(.plain, persistence: false,
                                              extraConfig: ["max_queued_messages 1000000"])
@@ -30,7 +30,7 @@ struct FleetTests {
             var quiet = Logger(label: "prepull.test")
             quiet.logLevel = .error
             let config = CloudConfiguration(mqtt: broker.clientConfiguration(clientID: "prepull-cloud"),
-                                            dataDirectory: data.path, listenHost: "127.0.0.1", listenPort: 0)
+                                            dataDirectory: data.path, listenHost: "127.0.0.1", listenPort: 0, token: token)
             let server = try CloudServer(configuration: config, logger: quiet)
             let serverTask = Task { try await server.run() }
             let port = try await server.waitUntilListening()
@@ -44,7 +44,7 @@ struct FleetTests {
             let fleet = HollowFleet(options: options, logger: quiet)
             try await fleet.start()
             return Bed(broker: broker, data: data, server: server, serverTask: serverTask,
-                       api: APIClient(server: "http://127.0.0.1:\(port)"), fleet: fleet)
+                       api: APIClient(server: "http://127.0.0.1:\(port)", token: token), fleet: fleet)
         }
 
         func apply(name: String, nodes: Int, concurrency: Int, tolerance: String) async throws {

@@ -23,7 +23,9 @@ enum HTTPAPI {
     static let preferField = HTTPFields.Element.Name("Prefer")!
     static let preferenceAppliedField = HTTPFields.Element.Name("Preference-Applied")!
 
-    static func router(controller: Controller, metrics: CloudMetrics, readiness: Readiness, token: String?, version: String, logger: Logger) -> Router<BasicRequestContext> {
+    static func router(
+        controller: Controller, metrics: CloudMetrics, history: TrafficHistory, readiness: Readiness, token: String?, version: String, logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         if let token { router.add(middleware: BearerAuthMiddleware(token: token)) }
 
@@ -36,6 +38,7 @@ enum HTTPAPI {
         }
 
         addKubernetesRoutes(to: router, controller: controller, version: version)
+        addDashboardRoutes(to: router, controller: controller, history: history)
 
         for (base, version) in [(APIPaths.jobs, JobVersion.v1alpha2), (APIPaths.v1alpha1Jobs, JobVersion.v1alpha1)] {
             router.post(RouterPath(base)) { request, context in

@@ -83,7 +83,7 @@ public final class CloudServer: Sendable {
             client: client, publisher: publisher, batcher: batcher, controller: controller, intake: intake, statuses: statuses,
             presences: presences, brokerFigures: brokerFigures, history: history, tickInterval: c.tickInterval,
             trafficInterval: c.trafficInterval, trafficTopic: c.topics.cloudTraffic, readiness: readiness, logger: logger)
-        let router = HTTPAPI.router(controller: controller, metrics: metrics, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
+        let router = HTTPAPI.router(controller: controller, metrics: metrics, history: history, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
         let logger = logger
         let (headTimeout, bodyTimeout) = (TimeAmount(c.httpHeadTimeout), TimeAmount(c.httpBodyTimeout))
         var server = HTTPServerBuilder.http1(configuration: .init(

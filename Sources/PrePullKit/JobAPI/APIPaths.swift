@@ -13,6 +13,13 @@ public enum APIPaths {
     public static let healthz = "/healthz"
     public static let readyz = "/readyz"
     public static let metrics = "/metrics"
-    /// Routes open without the bearer token.
-    public static let unauthenticated: Set<String> = [healthz, readyz]
+    /// The live dashboard: the page and its script and style (static, open), and its frames
+    /// (server-sent events, behind the token like the rest of the API).
+    public static let dashboard = "/dashboard"
+    public static let dashboardScript = "/dashboard/app.js"
+    public static let dashboardStyle = "/dashboard/app.css"
+    public static let dashboardFrames = "/dashboard/frames"
+    /// Routes open without the bearer token: health, and the dashboard's static files (they hold
+    /// no data; the page asks for the token and sends it with every request for data).
+    public static let unauthenticated: Set<String> = [healthz, readyz, dashboard, dashboard + "/", dashboardScript, dashboardStyle]
 }

@@ -1,0 +1,115 @@
+import Foundation
+import PrePullKit
+import Testing
+import TestSupport
+
+/// Every command in docs/troubleshooting.md runs here, against a real cloud, broker and scripted
+/// nodes set up as the guide's story says, and every output line the guide quotes must appear in
+/// what the command printed (numbers and runs of spaces aside: ages, sizes and column widths vary).
+@Suite("docs/troubleshooting.md", .serialized, .timeLimit(.minutes(3)))
+struct TroubleshootingGuideTests {
+    static let binary = RepositoryPaths.path(".build/debug/prepull")
+
+    struct Block {
+        var command: String
+        var expected: [String]
+    }
+
+    /// The guide's ```console blocks: `$ command`, then the lines it quotes (`...` skips).
+    static func blocks(_ text: String) -> [Block] {
+        var out: [Block] = []
+        var inside = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line == "```console" { inside = true; continue }
+            if inside && line == "```" { inside = false; continue }
+            guard inside else { continue }
+            if line.hasPrefix("$ ") {
+                out.append(Block(command: String(line.dropFirst(2)), expected: []))
+            } else if line != "...", !line.trimmingCharacters(in: .whitespaces).isEmpty, !out.isEmpty {
+                out[out.count - 1].expected.append(line)
+            }
+        }
+        return out
+    }
+
+    /// Digits to 0 and runs of spaces to one: what must agree between the guide and a run.
+    static func normalized(_ line: String) -> String {
+        var out = ""
+        var lastSpace = false, lastDigit = false
+        for ch in line.trimmingCharacters(in: .whitespaces) {
+            if ch.isNumber {
+                if !lastDigit { out.append("0") }
+                lastDigit = true
+                lastSpace = false
+            } else if ch == " " || ch == "\t" {
+                if !lastSpace { out.append(" ") }
+                lastSpace = true
+                lastDigit = false
+            } else {
+                out.append(ch)
+                lastSpace = false
+                lastDigit = false
+            }
+        }
+        return out
+    }
+
+    @Test("every command of the guide runs and prints the lines the guide quotes")
+    func guideCommands() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first")
+        let guide = try String(contentsOfFile: RepositoryPaths.path("docs/troubleshooting.md"), encoding: .utf8)
+        let blocks = Self.blocks(guide)
+        #expect(blocks.count >= 8, "the guide's console blocks")
+        try await withHarness { h in
+            // The story: a node that pulls, one whose disk is full, one that never answers, one that left.
+            _ = try await h.nodes(["edge-1"], options: .init(workTime: .milliseconds(200)))
+            _ = try await h.nodes(["edge-2"], options: .init(behavior: .fail(reason: "failed to register layer: no space left on device"), workTime: .milliseconds(200)))
+            _ = try await h.nodes(["edge-3"], options: .init(behavior: .silent))
+            let gone = try await h.nodes(["edge-4"])
+            try await h.waitForOnlineNodes(4)
+            gone[0].crash()  // no DISCONNECT: the broker publishes its will (offline)
+            try await eventually("edge-4 offline") { try await h.api.nodes().first { $0.name == "edge-4" }?.isOnline == false }
+            let images = ["docker.io/library/nginx:1.27"]
+            _ = try await h.api.apply(Manifests.job("web", nodes: ["edge-1", "edge-2"], images: images, concurrency: 2, failureTolerate: "0"))
+            _ = try await h.api.apply(Manifests.job("web-typo", nodes: ["edge-1", "edeg-1"], images: images, concurrency: 2))
+            _ = try await h.api.apply(Manifests.job("web-slow", nodes: ["edge-3"], images: images, timeoutSeconds: 3))
+            for job in ["web", "web-typo", "web-slow"] { _ = try await h.waitForEnd(job, timeout: .seconds(30)) }
+
+            let bin = try TemporaryDirectory(prefix: "prepull-guide")
+            defer { bin.remove() }
+            try FileManager.default.createSymbolicLink(atPath: bin.file("prepull"), withDestinationPath: Self.binary)
+            let broker = "127.0.0.1:\(h.broker.port)"
+            var failures: [String] = []
+            var transcript = ""
+            for block in blocks {
+                // The guide's addresses are the defaults; the test's servers listen elsewhere.
+                let command = block.command.replacingOccurrences(of: "127.0.0.1:1883", with: broker)
+                    .replacingOccurrences(of: "-p 1883", with: "-p \(h.broker.port)")
+                    .replacingOccurrences(of: "http://127.0.0.1:8080", with: h.api.server)
+                let r = ManagedProcessRunner.run("/usr/bin/env", [
+                    "PATH=\(bin.path):/usr/bin:/bin", "PREPULL_SERVER=\(h.api.server)", "COLUMNS=200", "/bin/bash", "-o", "pipefail", "-c", command,
+                ])
+                transcript += "$ \(block.command)\n\(r.output)\n"
+                if r.status != 0 && !block.expected.contains(where: { $0.hasPrefix("# exit ") }) {
+                    failures.append("`\(block.command)` exited \(r.status):\n\(r.output)")
+                }
+                let actual = Set(r.output.split(separator: "\n").map { Self.normalized(String($0)) })
+                for line in block.expected where !line.hasPrefix("# exit ") {
+                    let want = Self.normalized(line)
+                    if !actual.contains(where: { $0.contains(want) }) { failures.append("`\(block.command)` did not print: \(line)") }
+                }
+            }
+            try transcript.write(toFile: RepositoryPaths.path(".build/troubleshooting-transcript.txt"), atomically: true, encoding: .utf8)
+            #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n(whole transcript in .build/troubleshooting-transcript.txt)")
+        }
+    }
+
+    @Test("the comparison is not vacuous: a quoted line that was not printed fails, numbers and spacing aside")
+    func comparison() {
+        #expect(Self.normalized("  Warning  NodeFailed   12s   prepull-cloud ") == "Warning NodeFailed 0s prepull-cloud")
+        #expect(Self.normalized("edge-12 Ready") == Self.normalized("edge-3   Ready"))
+        #expect(!Self.normalized("edge-3 NotReady").contains(Self.normalized("edge-3 Ready ")))
+        let blocks = Self.blocks("text\n```console\n$ prepull nodes\nNAME STATUS\n...\n```\n```sh\n$ not a console block\n```\n")
+        #expect(blocks.count == 1 && blocks[0].command == "prepull nodes" && blocks[0].expected == ["NAME STATUS"])
+    }
+}

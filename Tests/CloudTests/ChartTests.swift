@@ -20,4 +20,19 @@ struct ChartTests {
         let code = (p.waitUntilExit() >> 8) & 0xff
         #expect(code == 0 && p.output.contains("chart OK"), "\(p.output.suffix(4_000))")
     }
+
+    @Test("every metric the chart's Grafana dashboard charts is one the cloud exports")
+    func grafanaDashboardMetricsExist() async throws {
+        let board = try String(contentsOfFile: RepositoryPaths.path("charts/prepull/dashboards/prepull.json"), encoding: .utf8)
+        let names = Set(board.matches(of: /prepull_[a-z_]+/).map { String($0.output).replacingOccurrences(of: "_bucket", with: "") })
+        #expect(names.count >= 6, "\(names)")
+        try await withHarness { h in
+            _ = try await h.node("grafana-1")
+            try await h.waitForOnlineNodes(1)
+            _ = try await h.api.apply(Manifests.job("grafana", nodes: ["grafana-1"]))
+            _ = try await h.waitForEnd("grafana")
+            let text = try await h.metricsText()
+            for name in names.sorted() { #expect(text.contains("\n\(name)") || text.contains("\n\(name)_bucket"), "\(name) is not in /metrics") }
+        }
+    }
 }

@@ -75,6 +75,7 @@ check(cloud["livenessProbe"]["httpGet"].get("scheme", "HTTP") == "HTTP", "defaul
 
 everything = render({
     "edge": {"enabled": True},
+    "grafana": {"dashboard": {"enabled": True}},
     "cloud": {
         "apiToken": {"existingSecret": "prepull-api-token"},
         "httpsTLS": {"existingSecret": "prepull-api-tls"},
@@ -88,6 +89,15 @@ check(sorted(s["metadata"]["name"] for s in services) == ["v1alpha1.operations.k
 priorities = {s["spec"]["version"]: s["spec"]["versionPriority"] for s in services}
 check(priorities.get("v1alpha2", 0) > priorities.get("v1alpha1", 0), f"v1alpha2 preferred: {priorities}")
 check(all(s["spec"]["service"]["namespace"] == "prepull-system" for s in services), "APIService points at the release namespace")
+dashboards = find(everything, "ConfigMap", "monitoring")
+check(len(dashboards) == 1 and dashboards[0]["metadata"]["labels"].get("grafana_dashboard") == "1", "the Grafana dashboard ConfigMap, labelled for the sidecar")
+if dashboards:
+    import json
+    board = json.loads(dashboards[0]["data"]["prepull.json"])
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    for metric in ("prepull_mqtt_messages_total", "prepull_mqtt_bytes_total", "prepull_job_mqtt_messages_total", "prepull_messages_dropped_total"):
+        check(metric in exprs, f"the dashboard charts {metric}")
+check(not find(default, "ConfigMap", "monitoring"), "default: no Grafana dashboard")
 daemonsets = find(everything, "DaemonSet")
 check(len(daemonsets) == 1, "edge DaemonSet")
 edge = daemonsets[0]["spec"]["template"]["spec"]["containers"][0] if daemonsets else {}

@@ -76,6 +76,12 @@ let package = Package(
             dependencies: ["Locking", 
                 "MQTT", "PrePullKit", "ContainerdClient",
                 .product(name: "Logging", package: "swift-log"),
+                // The optional metrics listener (--metrics-listen): Prometheus text over NIO's HTTP/1.
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Real registries + containerd for tests, benchmarks and the demo (scripts/testbed/*.sh).

@@ -56,6 +56,9 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
+    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on HOST:PORT/metrics (pulls, failures, MQTT reconnects); off by default.")
+    var metricsListen: String?
+
     @OptionGroup var logging: LoggingOptions
 
     public func validate() throws {
@@ -68,6 +71,18 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             throw ValidationError("\(flag) must be a percentage in 0...100")
         }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
+        if let metricsListen, Self.hostPort(metricsListen) == nil {
+            throw ValidationError("--metrics-listen '\(metricsListen)' is not HOST:PORT (e.g. 0.0.0.0:9464)")
+        }
+    }
+
+    /// `HOST:PORT` (an empty host: every address; `[::1]:PORT` for IPv6).
+    static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.isEmpty { host = "0.0.0.0" }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
     }
 
     public func run() async throws {
@@ -112,8 +127,27 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             logger.warning("containerd does not answer yet", metadata: ["socket": "\(containerd)", "error": "\(problem)"])
         }
         let journal = try FileTaskJournal(directory: state) { message in logger.warning("\(message)") }
+        var metrics: EdgeMetrics?
+        var listener: MetricsListener?
+        if let metricsListen, let (host, port) = Self.hostPort(metricsListen) {
+            let m = EdgeMetrics()
+            listener = try await MetricsListener(host: host, port: port, metrics: m, logger: logger)
+            metrics = m
+            // Connections and reconnects, as the client reports them.
+            Task { [states = client.connectionStates()] in
+                var everConnected = false
+                for await state in states {
+                    if case .connected = state {
+                        m.connection(up: true, reconnect: everConnected)
+                        everConnected = true
+                    } else {
+                        m.connection(up: false, reconnect: false)
+                    }
+                }
+            }
+        }
         let worker = EdgeWorker(client: client, runtime: runtime, journal: journal,
-                                checks: SystemNodeChecks(diskPath: diskPath), options: options, logger: logger)
+                                checks: SystemNodeChecks(diskPath: diskPath), options: options, metrics: metrics, logger: logger)
 
         let starting = Task { try await worker.start() }
         let stopping = Task {
@@ -134,5 +168,6 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         await stopping.value
         await worker.stop()
         await runtime.close()
+        await listener?.close()
     }
 }

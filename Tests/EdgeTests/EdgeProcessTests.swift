@@ -67,6 +67,60 @@ struct EdgeProcessTests {
         }
     }
 
+    @Test("--metrics-listen: pulls, failures by kind, tasks and MQTT reconnects in Prometheus text, under real containerd")
+    func metricsListener() async throws {
+        try await EdgeHarness.with(images: ["tiny"]) { h in
+            let node = "edge-metrics-1"
+            let port = try FreePort.allocate()
+            let edge = try ManagedProcess(
+                RepositoryPaths.path(".build/debug/prepull"), Self.arguments(h, node: node) + ["--metrics-listen", "127.0.0.1:\(port)"],
+                logPath: h.stateDir.file("edge-metrics.log"))
+            defer { edge.kill9() }
+            try await h.cloud.waitFor("online presence", timeout: .seconds(15)) { h.cloud.presences(node: node).contains { $0.state == .online } }
+            func metrics(_ path: String = "/metrics") -> String {
+                ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]).output
+            }
+            func value(_ text: String, _ series: String) -> Double? {
+                text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+            }
+            #expect(value(metrics(), "prepull_edge_mqtt_connected") == 1, "\(metrics())")
+            #expect(metrics("/other").hasSuffix("404"))
+
+            let uid = UUID().uuidString
+            let missing = "\(h.registry.address)/prepull/missing:1.0"
+            try await h.cloud.sendTask(node: node, job: "metrics", uid: uid, TaskCreate(images: [h.tiny, missing], retryTimes: 1))
+            let result = try await h.cloud.waitForNodeResult(uid: uid, timeout: .seconds(60))
+            #expect(result.phase == .failure)
+            let text = metrics()
+            #expect(value(text, "prepull_edge_tasks_total") == 1, "\(text)")
+            #expect(value(text, "prepull_edge_pull_attempts_total") == 3, "tiny once, the missing image twice (retryTimes 1): \(text)")
+            #expect(value(text, "prepull_edge_pull_failures_total{kind=\"imageNotFound\"}") == 2, "\(text)")
+            #expect((value(text, "prepull_edge_pull_bytes_total") ?? 0) > 0, "\(text)")
+            #expect(value(text, "prepull_edge_pull_duration_seconds_count{result=\"succeeded\"}") == 1, "\(text)")
+            #expect(value(text, "prepull_edge_pull_duration_seconds_count{result=\"failed\"}") == 1, "\(text)")
+            #expect(value(text, "prepull_edge_mqtt_reconnects_total") == 0)
+            // The chart's Grafana dashboard charts only what the worker exports.
+            let board = try String(contentsOfFile: RepositoryPaths.path("charts/prepull/dashboards/prepull.json"), encoding: .utf8)
+            let charted = Set(board.matches(of: /prepull_edge_[a-z_]+/).map { String($0.output).replacingOccurrences(of: "_bucket", with: "") })
+            #expect(charted.count >= 4)
+            for name in charted { #expect(text.contains("\n\(name)") || text.contains("\n\(name)_bucket"), "\(name) is not exported by the edge") }
+
+            // The broker goes away and comes back: one reconnect, connected again.
+            h.broker.stop()
+            try await h.cloud.waitFor("the edge to see the broker gone", timeout: .seconds(20)) { value(metrics(), "prepull_edge_mqtt_connected") == 0 }
+            try h.broker.start()
+            try await h.cloud.waitFor("the edge reconnected", timeout: .seconds(60)) { value(metrics(), "prepull_edge_mqtt_reconnects_total") == 1 }
+            #expect(value(metrics(), "prepull_edge_mqtt_connected") == 1)
+        }
+    }
+
+    @Test("--metrics-listen that is not HOST:PORT is refused, naming the flag")
+    func metricsListenValidation() {
+        let r = ManagedProcessRunner.run(RepositoryPaths.path(".build/debug/prepull"), ["edge", "--node", "n1", "--broker", "mqtt://127.0.0.1:1", "--metrics-listen", "nine"])
+        #expect(r.status != 0)
+        #expect(r.output.contains("--metrics-listen 'nine' is not HOST:PORT"), "\(r.output)")
+    }
+
     @Test("tasks with numbers past the wire's limits, on MQTT or left in the journal, never crash prepull edge: refused, counted, and the node keeps working")
     func hostileTasksDoNotCrash() async throws {
         try await EdgeHarness.with(images: ["tiny"]) { h in

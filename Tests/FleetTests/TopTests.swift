@@ -14,6 +14,26 @@ struct TopTests {
         screen.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }.first { $0.first == first }
     }
 
+    /// Renders terminal text as a PNG (a dark page with the text in a monospace font).
+    static func screenshot(_ text: String, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var trimmed = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        while let last = trimmed.last, last.trimmingCharacters(in: .whitespaces).isEmpty { trimmed.removeLast() }
+        let text = trimmed.joined(separator: "\n")
+        let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        let html = directory + "/top.html"
+        try """
+            <!doctype html><meta charset="utf-8"><body style="margin:0;background:#14171c">
+            <pre style="margin:0;padding:12px 16px;color:#e6e8eb;font:13px/1.35 'DejaVu Sans Mono',monospace">\(escaped)</pre>
+            """.write(toFile: html, atomically: true, encoding: .utf8)
+        let height = 40 + 18 * text.split(separator: "\n").count
+        let r = ManagedProcessRunner.run("/usr/bin/chromium", [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1500,\(height)", "--screenshot=\(path)", "file://\(html)",
+        ])
+        guard r.status == 0, FileManager.default.fileExists(atPath: path) else { throw HarnessError("chromium --screenshot failed: \(r.output)") }
+    }
+
     @Test("top during a 1,000-node job: status and progress rates, the job's summary, the broker's client count; JSON gives the same")
     func topDuringThousandNodeJob() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first")
@@ -39,6 +59,7 @@ struct TopTests {
                 if let r = Self.row(screen, "BROKER"), r.count > 2, r[1] == "clients" { clients = Int(r[2]) }
                 return sawStatus && sawProgress && sawJob && clients.map { (1_000...1_003).contains($0) } == true
             }
+            let busy = screen  // the screen that showed every figure at once: the README's picture
             let job = try await bed.waitForEnd("top-1000")
             #expect(job.status?.phase == .completed)
             try await eventually("the screen to show the job Completed", timeout: .seconds(10), every: .milliseconds(300)) {
@@ -48,9 +69,8 @@ struct TopTests {
             #expect(Self.row(screen, "top-1000")?[3] == "1000", "successful column: \(screen)")
             #expect(screen.contains("(100%)"), "bytes column: \(screen)")
             #expect(screen.contains("NODES   known 1000   online 1000   offline 0   silent 0"), "\(screen)")
-            // Kept for the README (scripts/screenshots.sh renders it).
-            try FileManager.default.createDirectory(atPath: RepositoryPaths.path(".build/screenshots"), withIntermediateDirectories: true)
-            try tmux.capture("top", escapes: true).write(toFile: RepositoryPaths.path(".build/screenshots/top.ansi"), atomically: true, encoding: .utf8)
+            // The README's picture of it: the screen as a page, photographed by headless Chromium.
+            try Self.screenshot(busy, to: RepositoryPaths.path(".build/screenshots/top.png"))
 
             // The JSON lines carry the same figures.
             json.stop(grace: .seconds(5))

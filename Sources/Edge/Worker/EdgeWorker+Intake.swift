@@ -29,6 +29,7 @@ extension EdgeWorker {
 
     func onTaskCreate(_ envelope: Envelope, jobName: String, uid: String, task: TaskCreate) {
         stats.tasksReceived += 1
+        metrics?.tasks.increment()
         stats.lastTaskReceivedMs = Date.nowEpochMilliseconds
         if let job = jobs[uid] {
             stats.duplicateTasks += 1

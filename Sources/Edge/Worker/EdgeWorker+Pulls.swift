@@ -41,6 +41,7 @@ extension EdgeWorker {
             outcome = result(false, attempts: 0, reason: reason)
         }
         jobs[uid]?.progress.end(image)
+        metrics?.imageDone(outcome)
         if interrupted(uid) { return }
         jobs[uid]?.entry.imageResults.append(outcome)
         logger.info("image done", metadata: [
@@ -78,12 +79,14 @@ extension EdgeWorker {
             if interrupted(uid) { return result(false, attempts, nil, "cancelled", false) }
             attempts += 1
             stats.pullAttempts += 1
+            metrics?.pullAttempts.increment()
             switch await attempt(uid, image: image, reference: reference, credential: credential, deadline: deadline,
                                  deadlineReason: deadlineReason) {
             case .success(let pulled):
                 return result(true, attempts, pulled, nil, false)
             case .failure(let error):
                 lastError = error
+                metrics?.pullFailed(error.kind)
                 logger.info("pull attempt failed", metadata: [
                     "image": "\(image)", "attempt": "\(attempts)", "of": "\(retryTimes + 1)", "error": "\(error)"])
                 if error.kind == .cancelled || interrupted(uid) { return result(false, attempts, nil, "cancelled", false) }

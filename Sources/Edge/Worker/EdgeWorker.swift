@@ -21,6 +21,8 @@ import PrePullKit
 /// ```
 public actor EdgeWorker {
     public nonisolated let options: EdgeWorkerOptions
+    /// Prometheus metrics, when the node serves them (`--metrics-listen`); nil in hollow fleets.
+    nonisolated let metrics: EdgeMetrics?
     public nonisolated let client: MQTTClient
     let runtime: any Runtime
     let journal: any TaskJournal
@@ -83,9 +85,10 @@ public actor EdgeWorker {
     private nonisolated let executor: UnownedSerialExecutor
 
     public init(client: MQTTClient, runtime: any Runtime, journal: any TaskJournal, checks: any NodeChecking,
-                options: EdgeWorkerOptions, logger: Logger? = nil)
+                options: EdgeWorkerOptions, metrics: EdgeMetrics? = nil, logger: Logger? = nil)
     {
         self.client = client
+        self.metrics = metrics
         self.executor = client.eventLoop.asUnownedSerialExecutor()
         self.runtime = runtime
         self.journal = journal

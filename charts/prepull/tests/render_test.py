@@ -74,7 +74,7 @@ check("--tls-cert-file" not in cloud["args"] and "--token-file" not in cloud["ar
 check(cloud["livenessProbe"]["httpGet"].get("scheme", "HTTP") == "HTTP", "default probe over HTTP")
 
 everything = render({
-    "edge": {"enabled": True},
+    "edge": {"enabled": True, "metrics": {"enabled": True}},
     "grafana": {"dashboard": {"enabled": True}},
     "cloud": {
         "apiToken": {"existingSecret": "prepull-api-token"},
@@ -94,7 +94,7 @@ check(len(dashboards) == 1 and dashboards[0]["metadata"]["labels"].get("grafana_
 if dashboards:
     import json
     board = json.loads(dashboards[0]["data"]["prepull.json"])
-    exprs = " ".join(t["expr"] for p in board["panels"] for t in p["targets"])
+    exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
     for metric in ("prepull_mqtt_messages_total", "prepull_mqtt_bytes_total", "prepull_job_mqtt_messages_total", "prepull_messages_dropped_total"):
         check(metric in exprs, f"the dashboard charts {metric}")
 check(not find(default, "ConfigMap", "monitoring"), "default: no Grafana dashboard")
@@ -102,6 +102,8 @@ daemonsets = find(everything, "DaemonSet")
 check(len(daemonsets) == 1, "edge DaemonSet")
 edge = daemonsets[0]["spec"]["template"]["spec"]["containers"][0] if daemonsets else {}
 check(edge.get("command") == ["prepull-edge"] and edge.get("args", [""])[0] == "--node", f"lean edge worker: {edge.get('command')} {edge.get('args', [])[:2]}")
+check("--metrics-listen" in edge.get("args", []) and "0.0.0.0:9464" in edge.get("args", []), f"edge metrics listener: {edge.get('args')}")
+check(daemonsets and daemonsets[0]["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/port") == "9464", "edge scrape annotations")
 plain = find(render({"edge": {"enabled": True, "leanBinary": False}}), "DaemonSet")[0]["spec"]["template"]["spec"]["containers"][0]
 check(plain.get("command") == ["prepull"] and plain["args"][0] == "edge", f"prepull edge: {plain.get('command')} {plain['args'][:2]}")
 cloud = find(everything, "Deployment", "cloud")[0]["spec"]["template"]["spec"]

@@ -150,7 +150,7 @@ let package = Package(
         .target(
             name: "EdgeCLI",
             dependencies: [
-                "CommandSupport", "Edge", "MQTT", "PrePullKit",
+                "CommandSupport", "Edge", "Locking", "MQTT", "PrePullKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -15,7 +15,7 @@ struct Prepull: AsyncParsableCommand {
         version: PrepullVersion.current,
         subcommands: [
             CloudCommand.self, ApplyCommand.self, GetCommand.self, DescribeCommand.self, DeleteCommand.self,
-            NodesCommand.self, WatchCommand.self, TopCommand.self, EdgeCommand.self, FleetCommand.self,
+            NodesCommand.self, WatchCommand.self, TopCommand.self, EdgeCommand.self, PullCommand.self, FleetCommand.self,
         ],
     )
 }

@@ -10,55 +10,14 @@ import TestSupport
 struct TroubleshootingGuideTests {
     static let binary = RepositoryPaths.path(".build/debug/prepull")
 
-    struct Block {
-        var command: String
-        var expected: [String]
-    }
-
-    /// The guide's ```console blocks: `$ command`, then the lines it quotes (`...` skips).
-    static func blocks(_ text: String) -> [Block] {
-        var out: [Block] = []
-        var inside = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if line == "```console" { inside = true; continue }
-            if inside && line == "```" { inside = false; continue }
-            guard inside else { continue }
-            if line.hasPrefix("$ ") {
-                out.append(Block(command: String(line.dropFirst(2)), expected: []))
-            } else if line != "...", !line.trimmingCharacters(in: .whitespaces).isEmpty, !out.isEmpty {
-                out[out.count - 1].expected.append(line)
-            }
-        }
-        return out
-    }
-
-    /// Digits to 0 and runs of spaces to one: what must agree between the guide and a run.
-    static func normalized(_ line: String) -> String {
-        var out = ""
-        var lastSpace = false, lastDigit = false
-        for ch in line.trimmingCharacters(in: .whitespaces) {
-            if ch.isNumber {
-                if !lastDigit { out.append("0") }
-                lastDigit = true
-                lastSpace = false
-            } else if ch == " " || ch == "\t" {
-                if !lastSpace { out.append(" ") }
-                lastSpace = true
-                lastDigit = false
-            } else {
-                out.append(ch)
-                lastSpace = false
-                lastDigit = false
-            }
-        }
-        return out
-    }
+    /// Blocks that need a node's containerd run in EdgeTests (ManualPullGuideTests).
+    static func runsHere(_ block: ConsoleBlock) -> Bool { !block.command.hasPrefix("prepull pull") }
 
     @Test("every command of the guide runs and prints the lines the guide quotes")
     func guideCommands() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build first")
         let guide = try String(contentsOfFile: RepositoryPaths.path("docs/troubleshooting.md"), encoding: .utf8)
-        let blocks = Self.blocks(guide)
+        let blocks = ConsoleBlock.parse(guide).filter(Self.runsHere)
         #expect(blocks.count >= 8, "the guide's console blocks")
         try await withHarness { h in
             // The story: a node that pulls, one whose disk is full, one that never answers, one that left.
@@ -90,14 +49,8 @@ struct TroubleshootingGuideTests {
                     "PATH=\(bin.path):/usr/bin:/bin", "PREPULL_SERVER=\(h.api.server)", "COLUMNS=200", "/bin/bash", "-o", "pipefail", "-c", command,
                 ])
                 transcript += "$ \(block.command)\n\(r.output)\n"
-                if r.status != 0 && !block.expected.contains(where: { $0.hasPrefix("# exit ") }) {
-                    failures.append("`\(block.command)` exited \(r.status):\n\(r.output)")
-                }
-                let actual = Set(r.output.split(separator: "\n").map { Self.normalized(String($0)) })
-                for line in block.expected where !line.hasPrefix("# exit ") {
-                    let want = Self.normalized(line)
-                    if !actual.contains(where: { $0.contains(want) }) { failures.append("`\(block.command)` did not print: \(line)") }
-                }
+                if r.status != 0 { failures.append("`\(block.command)` exited \(r.status):\n\(r.output)") }
+                for line in block.missing(in: r.output) { failures.append("`\(block.command)` did not print: \(line)") }
             }
             try transcript.write(toFile: RepositoryPaths.path(".build/troubleshooting-transcript.txt"), atomically: true, encoding: .utf8)
             #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n(whole transcript in .build/troubleshooting-transcript.txt)")
@@ -106,10 +59,13 @@ struct TroubleshootingGuideTests {
 
     @Test("the comparison is not vacuous: a quoted line that was not printed fails, numbers and spacing aside")
     func comparison() {
-        #expect(Self.normalized("  Warning  NodeFailed   12s   prepull-cloud ") == "Warning NodeFailed 0s prepull-cloud")
-        #expect(Self.normalized("edge-12 Ready") == Self.normalized("edge-3   Ready"))
-        #expect(!Self.normalized("edge-3 NotReady").contains(Self.normalized("edge-3 Ready ")))
-        let blocks = Self.blocks("text\n```console\n$ prepull nodes\nNAME STATUS\n...\n```\n```sh\n$ not a console block\n```\n")
-        #expect(blocks.count == 1 && blocks[0].command == "prepull nodes" && blocks[0].expected == ["NAME STATUS"])
+        #expect(ConsoleBlock.normalized("  Warning  NodeFailed   12s   prepull-cloud ") == "Warning NodeFailed 0s prepull-cloud")
+        #expect(ConsoleBlock.normalized("edge-12 Ready") == ConsoleBlock.normalized("edge-3   Ready"))
+        let blocks = ConsoleBlock.parse("text\n```console\n$ prepull nodes\nNAME STATUS\n...\nedge-1 Ready\npulled a: digest ..., 1 KiB\n```\n```sh\n$ not a console block\n```\n")
+        #expect(blocks.count == 1 && blocks[0].command == "prepull nodes")
+        #expect(blocks[0].expected == ["NAME STATUS", "edge-1 Ready", "pulled a: digest ..., 1 KiB"])
+        #expect(blocks[0].missing(in: "NAME   STATUS\nedge-12 Ready\npulled a: digest sha256:ab, 2 KiB").isEmpty)
+        #expect(blocks[0].missing(in: "NAME STATUS\nedge-3 NotReady\npulled a: digest sha256:ab, 2 KiB") == ["edge-1 Ready"])
+        #expect(blocks[0].missing(in: "NAME STATUS\nedge-1 Ready\npulled b: digest sha256:ab, 2 KiB") == ["pulled a: digest ..., 1 KiB"])
     }
 }

@@ -114,6 +114,39 @@ struct EdgeProcessTests {
         }
     }
 
+    @Test("prepull pull: one image by hand through containerd's CRI, as the worker pulls it: credentials from a docker config, the worker's error kinds, never the password")
+    func manualPull() async throws {
+        let password = "s3cret-\(UUID().uuidString.prefix(8))"
+        try await EdgeHarness.with(registry: { try $0.startRegistry(credentials: ("robot", password)) }, images: ["tiny"]) { h in
+            let binary = RepositoryPaths.path(".build/debug/prepull")
+            let socket = ["--containerd", h.containerd.socketPath]
+            let refused = ManagedProcessRunner.run(binary, ["pull", h.tiny] + socket)
+            #expect(refused.status == 1, "\(refused.output)")
+            #expect(refused.output.contains("pull failed: unauthorized"), "\(refused.output)")
+
+            let auth = Data("robot:\(password)".utf8).base64EncodedString()
+            let config = h.stateDir.file("docker-config.json")
+            try #"{"auths": {"\#(h.registry.address)": {"auth": "\#(auth)"}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            let pulled = ManagedProcessRunner.run(binary, ["pull", h.tiny, "--docker-config", config] + socket)
+            #expect(pulled.status == 0, "\(pulled.output)")
+            #expect(pulled.output.contains("credential: the entry for \(h.registry.address)"), "\(pulled.output)")
+            let digest = try #require(try await h.cri.imageStatus(h.tiny)?.manifestDigest)
+            #expect(pulled.output.contains("pulled \(h.tiny): digest \(digest)"), "\(pulled.output)")
+            let again = ManagedProcessRunner.run(binary, ["pull", h.tiny] + socket)
+            #expect(again.status == 0 && again.output.contains("already present: \(h.tiny) digest \(digest)"), "\(again.output)")
+
+            let missing = ManagedProcessRunner.run(binary, ["pull", "\(h.registry.address)/prepull/missing:1.0", "--docker-config", config] + socket)
+            #expect(missing.status == 1)
+            #expect(missing.output.contains("pull failed: imageNotFound"), "\(missing.output)")
+            for r in [refused, pulled, again, missing] { #expect(!r.output.contains(password) && !r.output.contains(auth)) }
+
+            let bad = ManagedProcessRunner.run(binary, ["pull", "docker.io/Library/nginx:1", "--containerd", h.containerd.socketPath])
+            #expect(bad.status != 0 && bad.output.contains("'docker.io/Library/nginx:1' is not an image reference"), "\(bad.output)")
+            let noConfig = ManagedProcessRunner.run(binary, ["pull", h.tiny, "--docker-config", "/nonexistent.json"] + socket)
+            #expect(noConfig.status != 0 && noConfig.output.contains("--docker-config /nonexistent.json: cannot read it"), "\(noConfig.output)")
+        }
+    }
+
     @Test("--metrics-listen that is not HOST:PORT is refused, naming the flag")
     func metricsListenValidation() {
         let r = ManagedProcessRunner.run(RepositoryPaths.path(".build/debug/prepull"), ["edge", "--node", "n1", "--broker", "mqtt://127.0.0.1:1", "--metrics-listen", "nine"])

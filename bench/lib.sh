@@ -30,3 +30,36 @@ tree_pids() { echo "$1"; pgrep -P "$1" || true; }
 tree_sum() { local total=0 pid; for pid in $(tree_pids "$2"); do total=$(echo "$total + $("$1" "$pid")" | bc); done; echo "$total"; }
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+# start_cloud BIN BROKER_PORT DIR: `prepull cloud` on a free port (sets cloud_pid, exports
+# PREPULL_SERVER), waits until it is ready.
+start_cloud() {
+    local api
+    api=$(free_port)
+    "$1" cloud --broker "mqtt://127.0.0.1:$2" --data "$3/cloud" --listen "127.0.0.1:$api" > "$3/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
+    export PREPULL_SERVER=http://127.0.0.1:$api
+    until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
+}
+# start_fleet BIN BROKER_PORT NODES PROCESSES LABEL DIR [fleet flags...]: a hollow fleet labelled
+# bench=LABEL, waited for until every node is online.
+start_fleet() {
+    local bin=$1 port=$2 nodes=$3 procs=$4 label=$5 dir=$6
+    shift 6
+    echo "starting $nodes hollow nodes in $procs process(es)..."
+    "$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --labels "bench=$label" "$@" \
+        > "$dir/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
+    until_true 300 fleet_online "$nodes"
+    echo "fleet online"
+}
+fleet_online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $1 ]]; }
+# job_yaml NAME LABEL NODES: a 3-image job over the nodes labelled bench=LABEL, all at once.
+job_yaml() {
+    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:1, app:2, app:3]\n    labelSelector: {matchLabels: {bench: %s}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$2" "$3"
+}
+# The job's phase from its one-row Table (the whole object of a 10,000-node job is megabytes: polling
+# it would cost the cloud more CPU than what the benchmarks measure).
+job_phase() {
+    curl -sf -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' \
+        "$PREPULL_SERVER/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/$1" | jq -r '.rows[0].cells[1] // ""'
+}
+job_finished() { local p; p=$(job_phase "$1"); [[ $p == Completed || $p == Failure ]]; }

@@ -15,13 +15,10 @@ through Selenium) during a job, and writes what it saw as JSON for the Swift tes
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
-os.environ.setdefault("SE_OFFLINE", "true")  # never download a driver: Debian's is on PATH
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from chromium import start, stats  # beside this file
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -39,14 +36,6 @@ def wait(driver, what, condition, timeout=30):
     raise SystemExit(f"timed out waiting for {what}; page status {driver.execute_script('return window.prepull && window.prepull.status')}")
 
 
-def stats(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    values.sort()
-    return {"count": len(values), "median": statistics.median(values), "p95": values[int(len(values) * 0.95) - 1 if len(values) > 1 else 0], "max": values[-1]}
-
-
 def main():
     a = argparse.ArgumentParser()
     a.add_argument("--url", required=True)
@@ -59,11 +48,7 @@ def main():
     a.add_argument("--timeout", type=float, default=120)
     args = a.parse_args()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1200", "--hide-scrollbars"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = start()
     result = {}
     try:
         driver.get(args.url + "/dashboard")

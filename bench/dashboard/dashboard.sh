@@ -27,26 +27,12 @@ ulimit -n "$(ulimit -Hn)"
 read -r broker_pid port < <(start_broker "$work/broker")
 pids+=("$broker_pid")
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
-api=$(free_port)
-"$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" > "$work/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
-export PREPULL_SERVER=http://127.0.0.1:$api
-until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
+start_cloud "$bin" "$port" "$work"
 
-echo "starting $nodes hollow nodes in $procs process(es)..."
-"$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 1000..3000 --image-mib 10..100 \
-    --labels bench=dashboard > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
-online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $nodes ]]; }
-until_true 300 online
-echo "fleet online"
+start_fleet "$bin" "$port" "$nodes" "$procs" dashboard "$work" --pull-ms 1000..3000 --image-mib 10..100
 
-job() {
-    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:1, app:2, app:3]\n    labelSelector: {matchLabels: {bench: dashboard}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$nodes"
-}
-phase() {
-    curl -sf -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' \
-        "$PREPULL_SERVER/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/$1" | jq -r '.rows[0].cells[1] // ""'
-}
-finished() { local p; p=$(phase "$1"); [[ $p == Completed || $p == Failure ]]; }
+job() { job_yaml "$1" dashboard "$nodes"; }
+finished() { job_finished "$1"; }
 
 echo "$rounds paired rounds: a $nodes-node job without a page, then one with the dashboard following it"
 ratios=(); rates=(); medians=(); p95s=(); draws=(); maxes=()

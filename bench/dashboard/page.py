@@ -12,19 +12,11 @@ seconds, bytes, bytesPerSecond, frameIntervalMs and drawMs (count, median, p95, 
 import argparse
 import json
 import os
-import statistics
+import sys
 import time
 
-os.environ.setdefault("SE_OFFLINE", "true")
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-
-
-def stats(values):
-    values = sorted(values)
-    if not values:
-        return None
-    return {"count": len(values), "median": statistics.median(values), "p95": values[max(0, int(len(values) * 0.95) - 1)], "max": values[-1]}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Browser"))
+from chromium import start, stats  # noqa: E402
 
 
 a = argparse.ArgumentParser()
@@ -33,11 +25,7 @@ a.add_argument("--job", required=True)
 a.add_argument("--ready", required=True)
 a.add_argument("--timeout", type=float, default=600)
 args = a.parse_args()
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1200"):
-    options.add_argument(flag)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver = start()
 try:
     driver.get(f"{args.url}/dashboard?job={args.job}")
     deadline = time.time() + 60

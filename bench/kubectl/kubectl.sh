@@ -29,29 +29,13 @@ ulimit -n "$(ulimit -Hn)"
 read -r broker_pid port < <(start_broker "$work/broker")
 pids+=("$broker_pid")
 until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
-api=$(free_port)
-"$bin" cloud --broker "mqtt://127.0.0.1:$port" --data "$work/cloud" --listen "127.0.0.1:$api" > "$work/cloud.log" 2>&1 & cloud_pid=$!; pids+=($cloud_pid)
-export PREPULL_SERVER=http://127.0.0.1:$api
-until_true 30 curl -sf "$PREPULL_SERVER/readyz" -o /dev/null
+start_cloud "$bin" "$port" "$work"
 k() { KUBECONFIG=/dev/null "$kubectl" --server "$PREPULL_SERVER" --cache-dir "$work/kube-cache" "$@"; }
 
-echo "starting $nodes hollow nodes in $procs process(es)..."
-"$bin" fleet --nodes "$nodes" --processes "$procs" --broker "mqtt://127.0.0.1:$port" --pull-ms 0 --image-mib 10 \
-    --labels bench=kubectl > "$work/fleet.log" 2>&1 & fleet_pid=$!; pids+=($fleet_pid)
-online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $nodes ]]; }
-until_true 300 online
-echo "fleet online"
+start_fleet "$bin" "$port" "$nodes" "$procs" kubectl "$work" --pull-ms 0 --image-mib 10
 
-job() { # job NAME: the YAML of a 3-image job over every node of the fleet
-    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:1, app:2, app:3]\n    labelSelector: {matchLabels: {bench: kubectl}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$nodes"
-}
-# The job's phase from its one-row Table (the whole object of a 10,000-node job is megabytes: polling
-# it would cost the cloud more CPU than the watches measured here).
-phase() {
-    curl -sf -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' \
-        "$PREPULL_SERVER$(printf '/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/%s' "$1")" | jq -r '.rows[0].cells[1] // ""'
-}
-finished() { local p; p=$(phase "$1"); [[ $p == Completed || $p == Failure ]]; }
+job() { job_yaml "$1" kubectl "$nodes"; }
+finished() { job_finished "$1"; }
 # measure OUT CMD...: runs CMD, stdout to OUT; prints "wall-seconds bytes cloud-cpu-seconds"
 measure() {
     local out=$1; shift

@@ -6,12 +6,7 @@ extension Controller {
     /// Every job in brief, oldest first.
     func jobBriefs() -> [JobBrief] {
         jobs.values.sorted { ($0.job.metadata.creationTimestamp ?? .distantPast, $0.name) < ($1.job.metadata.creationTimestamp ?? .distantPast, $1.name) }
-            .map { rt in
-                let s = rt.state.summary()
-                return JobBrief(
-                    name: rt.name, phase: s.phase, reason: s.reason, counts: s.counts, bytesDone: s.bytesDone ?? 0, bytesTotal: s.bytesTotal ?? 0,
-                    startTimeMs: s.startTimeMs, completionTimeMs: s.completionTimeMs)
-            }
+            .map { JobBrief(name: $0.name, summary: $0.state.summary()) }
     }
 
     /// The map of job `name` (its nodes by phase, bytes and reason), or of the fleet (every known

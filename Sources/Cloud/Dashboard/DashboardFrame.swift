@@ -17,15 +17,18 @@ struct DashboardFrame: Encodable {
     var events: [EventLine]?
 }
 
+/// A job's name and its summary (the retained one's body), as one flat object.
 struct JobBrief: Encodable, Equatable {
     var name: String
-    var phase: JobPhase
-    var reason: String?
-    var counts: JobCounts
-    var bytesDone: Int64
-    var bytesTotal: Int64
-    var startTimeMs: Int64?
-    var completionTimeMs: Int64?
+    var summary: JobSummary
+
+    private enum CodingKeys: String, CodingKey { case name }
+
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+    }
 }
 
 /// Per-second rates of one `TrafficHistory` sample against the one before it.
@@ -39,19 +42,16 @@ struct TrafficSample: Encodable {
     var brokerDropped: Int64?
 }
 
-/// Cell states: a node's phase in the job, or its presence on the fleet map.
-enum CellState: UInt8, Encodable, CaseIterable {
-    case pending = 0, inProgress, successful, failure, unknown, online, offline
+/// A cell's state: a node's phase in the job (0-4, in `NodePhase` order: the page's `STATES`),
+/// or its presence on the fleet map (5 online, 6 offline).
+struct CellState: Equatable, Sendable {
+    let rawValue: UInt8
 
-    init(_ phase: NodePhase) {
-        switch phase {
-        case .pending: self = .pending
-        case .inProgress: self = .inProgress
-        case .successful: self = .successful
-        case .failure: self = .failure
-        case .unknown: self = .unknown
-        }
-    }
+    init(_ phase: NodePhase) { rawValue = UInt8(NodePhase.allCases.firstIndex(of: phase)!) }
+    private init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    static let online = CellState(rawValue: UInt8(NodePhase.allCases.count))
+    static let offline = CellState(rawValue: UInt8(NodePhase.allCases.count + 1))
 }
 
 struct MapDelta: Encodable {

@@ -1,5 +1,6 @@
 /// What `prepull top` shows for one interval, and prints as one JSON object per interval
-/// without a terminal (`FleetMonitor.snapshot`).
+/// without a terminal (`FleetMonitor.snapshot`). Built only by `FleetMonitor` (internal
+/// memberwise initialisers); other modules read and decode it.
 public struct MonitorSnapshot: Sendable, Codable, Equatable {
     public var timeMs: Int64
     /// Seconds since the previous snapshot.
@@ -20,22 +21,6 @@ public struct MonitorSnapshot: Sendable, Codable, Equatable {
     public var nodes: FleetNodeCounts
     /// What the monitor itself received.
     public var monitor: MonitorSelf
-
-    public init(
-        timeMs: Int64, intervalSeconds: Double, topics: [TopicFigures], jobs: [JobFigures], broker: BrokerStatistics?, brokerRates: BrokerRates?,
-        busiestNodes: [BusyNode], silentNodes: [SilentNode], nodes: FleetNodeCounts, monitor: MonitorSelf
-    ) {
-        self.timeMs = timeMs
-        self.intervalSeconds = intervalSeconds
-        self.topics = topics
-        self.jobs = jobs
-        self.broker = broker
-        self.brokerRates = brokerRates
-        self.busiestNodes = busiestNodes
-        self.silentNodes = silentNodes
-        self.nodes = nodes
-        self.monitor = monitor
-    }
 }
 
 /// A class of topics (or one job's share of it): as the monitor saw it on the broker, and as the
@@ -45,12 +30,6 @@ public struct TopicFigures: Sendable, Codable, Equatable {
     public var topicClass: TopicClass
     public var seen: TrafficRate?
     public var cloud: TrafficRate?
-
-    public init(topicClass: TopicClass, seen: TrafficRate?, cloud: TrafficRate?) {
-        self.topicClass = topicClass
-        self.seen = seen
-        self.cloud = cloud
-    }
 
     enum CodingKeys: String, CodingKey { case topicClass = "class", seen, cloud }
 }
@@ -65,7 +44,7 @@ public struct TrafficRate: Sendable, Codable, Equatable {
     public var total: TrafficCounts
 
     /// The rate of `total - earlier` over `seconds` (0 rates when no time passed).
-    public init(total: TrafficCounts, earlier: TrafficCounts, seconds: Double) {
+    init(total: TrafficCounts, earlier: TrafficCounts, seconds: Double) {
         let interval = total - earlier
         self.interval = interval
         self.total = total
@@ -79,24 +58,12 @@ public struct JobFigures: Sendable, Codable, Equatable {
     public var name: String
     public var summary: JobSummary
     public var topics: [TopicFigures]
-
-    public init(name: String, summary: JobSummary, topics: [TopicFigures]) {
-        self.name = name
-        self.summary = summary
-        self.topics = topics
-    }
 }
 
 public struct BusyNode: Sendable, Codable, Equatable {
     public var node: String
     public var messagesPerSecond: Double
     public var bytesPerSecond: Double
-
-    public init(node: String, messagesPerSecond: Double, bytesPerSecond: Double) {
-        self.node = node
-        self.messagesPerSecond = messagesPerSecond
-        self.bytesPerSecond = bytesPerSecond
-    }
 }
 
 public struct SilentNode: Sendable, Codable, Equatable {
@@ -107,13 +74,6 @@ public struct SilentNode: Sendable, Codable, Equatable {
     public var job: String?
     /// Seconds since the node's last message (nil if none was seen).
     public var silentSeconds: Double?
-
-    public init(node: String, reason: Reason, job: String?, silentSeconds: Double?) {
-        self.node = node
-        self.reason = reason
-        self.job = job
-        self.silentSeconds = silentSeconds
-    }
 }
 
 public struct FleetNodeCounts: Sendable, Codable, Equatable {
@@ -122,10 +82,6 @@ public struct FleetNodeCounts: Sendable, Codable, Equatable {
     public var online: Int
     public var offline: Int
     public var silent: Int
-
-    public init(known: Int, online: Int, offline: Int, silent: Int) {
-        (self.known, self.online, self.offline, self.silent) = (known, online, offline, silent)
-    }
 }
 
 /// The monitor's own intake: whether it keeps up is the difference between these and the broker's.
@@ -134,10 +90,4 @@ public struct MonitorSelf: Sendable, Codable, Equatable {
     public var messagesPerSecond: Double
     /// Messages it could not place (not a prepull topic, undecodable).
     public var unrecognised: Int64
-
-    public init(messages: Int64, messagesPerSecond: Double, unrecognised: Int64) {
-        self.messages = messages
-        self.messagesPerSecond = messagesPerSecond
-        self.unrecognised = unrecognised
-    }
 }

@@ -84,7 +84,13 @@ struct DashboardTests {
             #expect(zip(percents, percents.dropFirst()).allSatisfy { $0 <= $1 }, "progress went back: \(percents)")
 
             // The map: one cell per node, in the state and colour of `prepull get -o json`.
-            let nodes = try #require(job.status?.nodeStatus)
+            let printed = ManagedProcessRunner.run(RepositoryPaths.path(".build/debug/prepull"), [
+                "get", "job", "dash-1000", "-o", "json", "--server", bed.api.server, "--token", token,
+            ])
+            #expect(printed.status == 0, "\(printed.output.prefix(500))")
+            let fromCLI = try JSONDecoder().decode(ImagePrePullJob.self, from: Data(printed.output.utf8))
+            #expect(fromCLI.status?.phase == job.status?.phase)
+            let nodes = try #require(fromCLI.status?.nodeStatus)
             #expect(seen.names.count == 1_000)
             #expect(Set(seen.names) == Set(nodes.map(\.nodeName)))
             let phases = Dictionary(uniqueKeysWithValues: nodes.map { ($0.nodeName, $0.phase.rawValue) })

@@ -159,8 +159,23 @@ public final class MosquittoBroker: Sendable {
     }
 }
 
+/// Runs blocking harness work (spawning daemons and waiting for them) on a Dispatch thread, so it
+/// never holds one of the cooperative threads (two on these machines) that every other test, and
+/// the in-process servers a command may be talking to, need.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// Runs a short command to completion and returns its status and combined output.
 public enum ManagedProcessRunner {
+    /// `run`, waited for on a Dispatch thread: for commands that talk to a server in this process
+    /// (blocking a cooperative thread meanwhile could leave that server none to answer with).
+    public static func runOffPool(_ executable: String, _ arguments: [String]) async -> (status: Int32, output: String) {
+        (try? await offPool { run(executable, arguments) }) ?? (-1, "cannot run \(executable)")
+    }
+
     public static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

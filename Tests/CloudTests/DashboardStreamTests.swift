@@ -26,10 +26,10 @@ struct DashboardStreamTests {
     }
 
     /// The frames `curl` collects from `path` in `seconds` (the stream does not end by itself).
-    static func frames(_ server: String, _ path: String, token: String?, seconds: Double) -> (head: String, frames: [Frame]) {
+    static func frames(_ server: String, _ path: String, token: String?, seconds: Double) async -> (head: String, frames: [Frame]) {
         var args = ["-s", "-N", "-i", "--max-time", "\(seconds)"]
         if let token { args += ["-H", "Authorization: Bearer \(token)"] }
-        let r = ManagedProcessRunner.run("/usr/bin/curl", args + [server + path])
+        let r = await ManagedProcessRunner.runOffPool("/usr/bin/curl", args + [server + path])
         let parts = r.output.components(separatedBy: "\r\n\r\n")
         let body = parts.dropFirst().joined(separator: "\r\n\r\n")
         let frames = body.components(separatedBy: "\n\n").compactMap { block -> Frame? in
@@ -48,22 +48,22 @@ struct DashboardStreamTests {
             try await h.waitForOnlineNodes(3)
             let server = h.api.server
 
-            let page = ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-i", server + "/dashboard"]).output
+            let page = await ManagedProcessRunner.runOffPool("/usr/bin/curl", ["-s", "-i", server + "/dashboard"]).output
             #expect(page.hasPrefix("HTTP/1.1 200"), "\(page.prefix(300))")
             #expect(page.lowercased().contains("content-security-policy: default-src 'self'"))
             #expect(page.contains("<script src=\"/dashboard/app.js\"></script>"))
-            let script = ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", server + "/dashboard/app.js"]).output
+            let script = await ManagedProcessRunner.runOffPool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", server + "/dashboard/app.js"]).output
             #expect(script == "200 text/javascript; charset=utf-8")
 
-            let refused = ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", server + "/dashboard/frames"]).output
+            let refused = await ManagedProcessRunner.runOffPool("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", server + "/dashboard/frames"]).output
             #expect(refused == "401")
-            let wrong = Self.frames(server, "/dashboard/frames", token: "not-\(token)", seconds: 1)
+            let wrong = await Self.frames(server, "/dashboard/frames", token: "not-\(token)", seconds: 1)
             #expect(wrong.head.hasPrefix("HTTP/1.1 401") && wrong.frames.isEmpty)
-            let bad = ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer \(token)", server + "/dashboard/frames?intervalMs=5"]).output
+            let bad = await ManagedProcessRunner.runOffPool("/usr/bin/curl", ["-s", "-H", "Authorization: Bearer \(token)", server + "/dashboard/frames?intervalMs=5"]).output
             #expect(bad.contains("intervalMs 5: a whole number of milliseconds from 100 to 60000"), "\(bad)")
 
             // The fleet map: every node online, names in the first frame only; nothing changes after.
-            let fleet = Self.frames(server, "/dashboard/frames?intervalMs=200", token: token, seconds: 1.1)
+            let fleet = await Self.frames(server, "/dashboard/frames?intervalMs=200", token: token, seconds: 1.1)
             #expect(fleet.head.contains("text/event-stream"))
             #expect(fleet.frames.count >= 3, "\(fleet.frames.count) frames")
             let first = try #require(fleet.frames.first)
@@ -73,7 +73,7 @@ struct DashboardStreamTests {
 
             _ = try await h.api.apply(Manifests.job("framed", nodes: ["d-1", "d-2", "d-3"], concurrency: 3, failureTolerate: "0.5"))
             _ = try await h.waitForEnd("framed")
-            let job = Self.frames(server, "/dashboard/frames?job=framed&intervalMs=200", token: token, seconds: 0.7)
+            let job = await Self.frames(server, "/dashboard/frames?job=framed&intervalMs=200", token: token, seconds: 0.7)
             let whole = try #require(job.frames.first)
             #expect(whole.map.key.hasPrefix("job/") && whole.map.names == ["d-1", "d-2", "d-3"])
             #expect(whole.jobs.map(\.name) == ["framed"] && whole.jobs.first?.phase == "Completed")

@@ -45,7 +45,7 @@ struct TroubleshootingGuideTests {
                 let command = block.command.replacingOccurrences(of: "127.0.0.1:1883", with: broker)
                     .replacingOccurrences(of: "-p 1883", with: "-p \(h.broker.port)")
                     .replacingOccurrences(of: "http://127.0.0.1:8080", with: h.api.server)
-                let r = ManagedProcessRunner.run("/usr/bin/env", [
+                let r = await ManagedProcessRunner.runOffPool("/usr/bin/env", [
                     "PATH=\(bin.path):/usr/bin:/bin", "PREPULL_SERVER=\(h.api.server)", "COLUMNS=200", "/bin/bash", "-o", "pipefail", "-c", command,
                 ])
                 transcript += "$ \(block.command)\n\(r.output)\n"

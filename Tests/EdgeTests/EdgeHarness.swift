@@ -91,10 +91,3 @@ final class EdgeHarness: Sendable {
     var multilayer: String { "\(registry.address)/prepull/multilayer:1.0" }
 }
 
-/// Runs blocking harness work (spawning daemons and waiting for them) on a Dispatch thread, so it
-/// never holds one of the two cooperative threads that every other test needs.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-    }
-}

@@ -78,6 +78,7 @@ struct EdgeProcessTests {
             defer { edge.kill9() }
             try await h.cloud.waitFor("online presence", timeout: .seconds(15)) { h.cloud.presences(node: node).contains { $0.state == .online } }
             func metrics(_ path: String = "/metrics") -> String {
+                // The edge is another process: blocking here leaves it nothing to wait for.
                 ManagedProcessRunner.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]).output
             }
             func value(_ text: String, _ series: String) -> Double? {
@@ -120,29 +121,29 @@ struct EdgeProcessTests {
         try await EdgeHarness.with(registry: { try $0.startRegistry(credentials: ("robot", password)) }, images: ["tiny"]) { h in
             let binary = RepositoryPaths.path(".build/debug/prepull")
             let socket = ["--containerd", h.containerd.socketPath]
-            let refused = ManagedProcessRunner.run(binary, ["pull", h.tiny] + socket)
+            let refused = await ManagedProcessRunner.runOffPool(binary, ["pull", h.tiny] + socket)
             #expect(refused.status == 1, "\(refused.output)")
             #expect(refused.output.contains("pull failed: unauthorized"), "\(refused.output)")
 
             let auth = Data("robot:\(password)".utf8).base64EncodedString()
             let config = h.stateDir.file("docker-config.json")
             try #"{"auths": {"\#(h.registry.address)": {"auth": "\#(auth)"}}}"#.write(toFile: config, atomically: true, encoding: .utf8)
-            let pulled = ManagedProcessRunner.run(binary, ["pull", h.tiny, "--docker-config", config] + socket)
+            let pulled = await ManagedProcessRunner.runOffPool(binary, ["pull", h.tiny, "--docker-config", config] + socket)
             #expect(pulled.status == 0, "\(pulled.output)")
             #expect(pulled.output.contains("credential: the entry for \(h.registry.address)"), "\(pulled.output)")
             let digest = try #require(try await h.cri.imageStatus(h.tiny)?.manifestDigest)
             #expect(pulled.output.contains("pulled \(h.tiny): digest \(digest)"), "\(pulled.output)")
-            let again = ManagedProcessRunner.run(binary, ["pull", h.tiny] + socket)
+            let again = await ManagedProcessRunner.runOffPool(binary, ["pull", h.tiny] + socket)
             #expect(again.status == 0 && again.output.contains("already present: \(h.tiny) digest \(digest)"), "\(again.output)")
 
-            let missing = ManagedProcessRunner.run(binary, ["pull", "\(h.registry.address)/prepull/missing:1.0", "--docker-config", config] + socket)
+            let missing = await ManagedProcessRunner.runOffPool(binary, ["pull", "\(h.registry.address)/prepull/missing:1.0", "--docker-config", config] + socket)
             #expect(missing.status == 1)
             #expect(missing.output.contains("pull failed: imageNotFound"), "\(missing.output)")
             for r in [refused, pulled, again, missing] { #expect(!r.output.contains(password) && !r.output.contains(auth)) }
 
-            let bad = ManagedProcessRunner.run(binary, ["pull", "docker.io/Library/nginx:1", "--containerd", h.containerd.socketPath])
+            let bad = await ManagedProcessRunner.runOffPool(binary, ["pull", "docker.io/Library/nginx:1", "--containerd", h.containerd.socketPath])
             #expect(bad.status != 0 && bad.output.contains("'docker.io/Library/nginx:1' is not an image reference"), "\(bad.output)")
-            let noConfig = ManagedProcessRunner.run(binary, ["pull", h.tiny, "--docker-config", "/nonexistent.json"] + socket)
+            let noConfig = await ManagedProcessRunner.runOffPool(binary, ["pull", h.tiny, "--docker-config", "/nonexistent.json"] + socket)
             #expect(noConfig.status != 0 && noConfig.output.contains("--docker-config /nonexistent.json: cannot read it"), "\(noConfig.output)")
         }
     }

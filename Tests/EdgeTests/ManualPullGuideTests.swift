@@ -27,7 +27,7 @@ struct ManualPullGuideTests {
             for block in blocks {
                 let command = block.command.replacingOccurrences(of: "registry.example.com:5000", with: h.registry.address)
                     .replacingOccurrences(of: "/run/containerd/containerd.sock", with: h.containerd.socketPath)
-                let r = ManagedProcessRunner.run("/usr/bin/env", ["PATH=\(dir.path):/usr/bin:/bin", "/bin/bash", "-c", "cd \(dir.path) && \(command)"])
+                let r = await ManagedProcessRunner.runOffPool("/usr/bin/env", ["PATH=\(dir.path):/usr/bin:/bin", "/bin/bash", "-c", "cd \(dir.path) && \(command)"])
                 let output = r.output.replacingOccurrences(of: h.registry.address, with: "registry.example.com:5000")
                     .replacingOccurrences(of: h.containerd.socketPath, with: "/run/containerd/containerd.sock")
                 transcript += "$ \(block.command)\n\(output)\n"

@@ -84,7 +84,7 @@ struct DashboardTests {
             #expect(zip(percents, percents.dropFirst()).allSatisfy { $0 <= $1 }, "progress went back: \(percents)")
 
             // The map: one cell per node, in the state and colour of `prepull get -o json`.
-            let printed = ManagedProcessRunner.run(RepositoryPaths.path(".build/debug/prepull"), [
+            let printed = await ManagedProcessRunner.runOffPool(RepositoryPaths.path(".build/debug/prepull"), [
                 "get", "job", "dash-1000", "-o", "json", "--server", bed.api.server, "--token", token,
             ])
             #expect(printed.status == 0, "\(printed.output.prefix(500))")

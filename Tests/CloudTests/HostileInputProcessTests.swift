@@ -409,7 +409,10 @@ struct HostileInputProcessTests {
         for n in status.nodeStatus {
             #expect(Set(n.imageStatus.map(\.image)).isSubset(of: images), "seed \(seed): \(n.imageStatus.map(\.image))")
             // A Successful node has every image Successful.
-            if n.phase == .successful { #expect(n.imageStatus.count == images.count && n.imageStatus.allSatisfy { $0.status == .isTrue }, "seed \(seed)") }
+            if n.phase == .successful {
+                #expect(n.imageStatus.count == images.count && n.imageStatus.allSatisfy { $0.status == .isTrue },
+                        "seed \(seed): \(n.nodeName) \(n.actionFlow.map { "\($0.action) \($0.status)" }) \(n.imageStatus.map { "\($0.image)=\($0.status.map { "\($0)" } ?? "nil")" })")
+            }
         }
     }
 }

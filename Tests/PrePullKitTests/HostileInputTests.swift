@@ -175,6 +175,10 @@ import Yams
         #expect(state.refusal(of: report(1, .pull(PullResult(succeeded: false, timeMs: 1, images: [foreign])))) == .unknownImage)
         #expect(state.refusal(of: report(1, .progress(PullProgress(images: [ImageProgress(image: "redis", bytesDone: 1)])))) == .unknownImage)
         #expect(state.refusal(of: report(1, .pull(PullResult(succeeded: true, timeMs: 1, images: [ok])))) == .incompletePullResult)
+        // Every image succeeded once, and one failed too (found by the seeded property test in
+        // HostileInputProcessTests, seed 518867890851889554): contradictory, refused.
+        let failedAgain = ImagePullResult(image: "nginx:1.24.0", succeeded: false, attempts: 1, durationMs: 1)
+        #expect(state.refusal(of: report(1, .pull(PullResult(succeeded: true, timeMs: 1, images: [ok, okBusybox, failedAgain])))) == .incompletePullResult)
         let success = report(3, .result(NodeResult(phase: .successful, finishTimeMs: 2)))
         #expect(state.refusal(of: success) == .resultWithoutPull)
         // A Failure needs no pull result (a failed check ends the node before any pull).
@@ -183,6 +187,13 @@ import Yams
         #expect(state.refusal(of: pull) == nil)
         state.apply(.report(pull))
         #expect(state.refusal(of: success) == nil)
+        // After the Successful result, a failed pull numbered later is refused (seed
+        // 518867890851889554 of the process property test); a re-reported succeeded pull is not,
+        // and a failed pull numbered before the result stays an old report.
+        state.apply(.report(success))
+        #expect(state.refusal(of: report(4, .pull(PullResult(succeeded: false, timeMs: 3, images: [])))) == .failedPullAfterSuccess)
+        #expect(state.refusal(of: report(5, .pull(PullResult(succeeded: true, timeMs: 3, images: [ok, okBusybox])))) == nil)
+        #expect(state.refusal(of: report(2, .pull(PullResult(succeeded: false, timeMs: 1, images: [])))) == nil)
     }
 
     @Test("presence numbers: each connection's will is above its online and below the next connection's")

@@ -87,6 +87,7 @@ public enum DropReason: String, Sendable, CaseIterable {
     case outOfRange = "out_of_range"
     /// Reports that do not fit their task (`ReportRefusal`).
     case unknownImage = "unknown_image", incompletePullResult = "incomplete_pull_result", resultWithoutPull = "result_without_pull"
+    case failedPullAfterSuccess = "failed_pull_after_success"
     /// Presence older than the node's last, or of a new node when the registry is full.
     case stalePresence = "stale_presence", registryFull = "registry_full"
     case other
@@ -112,6 +113,7 @@ extension DropReason {
         case .unknownImage: self = .unknownImage
         case .incompletePullResult: self = .incompletePullResult
         case .resultWithoutPull: self = .resultWithoutPull
+        case .failedPullAfterSuccess: self = .failedPullAfterSuccess
         }
     }
 }

@@ -4,11 +4,16 @@ public enum ReportRefusal: String, Sendable, Equatable, CaseIterable {
     /// A pull result or progress names an image the job does not have (the task's images are
     /// reported as written in the job, not normalised).
     case unknownImage = "unknown_image"
-    /// A pull result says `succeeded` without a succeeded entry for every image of the job.
+    /// A pull result says `succeeded` without a succeeded entry for every image of the job, or
+    /// with an entry that failed (an image named twice, once failed: the status would show a
+    /// Successful node with a failed image).
     case incompletePullResult = "incomplete_pull_result"
     /// A `Successful` node result before any succeeded pull result from that node: the edge
     /// sends its pull result first, on the same QoS 1 topic.
     case resultWithoutPull = "result_without_pull"
+    /// A failed pull result numbered after the node's `Successful` result: it would leave a
+    /// Successful node with a failed pull (an edge sends its pull result before its node result).
+    case failedPullAfterSuccess = "failed_pull_after_success"
 }
 
 extension JobStatusState {
@@ -21,8 +26,11 @@ extension JobStatusState {
             return p.images.allSatisfy { images.contains($0.image) } ? nil : .unknownImage
         case let .pull(p):
             guard p.images.allSatisfy({ images.contains($0.image) }) else { return .unknownImage }
-            if p.succeeded, !images.allSatisfy({ image in p.images.contains { $0.image == image && $0.succeeded } }) {
+            if p.succeeded, !p.images.allSatisfy(\.succeeded) || !images.allSatisfy({ image in p.images.contains { $0.image == image && $0.succeeded } }) {
                 return .incompletePullResult
+            }
+            if !p.succeeded, let result = node(report.node)?.result, result.value.phase == .successful, report.seq > result.seq {
+                return .failedPullAfterSuccess
             }
             return nil
         case let .result(r):

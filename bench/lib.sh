@@ -52,9 +52,12 @@ start_fleet() {
     echo "fleet online"
 }
 fleet_online() { [[ $(curl -sf "$PREPULL_SERVER/api/v1/nodes" | jq '[.items[] | select(.status.prepull.state == "online")] | length') -ge $1 ]]; }
-# job_yaml NAME LABEL NODES: a 3-image job over the nodes labelled bench=LABEL, all at once.
+# job_yaml NAME LABEL NODES [TAG]: a 3-image job over the nodes labelled bench=LABEL, all at once.
+# Images app:1..3, or with TAG app:TAG-1..3: hollow nodes keep what they pulled, so a job of the
+# same images after the first finds them present and pulls nothing.
 job_yaml() {
-    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:1, app:2, app:3]\n    labelSelector: {matchLabels: {bench: %s}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$2" "$3"
+    local t=${4:+$4-}
+    printf 'apiVersion: operations.kubeedge.io/v1alpha2\nkind: ImagePrePullJob\nmetadata: {name: %s}\nspec:\n  imagePrePullTemplate:\n    images: [app:%s1, app:%s2, app:%s3]\n    labelSelector: {matchLabels: {bench: %s}}\n    concurrency: %s\n    failureTolerate: "1"\n' "$1" "$t" "$t" "$t" "$2" "$3"
 }
 # The job's phase from its one-row Table (the whole object of a 10,000-node job is megabytes: polling
 # it would cost the cloud more CPU than what the benchmarks measure).

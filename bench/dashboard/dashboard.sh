@@ -3,7 +3,7 @@
 # what the open page costs the cloud.
 #   [ROUNDS=K (5)] bench/dashboard/dashboard.sh [NODES=10000] [PROCESSES=2]
 # One mosquitto, one `prepull cloud`, `prepull fleet --nodes N` (pulls of 1-3 s, so the job runs
-# some seconds with every node reporting progress). K paired rounds of two 3-image jobs over every
+# some seconds with every node reporting progress; each job names its own images, so every job pulls). K paired rounds of two 3-image jobs over every
 # node: one with no page open (the baseline), one followed by the dashboard in headless Chromium
 # (bench/dashboard/page.py, Selenium). Per round: apply -> end, the cloud's CPU seconds over the
 # job, and for the page the bytes per second its stream carried and its animation frame intervals
@@ -31,7 +31,7 @@ start_cloud "$bin" "$port" "$work"
 
 start_fleet "$bin" "$port" "$nodes" "$procs" dashboard "$work" --pull-ms 1000..3000 --image-mib 10..100
 
-job() { job_yaml "$1" dashboard "$nodes"; }
+job() { job_yaml "$1" dashboard "$nodes" "$1"; }  # its own images: every job pulls
 finished() { job_finished "$1"; }
 
 echo "$rounds paired rounds: a $nodes-node job without a page, then one with the dashboard following it"

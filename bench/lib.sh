@@ -8,15 +8,16 @@ cleanup() {
     if [[ -n ${KEEP:-} ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# start_broker DIR -> "PID PORT": mosquitto with broker/mosquitto-fleet.conf on a free loopback port.
+# start_broker DIR: mosquitto with broker/mosquitto-fleet.conf on a free loopback port, added to
+# $pids; sets broker_pid and port (declare them local to keep them so), returns once it accepts.
 start_broker() {
-    local dir=$1 port
+    local dir=$1
     port=$(free_port)
     mkdir -p "$dir"
     sed -e "s|^listener 1883.*|listener $port 127.0.0.1|" broker/mosquitto-fleet.conf > "$dir/mosquitto.conf"
     printf 'user root\nlog_dest file %s/mosquitto.log\n' "$dir" >> "$dir/mosquitto.conf"
-    mosquitto -c "$dir/mosquitto.conf" & pids+=($!)
-    echo "$! $port"
+    mosquitto -c "$dir/mosquitto.conf" > "$dir/stdout.log" 2>&1 & broker_pid=$!; pids+=($broker_pid)
+    until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
 }
 until_true() { local deadline=$((SECONDS + $1)); shift; until "$@"; do ((SECONDS < deadline)) || return 1; sleep 0.1; done; }
 now() { date +%s.%N; }

@@ -71,18 +71,9 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             throw ValidationError("\(flag) must be a percentage in 0...100")
         }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
-        if let metricsListen, Self.hostPort(metricsListen) == nil {
+        if let metricsListen, ListenAddress(metricsListen) == nil {
             throw ValidationError("--metrics-listen '\(metricsListen)' is not HOST:PORT (e.g. 0.0.0.0:9464)")
         }
-    }
-
-    /// `HOST:PORT` (an empty host: every address; `[::1]:PORT` for IPv6).
-    static func hostPort(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.isEmpty { host = "0.0.0.0" }
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 
     public func run() async throws {
@@ -129,9 +120,9 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         let journal = try FileTaskJournal(directory: state) { message in logger.warning("\(message)") }
         var metrics: EdgeMetrics?
         var listener: MetricsListener?
-        if let metricsListen, let (host, port) = Self.hostPort(metricsListen) {
+        if let address = metricsListen.flatMap(ListenAddress.init) {
             let m = EdgeMetrics()
-            listener = try await MetricsListener(host: host, port: port, metrics: m, logger: logger)
+            listener = try await MetricsListener(host: address.host, port: address.port, metrics: m, logger: logger)
             metrics = m
             // Connections and reconnects, as the client reports them.
             Task { [states = client.connectionStates()] in

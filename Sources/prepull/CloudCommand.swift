@@ -49,7 +49,7 @@ struct CloudCommand: AsyncParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "prepull.cloud")
         let mqtt = try tls.configuration(broker: broker, clientID: clientID)
-        guard let address = CloudConfiguration.parseListen(listen) else { throw ValidationError("--listen must be HOST:PORT") }
+        guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         var token: String?
         if let tokenFile {
             token = try String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

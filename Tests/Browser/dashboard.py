@@ -18,22 +18,9 @@ import os
 import sys
 import time
 
-from chromium import start, stats  # beside this file
+from chromium import start, stats, wait  # beside this file
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-
-
-def wait(driver, what, condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            value = condition()
-            if value:
-                return value
-        except Exception:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"timed out waiting for {what}; page status {driver.execute_script('return window.prepull && window.prepull.status')}")
 
 
 def main():

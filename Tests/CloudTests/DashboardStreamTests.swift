@@ -12,7 +12,9 @@ struct DashboardStreamTests {
         struct Brief: Decodable { var name: String; var phase: String; var counts: JobCounts; var bytesDone: Int64?; var bytesTotal: Int64? }
         struct Map: Decodable { var key: String; var names: [String]?; var cells: [[Cell]] }
         struct Event: Decodable { var reason: String; var message: String }
+        struct Sample: Decodable { var timeMs: Int64; var classes: [String: [Double]] }
         var jobs: [Brief]
+        var traffic: [Sample]
         var map: Map
         var events: [Event]?
     }
@@ -42,7 +44,8 @@ struct DashboardStreamTests {
     @Test("static page open with a CSP; frames need the token; first frame whole, later ones only changes; intervalMs checked")
     func frames() async throws {
         let token = "frames-\(UUID().uuidString)"
-        try await withHarness(token: token) { h in
+        // A traffic sample every 100 ms: the history has several by the first frame.
+        try await withHarness(token: token, configure: { $0.trafficInterval = .milliseconds(100) }) { h in
             _ = try await h.nodes(["d-1", "d-2"], options: .init(workTime: .milliseconds(300)))
             _ = try await h.nodes(["d-3"], options: .init(behavior: .fail(reason: "disk full"), workTime: .milliseconds(300)))
             try await h.waitForOnlineNodes(3)
@@ -70,6 +73,12 @@ struct DashboardStreamTests {
             #expect(first.map.key == "fleet" && first.map.names == ["d-1", "d-2", "d-3"])
             #expect(first.map.cells.map { $0[1] } == Array(repeating: .int(5), count: 3), "state 5: online")
             #expect(fleet.frames.dropFirst().allSatisfy { $0.map.names == nil && $0.map.cells.isEmpty }, "later frames carry no unchanged cell")
+            // Traffic: each frame only samples newer than the last frame's, each sample once, each
+            // with every topic class.
+            let sampleTimes = fleet.frames.flatMap { $0.traffic.map(\.timeMs) }
+            #expect(sampleTimes.count >= 3, "samples over the stream: \(fleet.frames.map { $0.traffic.count })")
+            #expect(sampleTimes == sampleTimes.sorted() && Set(sampleTimes).count == sampleTimes.count, "\(sampleTimes)")
+            #expect(fleet.frames.flatMap(\.traffic).allSatisfy { Set($0.classes.keys) == Set(TopicClass.allCases.map(\.rawValue)) })
 
             _ = try await h.api.apply(Manifests.job("framed", nodes: ["d-1", "d-2", "d-3"], concurrency: 3, failureTolerate: "0.5"))
             _ = try await h.waitForEnd("framed")
@@ -83,6 +92,9 @@ struct DashboardStreamTests {
             #expect(failed[1] == .int(3) && failed.count == 5 && failed[4] == .text("disk full"), "\(failed)")
             #expect(whole.map.cells.filter { $0[1] == .int(2) }.count == 2, "two successful")
             #expect(whole.events?.map(\.reason).contains("NodeFailed") == true)
+            // A new stream's first frame carries the history so far: the job's three tasks in it.
+            #expect(whole.traffic.count >= 10, "\(whole.traffic.count) samples")
+            #expect(whole.traffic.contains { ($0.classes["task"]?.first ?? 0) > 0 }, "no task rate in the history")
             #expect(job.frames.dropFirst().allSatisfy { $0.map.cells.isEmpty && $0.events == nil }, "unchanged: no cells, no events")
         }
     }

@@ -24,9 +24,7 @@ source bench/lib.sh
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 
-read -r broker_pid port < <(start_broker "$work/broker")
-pids+=("$broker_pid")
-until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+start_broker "$work/broker"
 start_cloud "$bin" "$port" "$work"
 
 start_fleet "$bin" "$port" "$nodes" "$procs" dashboard "$work" --pull-ms 1000..3000 --image-mib 10..100

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "Browser"))
-from chromium import start, stats  # noqa: E402
+from chromium import start, stats, wait  # noqa: E402
 
 
 a = argparse.ArgumentParser()
@@ -28,23 +28,15 @@ args = a.parse_args()
 driver = start()
 try:
     driver.get(f"{args.url}/dashboard?job={args.job}")
-    deadline = time.time() + 60
-    while not driver.execute_script("return window.prepull.status === 'live' && window.prepull.frames > 0"):
-        if time.time() > deadline:
-            raise SystemExit("the dashboard never went live")
-        time.sleep(0.1)
+    wait(driver, "the stream to be live", lambda: driver.execute_script("return window.prepull.status === 'live' && window.prepull.frames > 0"), 60)
     open(args.ready, "w").write("ready\n")
     deadline = time.time() + args.timeout
-    while not driver.execute_script("return (window.prepull.key || '').startsWith('job/')"):
-        if time.time() > deadline:
-            raise SystemExit("the job never appeared")
-        time.sleep(0.05)
+    wait(driver, "the job's map", lambda: driver.execute_script("return (window.prepull.key || '').startsWith('job/')"), args.timeout)
     driver.execute_script("window.prepull.frameIntervals.length = 0; window.prepull.drawTimes.length = 0")
     b0, t0 = driver.execute_script("return [window.prepull.bytesReceived, performance.now()]")
-    while driver.execute_script("const j = window.prepull.jobs.find(j => j.name === arguments[0]); return !j || (j.phase !== 'Completed' && j.phase !== 'Failure')", args.job):
-        if time.time() > deadline:
-            raise SystemExit("the job never ended")
-        time.sleep(0.1)
+    wait(driver, "the job's end", lambda: driver.execute_script(
+        "const j = window.prepull.jobs.find(j => j.name === arguments[0]); return j && (j.phase === 'Completed' || j.phase === 'Failure')", args.job),
+        deadline - time.time())
     time.sleep(1)
     b1, t1, timing = driver.execute_script(
         "return [window.prepull.bytesReceived, performance.now(), {i: window.prepull.frameIntervals, d: window.prepull.drawTimes}]")

@@ -28,9 +28,7 @@ ulimit -n "$(ulimit -Hn)"
 raw_procs=$(( (3 * nodes + $(ulimit -n) - 257) / ($(ulimit -n) - 256) ))
 (( raw_procs < procs )) && raw_procs=$procs
 
-read -r broker_pid port < <(start_broker "$work/broker")
-pids+=("$broker_pid") # start_broker runs in a subshell: its pids+= does not reach here
-until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+start_broker "$work/broker"
 api=$(free_port)
 # CLOUD_ENV / FLEET_ENV: variables for the cloud's / the fleet's environment, for experiments
 # (e.g. FLEET_ENV=PREPULL_MQTT_READ_BUFFER=0).
@@ -171,16 +169,14 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
 # with the payload sizes of prepull's own messages (node edge-0's, recorded in round 1).
 cc -O2 -o "$work/raw_fleet" bench/fleet/raw_fleet.c -lmosquitto -lm
 raw_run() { # [TASK_BYTES STATUS_BYTES] -> seconds, against a fresh broker
-    local broker port seconds
-    read -r broker port < <(start_broker "$work/raw-broker-$RANDOM")
-    pids+=("$broker")
-    until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+    local broker_pid port seconds
+    start_broker "$work/raw-broker-$RANDOM"
     sleep 1
     # BROKER_PID: raw_fleet reads this broker's CPU over its job phase (saved for the round's line).
-    BROKER_PID=$broker timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$raw_procs" "$@" > "$work/raw.out" 2> "$work/raw.err" || true
+    BROKER_PID=$broker_pid timeout 300 "$work/raw_fleet" 127.0.0.1 "$port" "$nodes" "$replies" "$raw_procs" "$@" > "$work/raw.out" 2> "$work/raw.err" || true
     field() { awk -v key="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, key) == 1) print substr($i, length(key) + 1) }' "$work/raw.out"; }
     seconds=$(field seconds); field broker_cpu > "$work/raw_broker_cpu"
-    kill "$broker"; wait "$broker" 2>/dev/null || true
+    kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true
     # A raw run that failed must not enter the ratio as 0 s.
     if [[ -z $seconds ]]; then echo "raw_fleet failed: $(tail -3 "$work/raw.err")" >&2; exit 1; fi
     echo "$seconds"

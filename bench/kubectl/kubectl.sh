@@ -26,9 +26,7 @@ source bench/lib.sh
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
 
-read -r broker_pid port < <(start_broker "$work/broker")
-pids+=("$broker_pid")
-until_true 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null
+start_broker "$work/broker"
 start_cloud "$bin" "$port" "$work"
 k() { KUBECONFIG=/dev/null "$kubectl" --server "$PREPULL_SERVER" --cache-dir "$work/kube-cache" "$@"; }
 

@@ -39,7 +39,7 @@ extension HTTPAPI {
                 var next = clock.now
                 while !Task.isCancelled {
                     let (jobs, cells, events) = await controller.dashboardState(job: job)
-                    let frame = stream.next(jobs: jobs, cells: cells, history: history.samples(), events: events, nowMs: Date().epochMilliseconds)
+                    let frame = stream.next(jobs: jobs, cells: cells, history: history, events: events, nowMs: Date().epochMilliseconds)
                     var bytes = Data("event: frame\ndata: ".utf8)
                     bytes.append(try encoder.encode(frame))
                     bytes.append(contentsOf: Array("\n\n".utf8))

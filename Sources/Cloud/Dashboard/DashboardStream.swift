@@ -13,7 +13,7 @@ struct DashboardStream {
     init(historySamples: Int = 300) { self.historySamples = historySamples }
 
     mutating func next(
-        jobs: [JobBrief], cells: MapCells, history: [TrafficHistory.Sample], events newEvents: [EventLine]?, nowMs: Int64
+        jobs: [JobBrief], cells: MapCells, history: TrafficHistory, events newEvents: [EventLine]?, nowMs: Int64
     ) -> DashboardFrame {
         var delta = MapDelta(key: cells.key, names: nil, cells: [])
         if let old = map, old.key == cells.key, old.names == cells.names {
@@ -35,12 +35,12 @@ struct DashboardStream {
     }
 
     /// Rates of the samples newer than the last one sent (each against the one before it).
-    private mutating func samples(_ history: [TrafficHistory.Sample]) -> [TrafficSample] {
-        guard history.count >= 2 else { return [] }
+    private mutating func samples(_ history: TrafficHistory) -> [TrafficSample] {
+        let recent = history.samples(after: lastTrafficMs, limit: historySamples)
+        guard recent.count >= 2 else { return [] }
         var out: [TrafficSample] = []
-        let start = max(1, history.count - historySamples)
-        for i in start..<history.count where history[i].traffic.timeMs > (lastTrafficMs ?? .min) {
-            let (a, b) = (history[i - 1], history[i])
+        for i in 1..<recent.count {
+            let (a, b) = (recent[i - 1], recent[i])
             let seconds = Double(b.traffic.timeMs - a.traffic.timeMs) / 1000
             guard seconds > 0 else { continue }
             var classes: [String: [Double]] = [:]
@@ -54,7 +54,7 @@ struct DashboardStream {
                 brokerMessagesIn: rates?.messagesReceivedPerSecond, brokerMessagesOut: rates?.messagesSentPerSecond,
                 brokerDropped: b.broker?.droppedPublishes))
         }
-        if let last = history.last { lastTrafficMs = last.traffic.timeMs }
+        if let last = recent.last { lastTrafficMs = last.traffic.timeMs }
         return out
     }
 }

@@ -68,9 +68,9 @@ final class TrafficCounter: Sendable {
     func forget(job: String) {
         let counters = state.withLock { s in
             s.jobs[job] = nil
-            return s.jobCounters.removeValue(forKey: job)
+            return s.jobCounters.removeValue(forKey: job) ?? [:]
         }
-        for c in counters?.values ?? [:].values {
+        for c in counters.values {
             c.messages.destroy()
             c.bytes.destroy()
         }

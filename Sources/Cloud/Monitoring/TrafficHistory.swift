@@ -35,8 +35,12 @@ final class TrafficHistory: Sendable {
         state.withLock { _ = $0.broker.record(topic: topic, payload: payload, atMs: now) }
     }
 
-    /// The samples, oldest first; the last `limit` if given.
-    func samples(last limit: Int? = nil) -> [Sample] {
-        state.withLock { s in limit.map { Array(s.samples.suffix($0)) } ?? s.samples }
+    /// The samples newer than `ms` (all when nil), at most the last `limit`, oldest first, each
+    /// after the sample before it (a rate needs both): what one dashboard frame has not sent yet.
+    func samples(after ms: Int64?, limit: Int) -> [Sample] {
+        state.withLock { s in
+            let firstNew = s.samples.lastIndex { $0.traffic.timeMs <= (ms ?? .min) }.map { $0 + 1 } ?? 0
+            return Array(s.samples[max(0, max(firstNew, s.samples.count - limit) - 1)...])
+        }
     }
 }

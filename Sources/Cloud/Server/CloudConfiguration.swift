@@ -52,13 +52,4 @@ public struct CloudConfiguration: Sendable {
         self.token = token
         self.topics = topics
     }
-
-    /// Parses `HOST:PORT` (`:PORT` means 0.0.0.0).
-    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        var host = String(text[..<colon])
-        if host.isEmpty { host = "0.0.0.0" }
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
-    }
 }

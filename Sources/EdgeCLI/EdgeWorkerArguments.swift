@@ -53,6 +53,9 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
     @Option(name: .customLong("retry-backoff-ms"), help: "First delay between pull attempts (doubles, at most 30 s).")
     var retryBackoffMs: Int = 1000
 
+    @Option(name: .customLong("forget-after"), help: "Seconds after which a finished task whose result the broker took is forgotten (a taskCancel forgets it at once).")
+    var forgetAfter: Int = Int(EdgeWorkerOptions.defaultForgetAfter.components.seconds)
+
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
@@ -70,6 +73,7 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         where !(0...100).contains(value) {
             throw ValidationError("\(flag) must be a percentage in 0...100")
         }
+        guard (1...31_536_000).contains(forgetAfter) else { throw ValidationError("--forget-after must be 1...31536000 seconds, not \(forgetAfter)") }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
         if let metricsListen, ListenAddress(metricsListen) == nil {
             throw ValidationError("--metrics-listen '\(metricsListen)' is not HOST:PORT (e.g. 0.0.0.0:9464)")
@@ -86,7 +90,7 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
             checkThresholds: [.disk: diskThreshold, .mem: memThreshold, .cpu: cpuThreshold],
             maxParallelPulls: maxParallelPulls,
             retryBackoff: Backoff(initial: .milliseconds(max(1, retryBackoffMs))),
-            noProgressTimeout: .seconds(max(1, noProgressTimeout)))
+            noProgressTimeout: .seconds(max(1, noProgressTimeout)), forgetAfter: .seconds(forgetAfter))
 
         // First: a SIGTERM during the containerd probe below is then remembered and ends the start,
         // instead of killing the process with the default action.

@@ -31,7 +31,12 @@ public final class ScriptedNode: Sendable {
         public var progressSteps: Int = 2
         public var imageBytes: Int64 = 10 * 1024 * 1024
         public var labels: [String: String] = [:]
-        public init(behavior: Behavior = .succeed, workTime: Duration = .milliseconds(20), progressSteps: Int = 2, labels: [String: String] = [:]) {
+        /// The first report of each of these operations is numbered and kept (a re-sent task
+        /// re-publishes it) but never published: a report lost on the way to the cloud.
+        public var lose: Set<MessageOperation> = []
+        public init(behavior: Behavior = .succeed, workTime: Duration = .milliseconds(20), progressSteps: Int = 2, labels: [String: String] = [:],
+                    lose: Set<MessageOperation> = []) {
+            self.lose = lose
             self.behavior = behavior
             self.workTime = workTime
             self.progressSteps = progressSteps
@@ -51,6 +56,9 @@ public final class ScriptedNode: Sendable {
 
     private struct State {
         var seq: [String: UInt64] = [:]
+        /// The seq of the last QoS 1 report per job (the next one's `prevSeq`).
+        var chain: [String: UInt64] = [:]
+        var lost: Set<MessageOperation> = []
         var sent: [String: [(topic: String, payload: Data, qos: MQTTQoS)]] = [:]
         var received: [ReceivedTask] = []
         var resultAt: [String: Date] = [:]
@@ -237,16 +245,23 @@ public final class ScriptedNode: Sendable {
     }
 
     private func send(job: String, uid: String, body: MessageBody, qos: MQTTQoS = .atLeastOnce) async throws {
-        let seq = state.withLock { s -> UInt64 in
+        let lose = options.lose
+        let (seq, prevSeq, lost) = state.withLock { s -> (UInt64, UInt64?, Bool) in
             let n = (s.seq[uid] ?? 0) + 1
             s.seq[uid] = n
-            return n
+            guard qos == .atLeastOnce else { return (n, nil, false) }
+            let prev: UInt64 = if case .accepted = body { 0 } else { s.chain[uid] ?? 0 }
+            s.chain[uid] = n
+            let lost = lose.contains(body.operation) && s.lost.insert(body.operation).inserted
+            return (n, prev, lost)
         }
         let e = Envelope.job(
-            id: UUID().uuidString, timestampMs: Date().epochMilliseconds, jobName: job, jobUID: uid, nodeName: name, seq: seq, body: body)
+            id: UUID().uuidString, timestampMs: Date().epochMilliseconds, jobName: job, jobUID: uid, nodeName: name, seq: seq,
+            prevSeq: prevSeq, body: body)
         let (topic, payload) = try codec.publication(e)
         let data = Data(payload)
         state.withLock { $0.sent[uid, default: []].append((topic, data, qos)) }
+        if lost { return }
         try await client.publish(topic, payload: data, qos: qos)
     }
 }

@@ -32,6 +32,12 @@ struct CloudCommand: AsyncParsableCommand {
     var httpBodyTimeout: Double = 30
     @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may read nothing before it is closed.")
     var httpIdleTimeout: Double = 60
+    @Option(name: .customLong("report-gap-grace"), help: "Seconds a report a node numbered may arrive late before the cloud asks the node again.")
+    var reportGapGrace: Double = 1
+    @Option(name: .customLong("silence-probe"), help: "Seconds a dispatched, online node may say nothing before the cloud sends its task again (doubling, at most 300).")
+    var silenceProbe: Double = 30
+    @Option(name: .customLong("finished-job-retention"), help: "Seconds a finished job is kept before it is deleted (its nodes forget it); 0 keeps it until deleted.")
+    var finishedJobRetention: Double = Double(CloudConfiguration.defaultFinishedJobRetention.components.seconds)
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -42,6 +48,12 @@ struct CloudCommand: AsyncParsableCommand {
         guard httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be at least 1, not \(httpMaxConnections)") }
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
             guard seconds.isFinite, (0.1...86_400).contains(seconds) else { throw ValidationError("\(flag) must be 0.1...86400 seconds, not \(seconds)") }
+        }
+        for (flag, seconds) in [("--report-gap-grace", reportGapGrace), ("--silence-probe", silenceProbe)] {
+            guard seconds.isFinite, (0.05...3_600).contains(seconds) else { throw ValidationError("\(flag) must be 0.05...3600 seconds, not \(seconds)") }
+        }
+        guard finishedJobRetention.isFinite, finishedJobRetention == 0 || (1...31_536_000).contains(finishedJobRetention) else {
+            throw ValidationError("--finished-job-retention must be 0 (keep) or 1...31536000 seconds, not \(finishedJobRetention)")
         }
     }
 
@@ -63,6 +75,9 @@ struct CloudCommand: AsyncParsableCommand {
         config.prepullVersion = PrepullVersion.current
         if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }
         config.maxHTTPConnections = httpMaxConnections
+        config.reportGapGrace = .milliseconds(Int64(reportGapGrace * 1000))
+        config.silenceProbe = .milliseconds(Int64(silenceProbe * 1000))
+        config.finishedJobRetention = finishedJobRetention == 0 ? nil : .milliseconds(Int64(finishedJobRetention * 1000))
         config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))
         config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))
         config.httpIdleTimeout = .milliseconds(Int64(httpIdleTimeout * 1000))

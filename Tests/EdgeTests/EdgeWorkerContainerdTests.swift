@@ -103,8 +103,75 @@ struct EdgeWorkerContainerdTests {
             #expect(stats.pullAttempts == 1 && stats.duplicateTasks == 1 && stats.imagesAlreadyPresent == 0)
             let seqs = h.cloud.messages(uid: uid).map(\.envelope.content.seq)
             #expect(Set(seqs).count == seqs.count, "re-reports use new seqs: \(seqs)")
+            // The report chain (docs/protocol.md, "Lost reports"): every QoS 1 report names the one
+            // before it, an accepted starts a chain (0), progress names none.
+            var previous: UInt64?
+            for m in h.cloud.messages(uid: uid).sorted(by: { $0.envelope.content.seq < $1.envelope.content.seq }) {
+                let c = m.envelope.content
+                switch c.body {
+                case .progress: #expect(c.prevSeq == nil, "progress seq \(c.seq) names \(c.prevSeq ?? 0)")
+                case .accepted: #expect(c.prevSeq == 0)
+                default: #expect(c.prevSeq == previous, "\(m.envelope.route.operation) seq \(c.seq)")
+                }
+                if c.prevSeq != nil { previous = c.seq }
+            }
             await worker.stop()
             await runtime.close()
+        }
+    }
+
+    @Test("taskCancel of a finished task: forgotten, journal file gone; the same task again runs anew (image already present)")
+    func cancelForgetsFinished() async throws {
+        try await EdgeHarness.with(images: ["tiny"]) { h in
+            let (worker, runtime) = try await h.startWorker()
+            let uid = UUID().uuidString
+            let task = try await h.cloud.sendTask(node: EdgeHarness.node, job: "forget", uid: uid, TaskCreate(images: [h.tiny]))
+            #expect(try await h.cloud.waitForNodeResult(uid: uid).phase == .successful)
+            let file = h.stateDir.file(EdgeHarness.node) + "/jobs/\(uid).json"
+            #expect(FileManager.default.fileExists(atPath: file))
+            try await h.cloud.cancel(node: EdgeHarness.node, job: "forget", uid: uid)
+            try await eventually("forgotten") { await worker.entry(jobUID: uid) == nil }
+            #expect(!FileManager.default.fileExists(atPath: file), "journal entry left behind")
+            #expect(await worker.statistics.tasksForgotten == 1)
+            // Nothing is reported for a finished task that is cancelled.
+            #expect(h.cloud.nodeResults(uid: uid).count == 1)
+            try await h.cloud.resend(task)
+            try await h.cloud.waitFor("second nodeResult") { h.cloud.nodeResults(uid: uid).count == 2 }
+            #expect(h.cloud.accepted(uid: uid).map(\.alreadyHeld) == [false, false])
+            #expect(h.cloud.pullResults(uid: uid).last?.images.first?.alreadyPresent == true)
+            await worker.stop()
+            await runtime.close()
+        }
+    }
+
+    @Test("--forget-after: a finished task past its retention is forgotten when the next task arrives, and at start")
+    func forgetAfterRetention() async throws {
+        try await EdgeHarness.with(images: ["tiny"]) { h in
+            var options = h.options()
+            options.forgetAfter = .seconds(1)
+            let (worker, runtime) = try await h.startWorker(options)
+            let first = UUID().uuidString
+            _ = try await h.cloud.sendTask(node: EdgeHarness.node, job: "old", uid: first, TaskCreate(images: [h.tiny]))
+            #expect(try await h.cloud.waitForNodeResult(uid: first).phase == .successful)
+            #expect(await worker.entry(jobUID: first) != nil, "kept within its retention")
+            try await Task.sleep(for: .milliseconds(2100))
+            let second = UUID().uuidString
+            _ = try await h.cloud.sendTask(node: EdgeHarness.node, job: "new", uid: second, TaskCreate(images: [h.tiny]))
+            #expect(try await h.cloud.waitForNodeResult(uid: second).phase == .successful)
+            try await eventually("first forgotten") { await worker.entry(jobUID: first) == nil }
+            #expect(!FileManager.default.fileExists(atPath: h.stateDir.file(EdgeHarness.node) + "/jobs/\(first).json"))
+            #expect(await worker.entry(jobUID: second) != nil)
+            await worker.stop()
+            await runtime.close()
+            // A restart after the retention forgets the second too, before it re-reports anything.
+            try await Task.sleep(for: .milliseconds(2100))
+            let before = h.cloud.messages(uid: second).count
+            let (again, runtime2) = try await h.startWorker(options)
+            #expect(await again.entry(jobUID: second) == nil)
+            #expect(await again.statistics.tasksForgotten == 1)
+            #expect(h.cloud.messages(uid: second).count == before)
+            await again.stop()
+            await runtime2.close()
         }
     }
 
@@ -207,7 +274,7 @@ struct EdgeWorkerContainerdTests {
         }
     }
 
-    @Test("cancel during a pull: the pull stops in containerd and the node reports cancelled")
+    @Test("cancel during a pull: the pull stops in containerd, the node reports cancelled and forgets the task")
     func cancelDuringPull() async throws {
         try await EdgeHarness.with(registry: { try $0.startRegistry(throttleBytesPerSecond: 4 << 20) }, images: ["multilayer"]) { h in
             let (worker, runtime) = try await h.startWorker()
@@ -229,7 +296,9 @@ struct EdgeWorkerContainerdTests {
             }
             #expect(try await h.cri.listContentStatuses().isEmpty, "ingests left 5 s after cancel")
             #expect(try await h.cri.imageStatus(h.multilayer) == nil)
-            #expect(await worker.entry(jobUID: uid)?.cancelled == true)
+            // Reported, then forgotten (docs/protocol.md 4, "Forgetting").
+            try await eventually("forgotten") { await worker.entry(jobUID: uid) == nil }
+            #expect(!FileManager.default.fileExists(atPath: h.stateDir.file(EdgeHarness.node) + "/jobs/\(uid).json"))
             await worker.stop()
             await runtime.close()
         }

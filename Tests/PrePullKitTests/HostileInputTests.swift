@@ -35,6 +35,17 @@ import Yams
         }
     }
 
+    @Test("a prevSeq at or above its own seq: refused by both paths, naming content.prevSeq; below it, and absent, accepted")
+    func prevSeqMustBeBelowSeq() throws {
+        try expectOutOfRange(WireFixtures.env(5, .nodeResult(NodeResult(phase: .successful, finishTimeMs: 1)), prevSeq: 5), field: "content.prevSeq")
+        try expectOutOfRange(WireFixtures.env(5, .nodeResult(NodeResult(phase: .successful, finishTimeMs: 1)), prevSeq: .max), field: "content.prevSeq")
+        try expectOutOfRange(WireFixtures.env(0, .accepted(TaskAccepted()), prevSeq: 0), field: "content.prevSeq")
+        for prev in [UInt64?.none, 0, 4] {
+            let e = WireFixtures.env(5, .nodeResult(NodeResult(phase: .successful, finishTimeMs: 1)), prevSeq: prev)
+            #expect(try decodeBoth(e).get().content.prevSeq == prev)
+        }
+    }
+
     @Test("a timestamp near Int64.max, a finish time of Int64.max, negative sizes: refused by both paths, naming the field")
     func timesAndSizesOutOfRange() throws {
         var e = WireFixtures.accepted

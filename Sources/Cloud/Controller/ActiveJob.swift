@@ -11,6 +11,12 @@ final class ActiveJob {
     var waiting: [String]
     /// Dispatched nodes still running: node -> deadline (dispatch + timeoutSeconds).
     var deadlines: [String: Date] = [:]
+    /// In-flight nodes: when the cloud last heard from each (`ReportRepair`, silence).
+    var heard: [String: HeardFrom] = [:]
+    /// Nodes whose latest report named one the cloud has not received (`ReportRepair`, gaps).
+    var gaps: [String: ReportGap] = [:]
+    /// Gap repairs asked of each node so far.
+    var gapRepairs: [String: Int] = [:]
     /// Changed since the last summary/watch notification.
     var dirty = true
     /// Last time a summary was published.
@@ -41,9 +47,12 @@ final class ActiveJob {
     func rebuildBookkeeping() {
         waiting = state.nodeNames(in: .pending)
         deadlines = [:]
+        heard = [:]
+        let now = ContinuousClock.now
         for node in state.nodes where node.phase == .inProgress {
             let start = node.dispatchedAt ?? Date()
             deadlines[node.name] = start.addingTimeInterval(timeout)
+            heard[node.name] = HeardFrom(at: now)
         }
     }
 

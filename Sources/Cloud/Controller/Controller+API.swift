@@ -71,15 +71,17 @@ extension Controller {
         return withStatus ? rt.object() : job
     }
 
-    func delete(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
+    /// Deletes a job: every node it was sent to gets `taskCancel` (a running one stops, a finished
+    /// one forgets the job), the retained summary is cleared, watchers get DELETED.
+    func delete(name: String, reason: String = "job deleted") async throws(CloudAPIError) -> ImagePrePullJob {
         guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         jobs[uid] = nil
         uidByName[name] = nil
         let now = Date()
-        rt.state.apply(.cancelled(jobUID: uid, reason: "job deleted", at: now))
+        rt.state.apply(.cancelled(jobUID: uid, reason: reason, at: now))
         var cancelled = 0
-        for node in rt.state.nodes where node.dispatchedAt != nil && !node.phase.isTerminal {
-            sendCancel(rt, node: node.name, reason: "job deleted")
+        for node in rt.state.nodes where node.dispatchedAt != nil {
+            sendCancel(rt, node: node.name, reason: reason)
             cancelled += 1
         }
         // Clear the retained summary.
@@ -90,8 +92,8 @@ extension Controller {
         } catch {
             logger.error("store: cannot delete job", metadata: ["job": "\(name)", "error": "\(error)"])
         }
-        logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "cancelled": "\(cancelled)"])
-        recordEvent(rt, reason: "Deleted", message: "job deleted; its tasks cancelled on \(cancelled) nodes", at: now)
+        logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "reason": "\(reason)", "cancelled": "\(cancelled)"])
+        recordEvent(rt, reason: "Deleted", message: "\(reason); its task cancelled on \(cancelled) nodes", at: now)
         stamp(rt)
         let object = rt.object()
         for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
@@ -101,6 +103,21 @@ extension Controller {
         notifyCollection(WatchEvent(type: .deleted, object: object))
         updateJobMetrics()
         return object
+    }
+
+    /// Deletes the jobs that finished more than `finishedJobRetention` ago (checked once a minute,
+    /// and at the first tick after a start).
+    func evictExpiredJobs() async {
+        guard let retention = finishedJobRetention else { return }
+        let clock = ContinuousClock.now
+        guard clock - lastEviction >= min(retention, .seconds(60)) || !evictedOnce else { return }
+        lastEviction = clock
+        evictedOnce = true
+        let cutoff = Date().addingTimeInterval(-retention.seconds)
+        let expired = jobs.values.filter { ($0.state.completionTime ?? .distantFuture) < cutoff }.map(\.name)
+        for name in expired {
+            _ = try? await delete(name: name, reason: "job expired: finished more than \(Int(retention.seconds)) s ago (--finished-job-retention)")
+        }
     }
 
     func putSecret(_ secret: DockerConfigSecret) async throws(CloudAPIError) -> SecretMetadata {

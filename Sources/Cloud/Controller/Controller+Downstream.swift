@@ -21,6 +21,7 @@ extension Controller {
                     fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: reason, at: now))
                 case let .dispatch(node):
                     rt.deadlines[node] = now.addingTimeInterval(rt.timeout)
+                    rt.heard[node] = HeardFrom(at: .now)
                     fold(rt, .dispatched(jobUID: rt.uid, node: node, at: now))
                     sendTask(rt, node: node, resend: false)
                 }

@@ -3,7 +3,7 @@ import Logging
 import MQTT
 import PrePullKit
 
-/// Periodic work: timeouts, then the summaries and watch notifications of changed jobs.
+/// Periodic work: timeouts, the summaries and watch notifications of changed jobs, report repairs.
 extension Controller {
     /// Timeouts, then summaries and watch notifications of changed jobs.
     func tick() {
@@ -22,6 +22,7 @@ extension Controller {
             if expired { pump(rt) }
             summarize(rt, clock: clock)
         }
+        repairReports(now: clock)
         updateJobMetrics()
         commit()
     }

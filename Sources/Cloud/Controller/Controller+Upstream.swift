@@ -48,6 +48,7 @@ extension Controller {
             logger.debug("dropped report from a node outside the job", metadata: ["message": "\(envelope)"])
             return
         }
+        noteReport(rt, r, prevSeq: envelope.content.prevSeq)
         if let refusal = rt.state.refusal(of: r) {
             metrics.dropped(DropReason(refusal)).increment()
             logger.debug("refused a report that does not fit its task", metadata: ["reason": "\(refusal.rawValue)", "message": "\(envelope)"])

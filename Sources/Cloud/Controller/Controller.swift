@@ -21,6 +21,12 @@ actor Controller {
     let metrics: CloudMetrics
     let logger: Logger
     let summaryInterval: Duration
+    let repair: ReportRepair.Settings
+    var lastRepairScan = ContinuousClock.now
+    /// Finished jobs are deleted this long after they finished (nil: kept until deleted).
+    let finishedJobRetention: Duration?
+    var lastEviction = ContinuousClock.now
+    var evictedOnce = false
 
     var jobs: [String: ActiveJob] = [:]
     var uidByName: [String: String] = [:]
@@ -41,7 +47,7 @@ actor Controller {
     var pendingBatch = StoreBatch()
 
     init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
-         summaryInterval: Duration, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
+         summaryInterval: Duration, repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
         self.batcher = batcher
@@ -49,6 +55,8 @@ actor Controller {
         self.codec = codec
         self.metrics = metrics
         self.summaryInterval = summaryInterval
+        self.repair = repair
+        self.finishedJobRetention = finishedJobRetention
         self.maxNodes = maxNodes
         self.registry = NodeRegistry(capacity: maxNodes)
         self.logger = logger
@@ -102,6 +110,7 @@ actor Controller {
         rt.dirty = true
         if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
         guard let node, let after = rt.state.node(node) else { return changed }
+        if after.phase.isTerminal { rt.heard[node] = nil }
         if after.phase != before {
             pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds))
             if after.phase.isTerminal, rt.deadlines.removeValue(forKey: node) != nil || before == .inProgress {

@@ -29,6 +29,16 @@ public struct CloudConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(50)
     /// How often the cloud publishes its `TrafficReport` and samples it for the dashboard.
     public var trafficInterval: Duration = .seconds(1)
+    /// A report a node numbered but the cloud never received is asked for after this long
+    /// (docs/protocol.md, "Lost reports").
+    public var reportGapGrace: Duration = .seconds(1)
+    /// A dispatched node that says nothing for this long while online gets its task again; the
+    /// wait doubles per probe, up to five minutes.
+    public var silenceProbe: Duration = .seconds(30)
+    /// A finished job is deleted this long after it finished (its nodes get `taskCancel` and forget
+    /// it); nil keeps finished jobs until deleted.
+    public var finishedJobRetention: Duration? = CloudConfiguration.defaultFinishedJobRetention
+    public static let defaultFinishedJobRetention: Duration = .seconds(7 * 86_400)
     /// QoS 1 publishes awaiting PUBACK at once.
     public var publishWindow: Int = 256
     /// HTTP limits (docs/cloud.md, "Limits"): connections open at once (more wait in the listen

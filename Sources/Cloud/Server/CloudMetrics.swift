@@ -22,6 +22,9 @@ public final class CloudMetrics: Sendable {
     let dispatchLatency: CoreMetrics.Timer
     let storeBatchLatency: CoreMetrics.Timer
     let storeBatchRows: CoreMetrics.Recorder
+    /// Reports a node numbered but the cloud never received (`ReportRepair`).
+    let reportGaps: CoreMetrics.Counter
+    private let repairCounters: [ReportRepairReason: CoreMetrics.Counter]
     /// MQTT messages and bytes by topic class and job (also the retained `TrafficReport`).
     let traffic: TrafficCounter
     private let droppedCounters = Locked<[String: CoreMetrics.Counter]>([:])
@@ -46,6 +49,14 @@ public final class CloudMetrics: Sendable {
         storeBatchLatency = CoreMetrics.Timer(label: "prepull_store_batch_seconds", factory: factory)
         storeBatchRows = CoreMetrics.Recorder(label: "prepull_store_batch_rows", factory: factory)
         traffic = TrafficCounter(factory: factory)
+        reportGaps = CoreMetrics.Counter(label: "prepull_report_gaps_total", factory: factory)
+        var repairs: [ReportRepairReason: CoreMetrics.Counter] = [:]
+        for reason in ReportRepairReason.allCases {
+            repairs[reason] = CoreMetrics.Counter(label: "prepull_report_repairs_total", dimensions: [("reason", reason.rawValue)], factory: factory)
+            repairs[reason]?.increment(by: 0)
+        }
+        repairCounters = repairs
+        reportGaps.increment(by: 0)
         for phase in JobPhase.allCases { jobPhases.withLock { $0[phase] = CoreMetrics.Gauge(label: "prepull_jobs", dimensions: [("phase", phase.rawValue)], factory: factory) } }
         for reason in DropReason.allCases { dropped(reason).increment(by: 0) }
     }
@@ -59,6 +70,9 @@ public final class CloudMetrics: Sendable {
             return c
         }
     }
+
+    /// Tasks sent again to ask a node for its reports (`prepull_report_repairs_total{reason}`).
+    func reportRepairs(_ reason: ReportRepairReason) -> CoreMetrics.Counter { repairCounters[reason]! }
 
     func setJobs(byPhase counts: [JobPhase: Int]) {
         jobPhases.withLock { gauges in
@@ -77,6 +91,14 @@ public final class CloudMetrics: Sendable {
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
     }
+}
+
+/// Why the cloud asked a node for its reports again.
+enum ReportRepairReason: String, Sendable, CaseIterable {
+    /// A report named one the cloud never received.
+    case gap
+    /// An in-flight node said nothing for a while.
+    case silence
 }
 
 /// Why an incoming MQTT message was not folded.

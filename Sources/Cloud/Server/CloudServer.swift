@@ -69,7 +69,8 @@ public final class CloudServer: Sendable {
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
         let controller = Controller(
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
-            maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
+            repair: ReportRepair.Settings(gapGrace: c.reportGapGrace, silence: c.silenceProbe, maxSilence: max(c.silenceProbe, .seconds(300))),
+            finishedJobRetention: c.finishedJobRetention, maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
         try await controller.load()
         let intake = StatusIntake(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.
@@ -164,6 +165,7 @@ struct CoreService: Service {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tickInterval)
                         await controller.tick()
+                        await controller.evictExpiredJobs()
                     }
                 }
                 group.addTask { [history, brokerFigures] in

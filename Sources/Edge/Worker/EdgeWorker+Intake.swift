@@ -43,6 +43,7 @@ extension EdgeWorker {
             return
         }
         guard !stopping else { return }
+        spawn { await $0.pruneFinished() }
         let entry = JournalEntry(jobName: jobName, jobUID: uid, taskMessageID: envelope.header.id, task: task,
                                  receivedAtMs: Date.nowEpochMilliseconds, seqReserved: 0)
         jobs[uid] = Job(entry: entry, credentials: task.credentials, seq: 0)
@@ -50,21 +51,28 @@ extension EdgeWorker {
         startRun(uid, fresh: true, parentId: envelope.header.id)
     }
 
+    /// The job is gone from the cloud: a finished task is forgotten at once; a running one stops,
+    /// reports that it was cancelled, and is forgotten then.
     func onTaskCancel(uid: String, jobName: String, reason: String?) {
         stats.cancels += 1
         guard let job = jobs[uid] else {
             logger.info("cancel for a job not held: ignored", metadata: ["job": "\(jobName)", "jobUID": "\(uid)"])
             return
         }
-        guard !job.entry.isFinished, job.cancelReason == nil else { return }
+        guard job.cancelReason == nil else { return }
         let why = "cancelled: " + (reason ?? "the job was cancelled")
         job.cancelReason = why
+        guard !job.entry.isFinished else {
+            spawn { await $0.forget(uid, why: why) }
+            return
+        }
         logger.info("cancelling task", metadata: ["job": "\(jobName)", "jobUID": "\(uid)", "reason": "\(why)"])
         let run = job.run
         run?.cancel()
         spawn { worker in
             await run?.value
             await worker.reportCancelled(uid)
+            await worker.forget(uid, why: why)
         }
     }
 

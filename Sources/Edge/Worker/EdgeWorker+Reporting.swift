@@ -75,13 +75,21 @@ extension EdgeWorker {
         }
     }
 
-    /// The next message of job `uid` (its next seq), nil when the job is gone.
+    /// The next message of job `uid` (its next seq), nil when the job is gone. A QoS 1 report
+    /// names the one before it (`prevSeq`; an `accepted` starts a chain with 0); progress does not.
     func envelope(_ uid: String, _ body: MessageBody, parentId: String?) async -> Envelope? {
         guard let job = jobs[uid] else { return nil }
         let seq = await nextSeq(uid)
+        var prevSeq: UInt64?
+        switch body {
+        case .progress: break
+        case .accepted: prevSeq = 0
+        default: prevSeq = job.chainSeq
+        }
+        if prevSeq != nil { job.chainSeq = seq }
         return Envelope.job(
             id: MessageID.next(), parentId: parentId, timestampMs: Date.nowEpochMilliseconds, jobName: job.entry.jobName,
-            jobUID: uid, nodeName: options.nodeName, seq: seq, body: body)
+            jobUID: uid, nodeName: options.nodeName, seq: seq, prevSeq: prevSeq, body: body)
     }
 
     func publishPresence(_ state: Presence.State) async {

@@ -152,15 +152,29 @@ extension EdgeWorker {
         await finish(uid, phase: .failure, reason: reason)
     }
 
-    /// Keeps the newest `keepFinished` finished entries.
+    /// Forgets finished tasks whose result the broker acknowledged when they finished more than
+    /// `forgetAfter` ago, and all but the newest `keepFinished` of the rest.
     @inline(never)
     func pruneFinished() async {
         let finished = jobs.values.filter { $0.entry.isFinished && $0.entry.reported }
-        guard finished.count > options.keepFinished else { return }
-        let old = finished.sorted { $0.entry.receivedAtMs < $1.entry.receivedAtMs }.prefix(finished.count - options.keepFinished)
-        for job in old {
-            jobs[job.entry.jobUID] = nil
-            try? await journal.remove(jobUID: job.entry.jobUID)
+        let cutoff = Date.nowEpochMilliseconds - options.forgetAfter.components.seconds * 1000
+        var old = finished.filter { ($0.entry.nodeResult?.finishTimeMs ?? 0) < cutoff }
+        let kept = finished.filter { ($0.entry.nodeResult?.finishTimeMs ?? 0) >= cutoff }
+        if kept.count > options.keepFinished {
+            old += kept.sorted { $0.entry.receivedAtMs < $1.entry.receivedAtMs }.prefix(kept.count - options.keepFinished)
+        }
+        for job in old { await forget(job.entry.jobUID, why: "finished long ago") }
+    }
+
+    /// Drops a task from memory and from the journal.
+    func forget(_ uid: String, why: String) async {
+        guard let job = jobs.removeValue(forKey: uid) else { return }
+        stats.tasksForgotten += 1
+        logger.debug("task forgotten", metadata: ["job": "\(job.entry.jobName)", "jobUID": "\(uid)", "why": "\(why)"])
+        do {
+            try await journal.remove(jobUID: uid)
+        } catch {
+            logger.error("journal remove failed", metadata: ["jobUID": "\(uid)", "error": "\(error)"])
         }
     }
 }

@@ -52,6 +52,9 @@ public actor EdgeWorker {
         var credentials: RegistryAuths?
         /// The last seq used for this job.
         var seq: UInt64
+        /// The seq of the last QoS 1 report published for this job: the next one's `prevSeq`, so
+        /// that the cloud sees one lost on the way (0 after a restart: a new chain starts).
+        var chainSeq: UInt64 = 0
         var run: Task<Void, Never>?
         let progress = ProgressTracker()
         /// Set when the cloud cancelled the job: the run stops and the canceller reports.
@@ -179,7 +182,8 @@ public actor EdgeWorker {
         await publishPresence(.online)
         logger.info("edge worker started", metadata: [
             "runtime": "\(runtime.name)", "maxParallelPulls": "\(options.maxParallelPulls)"])
-        for entry in entries {
+        await pruneFinished()
+        for entry in entries where jobs[entry.jobUID] != nil {
             if entry.isFinished {
                 if !entry.reported { spawn { await $0.reReport(entry.jobUID, parentId: nil, accepted: false) } }
             } else {
@@ -236,6 +240,8 @@ public struct EdgeWorkerStats: Sendable, Equatable, Codable {
     public var progressPublished = 0
     public var statusPublished = 0
     public var tasksFinished = 0
+    /// Tasks dropped from memory and journal (cancelled, or finished past `forgetAfter`/`keepFinished`).
+    public var tasksForgotten = 0
 
     public init() {}
 
@@ -253,6 +259,7 @@ public struct EdgeWorkerStats: Sendable, Equatable, Codable {
         sum.progressPublished += b.progressPublished
         sum.statusPublished += b.statusPublished
         sum.tasksFinished += b.tasksFinished
+        sum.tasksForgotten += b.tasksForgotten
         return sum
     }
 }

@@ -22,8 +22,11 @@ public struct EdgeWorkerOptions: Sendable {
     /// A task resumed after a restart that had credentials waits this long for the cloud to
     /// re-send it (credentials are never written to disk) before pulling without them.
     public var credentialWait: Duration
-    /// Finished tasks kept in the journal (answering late duplicates); older ones are pruned.
+    /// Finished tasks kept in the journal (answering late duplicates); older ones are forgotten.
     public var keepFinished: Int
+    /// A finished task whose result the broker acknowledged is forgotten this long after it
+    /// finished (docs/protocol.md 4, "Forgetting"); a `taskCancel` forgets it at once.
+    public var forgetAfter: Duration
     /// Seqs reserved per journal write, so a restart continues above every seq used.
     public var seqReserveBlock: UInt64
     /// Where the worker's nonisolated work runs: the runtime's calls, the task intake, the
@@ -37,12 +40,14 @@ public struct EdgeWorkerOptions: Sendable {
     /// options (or copies of them) to both. One node's: create the options anew for each node
     /// (`init` makes a new sequence), never copy one node's options to another.
     public let presenceSequence = PresenceSequence()
+    /// Seven days: as long as the cloud keeps a finished job by default.
+    public static let defaultForgetAfter: Duration = .seconds(7 * 86_400)
 
     public init(
         nodeName: String, topics: Topics = Topics(), labels: [String: String] = [:], versions: [String: String] = [:],
         checkThresholds: [CheckItem: Double] = [:], maxParallelPulls: Int = 1, retryBackoff: Backoff = Backoff(),
         noProgressTimeout: Duration = .seconds(120), progressInterval: Duration = .seconds(1),
-        credentialWait: Duration = .seconds(30), keepFinished: Int = 256, seqReserveBlock: UInt64 = 1000,
+        credentialWait: Duration = .seconds(30), keepFinished: Int = 256, forgetAfter: Duration = EdgeWorkerOptions.defaultForgetAfter, seqReserveBlock: UInt64 = 1000,
         taskExecutor: (any TaskExecutor)? = nil
     ) {
         self.nodeName = nodeName
@@ -56,6 +61,7 @@ public struct EdgeWorkerOptions: Sendable {
         self.progressInterval = progressInterval
         self.credentialWait = credentialWait
         self.keepFinished = keepFinished
+        self.forgetAfter = forgetAfter
         self.seqReserveBlock = max(1, seqReserveBlock)
         self.taskExecutor = taskExecutor
     }

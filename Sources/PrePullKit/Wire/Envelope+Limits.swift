@@ -3,6 +3,9 @@
 extension Envelope {
     public func checkLimits() throws(RangeViolation) {
         try RangeChecker(path: "header.").epochMs(header.timestamp, "timestamp")
+        if let prev = content.prevSeq, prev >= content.seq {
+            throw RangeViolation(field: "content.prevSeq", value: "\(prev)", allowed: "below content.seq, \(content.seq)")
+        }
         let c = RangeChecker(path: "content.body.")
         switch content.body {
         case let .taskCreate(t): try t.checkLimits(c)

@@ -28,9 +28,9 @@ public struct Envelope: Sendable, Equatable, Codable, CustomStringConvertible {
     /// A job message about one node (task*, accepted, *Result, progress).
     public static func job(
         id: String, parentId: String? = nil, timestampMs: Int64, jobName: String, jobUID: String, nodeName: String,
-        seq: UInt64, body: MessageBody
+        seq: UInt64, prevSeq: UInt64? = nil, body: MessageBody
     ) -> Envelope {
-        Envelope(id: id, parentId: parentId, timestampMs: timestampMs, content: MessageContent(jobName: jobName, jobUID: jobUID, nodeName: nodeName, seq: seq, body: body))
+        Envelope(id: id, parentId: parentId, timestampMs: timestampMs, content: MessageContent(jobName: jobName, jobUID: jobUID, nodeName: nodeName, seq: seq, prevSeq: prevSeq, body: body))
     }
 
     public static func presence(id: String, timestampMs: Int64, nodeName: String, seq: UInt64, presence: Presence) -> Envelope {
@@ -78,6 +78,7 @@ public struct Envelope: Sendable, Equatable, Codable, CustomStringConvertible {
             jobUID: try cc.decodeIfPresent(String.self, forKey: .jobUID),
             nodeName: try cc.decodeIfPresent(String.self, forKey: .nodeName),
             seq: try cc.decode(UInt64.self, forKey: .seq),
+            prevSeq: try cc.decodeIfPresent(UInt64.self, forKey: .prevSeq),
             body: try MessageBody.decode(route.operation, from: cc))
     }
 
@@ -90,6 +91,7 @@ public struct Envelope: Sendable, Equatable, Codable, CustomStringConvertible {
         try cc.encodeIfPresent(content.jobUID, forKey: .jobUID)
         try cc.encodeIfPresent(content.nodeName, forKey: .nodeName)
         try cc.encode(content.seq, forKey: .seq)
+        try cc.encodeIfPresent(content.prevSeq, forKey: .prevSeq)
         try content.body.encode(into: &cc)
     }
 }

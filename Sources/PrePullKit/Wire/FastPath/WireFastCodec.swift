@@ -39,6 +39,7 @@ enum WireFastCodec {
             if let v = c.jobName { w.key("jobName"); try w.string(v) }
             if let v = c.jobUID { w.key("jobUID"); try w.string(v) }
             if let v = c.nodeName { w.key("nodeName"); try w.string(v) }
+            if let v = c.prevSeq { w.key("prevSeq"); w.int(v) }
             w.key("seq")
             w.int(c.seq)
         }
@@ -211,7 +212,7 @@ enum WireFastCodec {
         do {
             var header: MessageHeader?
             var route: MessageRoute?
-            var jobName: String?, jobUID: String?, nodeName: String?, seq: UInt64?
+            var jobName: String?, jobUID: String?, nodeName: String?, seq: UInt64?, prevSeq: UInt64?
             var body: Range<Int>?
             try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
                 if r.key(key, is: "header") {
@@ -225,6 +226,7 @@ enum WireFastCodec {
                         else if r.key(key, is: "jobUID") { jobUID = try optionalString(&r) }
                         else if r.key(key, is: "nodeName") { nodeName = try optionalString(&r) }
                         else if r.key(key, is: "seq") { seq = try r.int(UInt64.self) }
+                        else if r.key(key, is: "prevSeq") { prevSeq = try r.int(UInt64.self) }
                         else { try r.skipValue() }
                     }
                 } else {
@@ -236,7 +238,7 @@ enum WireFastCodec {
             var b = R(payload, from: try required(body).lowerBound)
             let decodedBody = try Self.body(route_.operation, &b)
             return Envelope(header: try required(header), route: route_, content: MessageContent(
-                jobName: jobName, jobUID: jobUID, nodeName: nodeName, seq: try required(seq), body: decodedBody))
+                jobName: jobName, jobUID: jobUID, nodeName: nodeName, seq: try required(seq), prevSeq: prevSeq, body: decodedBody))
         } catch {
             return nil
         }

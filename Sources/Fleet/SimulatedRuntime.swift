@@ -26,11 +26,15 @@ public final class SimulatedRuntime: Runtime {
         public var progressStep: Duration = .seconds(1)
         /// Images present from the start (normalised references).
         public var preloaded: [String] = []
+        /// Images a node holds at most: past it the oldest pulled goes, as the kubelet's image
+        /// garbage collection frees a real node's disk (a fleet that runs job after job stays flat).
+        public var maxImages: Int = 32
 
         public init(pullMilliseconds: Distribution = .uniform(500, 1500), imageMiB: Distribution = .uniform(10, 100),
                     failureRate: Double = 0, stickyFailures: Bool = true, seed: UInt64 = 1,
-                    progressStep: Duration = .seconds(1), preloaded: [String] = [])
+                    progressStep: Duration = .seconds(1), preloaded: [String] = [], maxImages: Int = 32)
         {
+            self.maxImages = max(1, maxImages)
             self.pullMilliseconds = pullMilliseconds
             self.imageMiB = imageMiB
             self.failureRate = failureRate
@@ -55,6 +59,8 @@ public final class SimulatedRuntime: Runtime {
     private struct State {
         var rng: SplitMix64
         var images: [String: RuntimeImage] = [:]
+        /// Pulled images, oldest first (the garbage collection's order).
+        var pulledOrder: [String] = []
         var counters = Counters()
     }
 
@@ -80,7 +86,10 @@ public final class SimulatedRuntime: Runtime {
     }
 
     public func remove(_ image: ImageReference) async throws {
-        _ = state.withLock { $0.images.removeValue(forKey: image.normalized) }
+        state.withLock {
+            $0.images[image.normalized] = nil
+            $0.pulledOrder.removeAll { $0 == image.normalized }
+        }
     }
 
     public nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?, stop: PullStop,
@@ -125,7 +134,10 @@ public final class SimulatedRuntime: Runtime {
         }
         let pulled = Self.image(ref, size: size)
         state.withLock {
-            $0.images[ref] = pulled
+            if $0.images.updateValue(pulled, forKey: ref) == nil { $0.pulledOrder.append(ref) }
+            while $0.pulledOrder.count > configuration.maxImages {
+                $0.images[$0.pulledOrder.removeFirst()] = nil
+            }
             $0.counters.pullsSucceeded += 1
         }
         return pulled

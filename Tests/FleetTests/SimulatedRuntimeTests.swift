@@ -56,6 +56,19 @@ struct SimulatedRuntimeTests {
         #expect(try await runtime.imageStatus(image) == nil)
     }
 
+    @Test("a node holds at most maxImages: the oldest pulled goes first, a re-pull does not count twice, preloaded ones stay")
+    func imageGarbageCollection() async throws {
+        let runtime = SimulatedRuntime(.init(pullMilliseconds: .constant(1), imageMiB: .constant(1), preloaded: ["example.com/base:1"], maxImages: 3))
+        for i in 1...3 { _ = try await runtime.pull(try ImageReference("example.com/app:\(i)"), credential: nil) { _ in } }
+        _ = try await runtime.pull(try ImageReference("example.com/app:1"), credential: nil) { _ in }
+        #expect(runtime.images == ["example.com/app:1", "example.com/app:2", "example.com/app:3", "example.com/base:1"])
+        _ = try await runtime.pull(try ImageReference("example.com/app:4"), credential: nil) { _ in }
+        #expect(runtime.images == ["example.com/app:2", "example.com/app:3", "example.com/app:4", "example.com/base:1"])
+        try await runtime.remove(try ImageReference("example.com/app:3"))
+        _ = try await runtime.pull(try ImageReference("example.com/app:5"), credential: nil) { _ in }
+        #expect(runtime.images == ["example.com/app:2", "example.com/app:4", "example.com/app:5", "example.com/base:1"])
+    }
+
     @Test("failure rate: sticky per image and reproducible from the seed; 0 and 1 are exact")
     func failures() async throws {
         func outcomes(seed: UInt64, rate: Double) async -> [Bool] {

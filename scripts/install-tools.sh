@@ -25,7 +25,7 @@ if [[ ! -x $tools/kubectl-1.20/usr/bin/kubectl ]]; then
 fi
 
 # Pinned: the versions the tests were written against.
-python_tools=(helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5 selenium==4.48.0)
+python_tools=(helm-python-sdk==0.2.2 kubernetes-validate==1.37.0 openapi-spec-validator==0.9.0 schemathesis==4.32.5 selenium==4.48.0 paho-mqtt==2.1.0)
 stamp="$tools/venv/.installed-$(echo "${python_tools[*]}" | md5sum | cut -c1-12)"
 if [[ ! -f $stamp ]]; then
     echo "install-tools: Python venv with ${python_tools[*]}" >&2

@@ -7,17 +7,30 @@ import Testing
 import TestSupport
 
 /// The demo's flow as a test, every part real and a separate process: mosquitto with mTLS and the
-/// shipped ACL, `prepull cloud`, two `prepull edge` workers each next to its own containerd, and a
-/// registry holding the test images. The job must complete with both images on both nodes.
+/// shipped ACL, `prepull cloud`, two edge workers each next to its own containerd, and a registry
+/// holding the test images. The job must complete with both images on both nodes.
+///
+/// Run twice: with `prepull edge`, and with the outside worker (Tests/OutsideWorker/edge_worker.py,
+/// Python, written from docs/protocol.md alone), which must pass the same test unchanged.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct EndToEndTests {
     static let binary = RepositoryPaths.path(".build/debug/prepull")
     static let nodes = ["e2e-node-1", "e2e-node-2"]
+    static let python = RepositoryPaths.path(".build/tools/venv/bin/python")
 
-    @Test("cloud + broker (mTLS) + two edge workers + two containerd: job Completed, both images on both nodes")
-    func demoFlow() async throws {
+    enum Worker: String, CustomTestStringConvertible, CaseIterable {
+        case prepull = "prepull edge"
+        case outside = "the outside Python worker"
+        var testDescription: String { rawValue }
+    }
+
+    @Test("cloud + broker (mTLS) + two edge workers + two containerd: job Completed, both images on both nodes", arguments: Worker.allCases)
+    func demoFlow(worker: Worker) async throws {
         try #require(getuid() == 0, "containerd needs root")
         try #require(FileManager.default.isExecutableFile(atPath: Self.binary), "build prepull first")
+        if worker == .outside {
+            try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run scripts/install-tools.sh (the venv holds paho-mqtt)")
+        }
         try await Testbed.withTestbed { testbed in
             let registry = try await offPool { try testbed.startRegistry(throttleBytesPerSecond: 32 * 1024 * 1024) }
             _ = try await offPool { try testbed.pushImages(to: registry) }
@@ -42,10 +55,22 @@ struct EndToEndTests {
             processes.append(try ManagedProcess(Self.binary, ["cloud", "--broker", brokerURL] + tls("prepull-cloud")
                 + ["--data", work.file("cloud"), "--listen", "127.0.0.1:\(apiPort)"], logPath: work.file("cloud.log")))
             for (node, containerd) in zip(Self.nodes, containerds) {
-                processes.append(try ManagedProcess(Self.binary, ["edge", "--node", node, "--broker", brokerURL] + tls(node)
-                    + ["--containerd", containerd.socketPath, "--state", work.file("\(node)-state"),
-                       "--disk-path", containerd.rootDir.path, "--disk-threshold", "99", "--label", "site=e2e"],
-                    logPath: work.file("\(node).log")))
+                switch worker {
+                case .prepull:
+                    processes.append(try ManagedProcess(Self.binary, ["edge", "--node", node, "--broker", brokerURL] + tls(node)
+                        + ["--containerd", containerd.socketPath, "--state", work.file("\(node)-state"),
+                           "--disk-path", containerd.rootDir.path, "--disk-threshold", "99", "--label", "site=e2e"],
+                        logPath: work.file("\(node).log")))
+                case .outside:
+                    processes.append(try ManagedProcess(Self.python, [
+                        RepositoryPaths.path("Tests/OutsideWorker/edge_worker.py"), "--node", node, "--broker", "localhost:\(broker.port)",
+                        "--tls-ca", certificates.caFile, "--tls-cert", "\(certificates.directory)/\(node).crt",
+                        "--tls-key", "\(certificates.directory)/\(node).key", "--containerd", containerd.socketPath,
+                        "--snapshotter", containerd.snapshotter, "--hosts-dir", containerd.dir.appendingPathComponent("certs.d").path,
+                        "--state", work.file("\(node)-state"), "--disk-path", containerd.rootDir.path, "--disk-threshold", "99",
+                        "--label", "site=e2e",
+                    ], logPath: work.file("\(node).log")))
+                }
             }
             let api = APIClient(server: "http://127.0.0.1:\(apiPort)")
             try await poll("both nodes online", timeout: .seconds(30)) {
@@ -72,13 +97,19 @@ struct EndToEndTests {
                 return job?.status?.phase == .completed || job?.status?.phase == .failure
             }
             let status = try #require(job?.status)
-            #expect(status.phase == .completed, "reason: \(status.reason ?? ""); cloud log: \(processes[0].output.suffix(2000))")
+            #expect(status.phase == .completed, "reason: \(status.reason ?? ""); cloud log: \(processes[0].output.suffix(2000)); node log: \(processes[1].output.suffix(2000))")
             #expect(status.nodeStatus.count == 2)
             for node in status.nodeStatus {
                 #expect(node.phase == .successful, "\(node.nodeName): \(node.reason ?? "")")
                 #expect(node.imageStatus.count == 2)
                 #expect(node.imageStatus.allSatisfy { ($0.digest ?? "").hasPrefix("sha256:") })
             }
+            // Every report the workers sent was taken: none refused, none lost and asked for again.
+            let metrics = String(decoding: try await api.send(.GET, "/metrics").body, as: UTF8.self)
+            let refused = metrics.split(separator: "\n").filter {
+                ($0.hasPrefix("prepull_messages_dropped_total") || $0.hasPrefix("prepull_report_repairs_total")) && !$0.hasSuffix(" 0")
+            }
+            #expect(refused.isEmpty, "\(worker): \(refused)")
             for containerd in containerds {
                 let client = try ContainerdClient(socketPath: containerd.socketPath)
                 let tags = try await client.listImages().flatMap(\.repoTags)

@@ -67,6 +67,63 @@ struct EdgeProcessTests {
         }
     }
 
+    /// Where a seeded kill lands in a task's life.
+    enum KillPoint: String, CaseIterable {
+        case checking = "as the task is accepted (checking)"
+        case pulling = "while bytes move (pulling)"
+        case reporting = "as the pull result arrives (reporting)"
+    }
+
+    @Test("kill -9 at seeded points of real containerd pulls (checking, pulling, reporting), restarted each time: the true result, seqs never reused")
+    func killAtSeededPoints() async throws {
+        let seed = ProcessInfo.processInfo.environment["PREPULL_FAULT_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        print("edge kills: fault seed \(seed) (PREPULL_FAULT_SEED=\(seed) repeats it)")
+        var rng = SplitMix64(seed: seed)
+        try await EdgeHarness.with(registry: { try $0.startRegistry(throttleBytesPerSecond: 4 << 20) }, images: ["multilayer"]) { h in
+            let node = "edge-kill-1"
+            let binary = RepositoryPaths.path(".build/debug/prepull")
+            var edge = try ManagedProcess(binary, Self.arguments(h, node: node), logPath: h.stateDir.file("edge-kill.log"))
+            defer { edge.kill9() }
+            try await h.cloud.waitFor("online presence", timeout: .seconds(15)) { h.cloud.presences(node: node).contains { $0.state == .online } }
+            for (round, point) in KillPoint.allCases.shuffled(using: &rng).enumerated() {
+                // Each round pulls for real: the image goes first, and with it the content a killed
+                // pull left under its lease.
+                // (CRI records the image under its tag, its digest and its id: every record goes.)
+                let refs = (try h.testbed.ctr(h.containerd, ["images", "ls", "-q"])).split(separator: "\n").map(String.init)
+                if !refs.isEmpty { _ = try? h.testbed.ctr(h.containerd, ["images", "rm", "--sync"] + refs) }
+                let leases = (try h.testbed.ctr(h.containerd, ["leases", "ls", "-q"])).split(separator: "\n").map(String.init)
+                for lease in leases where !lease.isEmpty { _ = try? h.testbed.ctr(h.containerd, ["leases", "rm", "--sync", lease]) }
+                let content = try h.testbed.ctr(h.containerd, ["content", "ls", "-q"]).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(content.isEmpty, "content left before round \(round): \(content)")
+                let uid = UUID().uuidString
+                try await h.cloud.sendTask(node: node, job: "kill-\(round)", uid: uid, TaskCreate(images: [h.multilayer]))
+                switch point {
+                case .checking:
+                    try await h.cloud.waitFor("accepted", timeout: .seconds(20)) { !h.cloud.accepted(uid: uid).isEmpty }
+                case .pulling:
+                    try await h.cloud.waitFor("bytes moving", timeout: .seconds(20)) {
+                        h.cloud.progress(uid: uid).contains { ($0.1.images.first?.bytesDone ?? 0) > 0 }
+                    }
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...800, using: &rng)))
+                case .reporting:
+                    try await h.cloud.waitFor("pull result", timeout: .seconds(60)) { !h.cloud.pullResults(uid: uid).isEmpty }
+                }
+                edge.kill9()
+                try await h.cloud.waitFor("offline will", timeout: .seconds(10)) { h.cloud.presences(node: node).last?.state == .offline }
+                edge = try ManagedProcess(binary, Self.arguments(h, node: node), logPath: h.stateDir.file("edge-kill.log"))
+                try await h.cloud.waitFor("result after the kill \(point.rawValue)", timeout: .seconds(90)) {
+                    h.cloud.nodeResults(uid: uid).contains { $0.phase == .successful }
+                }
+                let info = try await h.cri.imageStatus(h.multilayer)
+                let pulled = try #require(h.cloud.pullResults(uid: uid).last?.images.first, "seed \(seed), \(point)")
+                #expect(pulled.succeeded && pulled.digest == info?.manifestDigest, "seed \(seed), \(point): \(pulled)")
+                #expect(h.cloud.nodeResults(uid: uid).allSatisfy { $0.phase == .successful }, "seed \(seed), \(point)")
+                let seqs = h.cloud.messages(uid: uid).map(\.envelope.content.seq)
+                #expect(Set(seqs).count == seqs.count, "seed \(seed), \(point): a seq used twice across the kill: \(seqs)")
+            }
+        }
+    }
+
     @Test("--metrics-listen: pulls, failures by kind, tasks and MQTT reconnects in Prometheus text, under real containerd")
     func metricsListener() async throws {
         try await EdgeHarness.with(images: ["tiny"]) { h in

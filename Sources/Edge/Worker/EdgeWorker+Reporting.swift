@@ -5,29 +5,44 @@ import PrePullKit
 
 /// Reporting: per-job seqs reserved in the journal, status messages, presence.
 extension EdgeWorker {
-    /// The next seq for a job, reserving a new block in the journal when the old one runs out.
+    /// The next seq for a job and, for a QoS 1 report, the one before it in the chain (`prevSeq`;
+    /// 0 when `startsChain`). Both are taken before any suspension, so two reports of one job
+    /// built at once never get crossed numbers. The seq is returned only once the journal holds a
+    /// reservation above it (a new block is written when the old one runs out, and a caller whose
+    /// seq is not yet covered waits for that write), so a restart never reuses it.
     @inline(never)
-    func nextSeq(_ uid: String) async -> UInt64 {
-        guard let job = jobs[uid] else { return 0 }
+    func nextSeq(_ uid: String, chained: Bool, startsChain: Bool) async -> (seq: UInt64, prevSeq: UInt64?) {
+        guard let job = jobs[uid] else { return (0, nil) }
         job.seq += 1
         let seq = job.seq
-        let mustPersist = seq >= job.entry.seqReserved
-        if mustPersist { await persist(uid) }
-        return seq
+        var prevSeq: UInt64?
+        if chained {
+            prevSeq = startsChain ? 0 : job.chainSeq
+            job.chainSeq = seq
+        }
+        while seq >= job.durableReserved {
+            guard await persist(uid) else { break }
+        }
+        return (seq, prevSeq)
     }
 
-    /// Writes the job's entry (with a fresh revision and seq reservation) to the journal.
-    @inline(never)
-    func persist(_ uid: String) async {
-        guard let job = jobs[uid] else { return }
+    /// Writes the job's entry (with a fresh revision and seq reservation) to the journal; false
+    /// when the job is gone or the write failed.
+    @discardableResult @inline(never)
+    func persist(_ uid: String) async -> Bool {
+        guard let job = jobs[uid] else { return false }
         job.entry.revision += 1
         if job.entry.seqReserved <= job.seq + options.seqReserveBlock / 2 {
             job.entry.seqReserved = job.seq + options.seqReserveBlock
         }
+        let reserved = job.entry.seqReserved
         do {
             try await journal.write(job.entry)
+            job.durableReserved = max(job.durableReserved, reserved)
+            return true
         } catch {
             logger.error("journal write failed", metadata: ["jobUID": "\(uid)", "error": "\(error)"])
+            return false
         }
     }
 
@@ -79,14 +94,11 @@ extension EdgeWorker {
     /// names the one before it (`prevSeq`; an `accepted` starts a chain with 0); progress does not.
     func envelope(_ uid: String, _ body: MessageBody, parentId: String?) async -> Envelope? {
         guard let job = jobs[uid] else { return nil }
-        let seq = await nextSeq(uid)
-        var prevSeq: UInt64?
-        switch body {
-        case .progress: break
-        case .accepted: prevSeq = 0
-        default: prevSeq = job.chainSeq
-        }
-        if prevSeq != nil { job.chainSeq = seq }
+        var chained = true
+        if case .progress = body { chained = false }
+        var startsChain = false
+        if case .accepted = body { startsChain = true }
+        let (seq, prevSeq) = await nextSeq(uid, chained: chained, startsChain: startsChain)
         return Envelope.job(
             id: MessageID.next(), parentId: parentId, timestampMs: Date.nowEpochMilliseconds, jobName: job.entry.jobName,
             jobUID: uid, nodeName: options.nodeName, seq: seq, prevSeq: prevSeq, body: body)

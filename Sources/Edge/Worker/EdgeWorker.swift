@@ -55,6 +55,8 @@ public actor EdgeWorker {
         /// The seq of the last QoS 1 report published for this job: the next one's `prevSeq`, so
         /// that the cloud sees one lost on the way (0 after a restart: a new chain starts).
         var chainSeq: UInt64 = 0
+        /// The seq reservation the journal holds (written): seqs below it survive a restart.
+        var durableReserved: UInt64
         var run: Task<Void, Never>?
         let progress = ProgressTracker()
         /// Set when the cloud cancelled the job: the run stops and the canceller reports.
@@ -64,6 +66,7 @@ public actor EdgeWorker {
 
         init(entry: JournalEntry, credentials: RegistryAuths?, seq: UInt64) {
             self.entry = entry
+            self.durableReserved = entry.seqReserved
             self.credentials = credentials
             self.seq = seq
         }

@@ -86,21 +86,7 @@ final class FaultBed: @unchecked Sendable {
 
     /// A job over every hollow node with three images of tag `tag` (a new tag: nodes keep what they pulled).
     func apply(_ name: String, tag: String, concurrency: Int? = nil, timeoutSeconds: Int = 300) async throws {
-        let yaml = """
-            apiVersion: operations.kubeedge.io/v1alpha2
-            kind: ImagePrePullJob
-            metadata:
-              name: \(name)
-            spec:
-              imagePrePullTemplate:
-                images: [registry.local/a:\(tag), registry.local/b:\(tag), registry.local/c:\(tag)]
-                labelSelector:
-                  matchLabels:
-                    prepull.io/fleet: hollow
-                concurrency: \(concurrency ?? nodes)
-                timeoutSeconds: \(timeoutSeconds)
-                failureTolerate: "0"
-            """
+        let yaml = HollowJob.yaml(name: name, tag: tag, concurrency: concurrency ?? nodes, timeoutSeconds: timeoutSeconds)
         _ = try await api.applyRaw(Data(yaml.utf8), contentType: "application/yaml")
     }
 

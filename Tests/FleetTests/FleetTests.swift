@@ -48,21 +48,7 @@ struct FleetTests {
         }
 
         func apply(name: String, nodes: Int, concurrency: Int, tolerance: String) async throws {
-            let yaml = """
-                apiVersion: operations.kubeedge.io/v1alpha2
-                kind: ImagePrePullJob
-                metadata:
-                  name: \(name)
-                spec:
-                  imagePrePullTemplate:
-                    images: [registry.local/a:1, registry.local/b:1, registry.local/c:1]
-                    labelSelector:
-                      matchLabels:
-                        prepull.io/fleet: hollow
-                    concurrency: \(concurrency)
-                    timeoutSeconds: 120
-                    failureTolerate: "\(tolerance)"
-                """
+            let yaml = HollowJob.yaml(name: name, concurrency: concurrency, tolerance: tolerance)
             // Every node must be registered before the selector is evaluated.
             try await eventually("\(nodes) nodes online", timeout: .seconds(60)) {
                 try await api.nodes().filter { $0.isOnline }.count >= nodes

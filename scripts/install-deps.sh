@@ -11,6 +11,7 @@ packages=(
     apache2-utils jq curl                          # htpasswd for the private registry; JSON and HTTP in scripts
     tmux                                           # a real pseudo-terminal for the watch and top tests
     iproute2                                       # network namespaces and veth pairs for the partition test
+    postgresql postgresql-client                   # PostgreSQL 15: the shared store (`--store postgres://...`) and its tests
     chromium chromium-driver fonts-dejavu-core     # a real browser for the dashboard tests
 )
 # Extra packages a caller needs (e.g. protobuf-compiler for scripts/gen-proto.sh).

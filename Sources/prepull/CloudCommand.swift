@@ -14,6 +14,10 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(help: "Broker URL: mqtt://HOST:PORT or mqtts://HOST:PORT.") var broker: String = "mqtt://127.0.0.1:1883"
     @OptionGroup var tls: BrokerTLSOptions
     @Option(help: "Data directory (SQLite store).") var data: String = "./prepull-data"
+    @Option(help: "Store in PostgreSQL instead of SQLite: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full]; several cloud replicas may share it.")
+    var store: String?
+    @Option(name: .customLong("store-start-timeout"), help: "Seconds the start waits for the --store database before it gives up.")
+    var storeStartTimeout: Double = 30
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
     @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
     @Option(name: .customLong("tls-cert-file"), help: "Serve the API over HTTPS with this PEM certificate (chain); kubectl sends a token only over HTTPS.")
@@ -49,7 +53,7 @@ struct CloudCommand: AsyncParsableCommand {
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
             guard seconds.isFinite, (0.1...86_400).contains(seconds) else { throw ValidationError("\(flag) must be 0.1...86400 seconds, not \(seconds)") }
         }
-        for (flag, seconds) in [("--report-gap-grace", reportGapGrace), ("--silence-probe", silenceProbe)] {
+        for (flag, seconds) in [("--report-gap-grace", reportGapGrace), ("--silence-probe", silenceProbe), ("--store-start-timeout", storeStartTimeout)] {
             guard seconds.isFinite, (0.05...3_600).contains(seconds) else { throw ValidationError("\(flag) must be 0.05...3600 seconds, not \(seconds)") }
         }
         guard finishedJobRetention.isFinite, finishedJobRetention == 0 || (1...31_536_000).contains(finishedJobRetention) else {
@@ -72,6 +76,8 @@ struct CloudCommand: AsyncParsableCommand {
         var config = CloudConfiguration(
             mqtt: mqtt, dataDirectory: data, listenHost: address.host, listenPort: address.port, token: token, topics: topics)
         config.maxNodes = maxNodes
+        config.storeURL = store
+        config.storeStartTimeout = .milliseconds(Int64(storeStartTimeout * 1000))
         config.prepullVersion = PrepullVersion.current
         if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }
         config.maxHTTPConnections = httpMaxConnections
@@ -82,7 +88,7 @@ struct CloudCommand: AsyncParsableCommand {
         config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))
         config.httpIdleTimeout = .milliseconds(Int64(httpIdleTimeout * 1000))
         let server = try CloudServer(configuration: config, logger: logger)
-        logger.info("starting", metadata: ["broker": "\(broker)", "data": "\(data)", "listen": "\(listen)", "auth": "\(token != nil)"])
+        logger.info("starting", metadata: ["broker": "\(broker)", "store": "\(server.store)", "listen": "\(listen)", "auth": "\(token != nil)"])
         try await server.run(handleSignals: true)
         logger.info("stopped")
     }

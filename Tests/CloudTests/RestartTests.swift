@@ -9,22 +9,27 @@ import TestSupport
 struct RestartTests {
     static var binary: String { RepositoryPaths.path(".build/debug/prepull") }
 
-    static func startCloud(broker: MosquittoBroker, data: String, port: Int, log: String) throws -> ManagedProcess {
+    static func startCloud(broker: MosquittoBroker, data: String, port: Int, log: String, store: String? = nil) throws -> ManagedProcess {
         try ManagedProcess(
             binary,
-            ["cloud", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--data", data, "--listen", "127.0.0.1:\(port)", "--log-level", "debug"],
+            ["cloud", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--data", data, "--listen", "127.0.0.1:\(port)", "--log-level", "debug"]
+                + (store.map { ["--store", $0] } ?? []),
             logPath: log)
     }
 
-    @Test("kill -9 mid 50-node job, restart on the same data dir: completes, nothing lost, no finished node dispatched again")
-    func killNineAndRestart() async throws {
+    @Test("kill -9 mid 50-node job, restart on the same store: completes, nothing lost, no finished node dispatched again",
+          arguments: StoreTests.Engine.allCases)
+    func killNineAndRestart(engine: StoreTests.Engine) async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
+        let postgres = engine == .postgres ? try await offPool { try PostgresServer() } : nil
+        defer { postgres?.shutdown() }
+        let store = try postgres.map { try $0.makeDatabase() }
         let broker = try MosquittoBroker(.plain)
         let dir = try TemporaryDirectory(prefix: "prepull-restart")
         let loop = MQTTEventLoop(name: "restart-nodes")
         let port = try FreePort.allocate()
         let api = APIClient(server: "http://127.0.0.1:\(port)")
-        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"))
+        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"), store: store)
         var nodes: [ScriptedNode] = []
         defer {
             cloud.kill9()
@@ -51,7 +56,7 @@ struct RestartTests {
             let finishedBeforeKill = nodes.filter { ($0.resultTime(jobUID: uid) ?? .distantFuture) < killedAt.addingTimeInterval(-0.3) }
             #expect(finishedBeforeKill.count >= 5)
             try await Task.sleep(for: .milliseconds(500))
-            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"))
+            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"), store: store)
             try await eventually("cloud back", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
             var job = try await api.job("restart-job")
             try await eventually("job end", timeout: .seconds(60)) {

@@ -8,15 +8,15 @@ import TestSupport
 @Suite("store migrations")
 struct StoreMigrationTests {
     @Test("v1 -> v2: the unique events index goes, node_status becomes WITHOUT ROWID, rows survive")
-    func v1ToV2() throws {
+    func v1ToV2() async throws {
         let dir = try TemporaryDirectory(prefix: "prepull-migrate")
         defer { dir.remove() }
         do {
-            // A database as v1 left it (the same file name CloudStore uses).
+            // A database as v1 left it (the same file name SQLiteStore uses).
             try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
             let old = try DatabasePool(path: dir.file("prepull.sqlite"))
-            try StoreSchema.migrator.migrate(old, upTo: "v1")
-            try old.write { db in
+            try SQLiteSchema.migrator.migrate(old, upTo: "v1")
+            try await old.write { db in
                 try db.execute(sql: "INSERT INTO jobs (uid, name, manifest, created_ms) VALUES ('u1', 'job-1', '{}', 1)")
                 try db.execute(sql: "INSERT INTO events (job_uid, node, kind, seq, time_ms) VALUES ('u1', 'n1', 'dispatched', 1, 10)")
                 try db.execute(sql: "INSERT INTO events (job_uid, node, kind, seq, time_ms) VALUES ('u1', 'n2', 'dispatched', 2, 11)")
@@ -26,10 +26,10 @@ struct StoreMigrationTests {
             }
             try old.close()
         }
-        let store = try CloudStore(directory: dir.path)
-        #expect(try store.nodeStatusRows(jobUID: "u1") == ["n1": "Successful", "n2": "Failed"])
-        #expect(try store.loadEvents(jobUID: "u1").map(\.node) == ["n1", "n2"])
-        try store.pool.read { db in
+        let store = try SQLiteStore(directory: dir.path)
+        #expect(try await store.nodeStatusRows(jobUID: "u1") == ["n1": "Successful", "n2": "Failed"])
+        #expect(try await store.loadEvents(jobUID: "u1").map(\.node) == ["n1", "n2"])
+        try await store.pool.read { db in
             let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
             #expect(!indexes.contains("events_dedup"))
             #expect(indexes.contains("events_on_job_uid"))

@@ -14,7 +14,7 @@ actor Controller {
     /// The MQTT client's event loop: the intake decodes each report on that thread and folds it
     /// here without a hop to another thread (a 10,000-node job brings 40,000 reports in seconds).
     nonisolated let unownedExecutor: UnownedSerialExecutor
-    let store: CloudStore
+    let store: any CloudStore
     let batcher: StoreBatcher
     let publisher: Publisher
     let codec: WireCodec
@@ -46,7 +46,7 @@ actor Controller {
     var seq: UInt64
     var pendingBatch = StoreBatch()
 
-    init(store: CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
+    init(store: any CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
          summaryInterval: Duration, repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
@@ -67,15 +67,15 @@ actor Controller {
     // MARK: start-up
 
     /// Loads secrets, the registry and open jobs (re-folding their stored events).
-    func load() throws {
-        for s in try store.loadSecrets() { secrets[s.reference] = s }
-        registry = NodeRegistry(try store.loadNodes(), capacity: maxNodes)
+    func load() async throws {
+        for s in try await store.loadSecrets() { secrets[s.reference] = s }
+        registry = NodeRegistry(try await store.loadNodes(), capacity: maxNodes)
         metrics.nodesOnline.record(registry.onlineCount)
-        for stored in try store.loadJobs() {
+        for stored in try await store.loadJobs() {
             let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
             recordCreated(rt)
             var events = 0
-            for row in try store.loadEvents(jobUID: rt.uid) {
+            for row in try await store.loadEvents(jobUID: rt.uid) {
                 guard let e = row.nodeEvent() else { continue }
                 // The same refusals as at intake, for rows stored before they existed.
                 if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }

@@ -10,6 +10,11 @@ public struct CloudConfiguration: Sendable {
     public var prepullVersion = "0.0.0-dev"
     /// Directory of the SQLite store (created if missing).
     public var dataDirectory: String
+    /// A `postgres://` URL: the store is that PostgreSQL database instead of SQLite in
+    /// `dataDirectory` (several replicas can share it).
+    public var storeURL: String?
+    /// How long the start waits for that database before it gives up.
+    public var storeStartTimeout: Duration = .seconds(30)
     public var listenHost: String
     /// 0 picks a free port (see `CloudServer.waitUntilListening()`).
     public var listenPort: Int

@@ -28,7 +28,7 @@ public final class CloudServer: Sendable {
     public let configuration: CloudConfiguration
     public let metrics: CloudMetrics
     public let readiness = Readiness()
-    public let store: CloudStore
+    public let store: any CloudStore
     let logger: Logger
     private let boundPort = Locked<Int?>(nil)
 
@@ -36,7 +36,11 @@ public final class CloudServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.metrics = CloudMetrics()
-        self.store = try CloudStore(directory: configuration.dataDirectory)
+        if let url = configuration.storeURL {
+            self.store = try PostgresStore(url: url, startTimeout: configuration.storeStartTimeout, logger: logger)
+        } else {
+            self.store = try SQLiteStore(directory: configuration.dataDirectory)
+        }
     }
 
     /// The HTTP port once the server listens.
@@ -71,7 +75,12 @@ public final class CloudServer: Sendable {
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
             repair: ReportRepair.Settings(gapGrace: c.reportGapGrace, silence: c.silenceProbe, maxSilence: max(c.silenceProbe, .seconds(300))),
             finishedJobRetention: c.finishedJobRetention, maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
+        // The store's engine runs (a PostgreSQL pool) for as long as the server does.
+        let storeTask = Task { [store] in await store.run() }
+        defer { storeTask.cancel() }
+        try await store.prepare()
         try await controller.load()
+        logger.info("store ready", metadata: ["store": "\(store)"])
         let intake = StatusIntake(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.
         let statuses = try await client.subscribe(c.topics.statusFilter, qos: .atLeastOnce)

@@ -1,201 +1,71 @@
 import Foundation
-import GRDB
 import PrePullKit
 
-/// The cloud's durable state: one SQLite database (WAL) under the data directory.
+/// The cloud's durable state, behind one interface with two engines: ``SQLiteStore`` (embedded,
+/// the default) and ``PostgresStore`` (`prepull cloud --store postgres://...`, shared by several
+/// replicas). The same test suite runs against both (`StoreTests`).
 ///
-/// Jobs and secrets are written synchronously (the API answers after the commit); status events
-/// and presence updates arrive through `StoreBatcher` and are written many per transaction.
-public final class CloudStore: Sendable {
-    let pool: DatabasePool
-    public let path: String
-
-    public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("prepull.sqlite")
-        var config = Configuration()
-        config.prepareDatabase { db in
-            // WAL is set by DatabasePool; NORMAL keeps commits durable against a process crash
-            // (kill -9): only a power loss can drop the last transactions.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
-        }
-        pool = try DatabasePool(path: path, configuration: config)
-        try StoreSchema.migrator.migrate(pool)
-    }
-
-    // MARK: jobs
-
-    struct StoredJob: Sendable {
-        var job: ImagePrePullJob
-        var nodes: [String]
-    }
+/// What is stored (docs/cloud.md, "Store schema"): jobs with the node set they were resolved to,
+/// the per-(job, node) event log whose fold is a job's status, each node's folded phase, secrets,
+/// and the node registry. Jobs and secrets are written when the API asks (it answers after the
+/// commit); events, node phases and presences arrive in batches (`StoreBatcher`), one transaction each.
+public protocol CloudStore: Sendable, CustomStringConvertible {
+    /// Makes the store ready (schema migrations); called once before anything else.
+    func prepare() async throws
+    /// Runs what the engine needs in the background (a connection pool) until cancelled.
+    func run() async
 
     /// Inserts a job and its node set; throws `StoreError.nameExists` on a name clash.
-    func insertJob(_ job: ImagePrePullJob, nodes: [String]) async throws {
-        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
-        let uid = job.metadata.uid ?? job.metadata.name
-        try await pool.write { db in
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE name = ?", arguments: [job.metadata.name]) != nil {
-                throw StoreError.nameExists(job.metadata.name)
-            }
-            try db.execute(
-                sql: "INSERT INTO jobs (uid, name, manifest, created_ms) VALUES (?, ?, ?, ?)",
-                arguments: [uid, job.metadata.name, manifest, (job.metadata.creationTimestamp ?? Date()).epochMilliseconds])
-            let statement = try db.makeStatement(sql: "INSERT INTO job_nodes (job_uid, node, position) VALUES (?, ?, ?)")
-            for (i, node) in nodes.enumerated() {
-                try statement.execute(arguments: [uid, node, i])
-            }
-        }
-    }
-
+    func insertJob(_ job: ImagePrePullJob, nodes: [String]) async throws
     /// Rewrites a job's stored manifest (its labels or annotations changed; the spec never does).
-    func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws {
-        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET manifest = ? WHERE uid = ?", arguments: [manifest, uid])
-        }
-    }
-
+    func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws
     /// Removes a job with its nodes, events and node status rows.
-    func deleteJob(uid: String) async throws {
-        try await pool.write { db in
-            try db.execute(sql: "DELETE FROM events WHERE job_uid = ?", arguments: [uid])
-            try db.execute(sql: "DELETE FROM node_status WHERE job_uid = ?", arguments: [uid])
-            try db.execute(sql: "DELETE FROM jobs WHERE uid = ?", arguments: [uid])
-        }
-    }
-
-    func loadJobs() throws -> [StoredJob] {
-        try pool.read { db in
-            var result: [StoredJob] = []
-            let rows = try Row.fetchAll(db, sql: "SELECT uid, manifest FROM jobs ORDER BY created_ms")
-            for row in rows {
-                let uid: String = row["uid"]
-                let manifest: String = row["manifest"]
-                let job = try JSONDecoder().decode(ImagePrePullJob.self, from: Data(manifest.utf8))
-                let nodes = try String.fetchAll(db, sql: "SELECT node FROM job_nodes WHERE job_uid = ? ORDER BY position", arguments: [uid])
-                result.append(StoredJob(job: job, nodes: nodes))
-            }
-            return result
-        }
-    }
-
-    func loadEvents(jobUID: String) throws -> [StoredEvent] {
-        try pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT node, kind, seq, time_ms, reason, payload FROM events WHERE job_uid = ? ORDER BY id", arguments: [jobUID]
-            ).compactMap { row in
-                guard let kind = StoredEvent.Kind(rawValue: row["kind"]) else { return nil }
-                return StoredEvent(jobUID: jobUID, node: row["node"], kind: kind, seq: row["seq"], timeMs: row["time_ms"], reason: row["reason"], payload: row["payload"])
-            }
-        }
-    }
-
-    /// (phase, reason) of each node of a job as last written (for inspection and tests).
-    public func nodeStatusRows(jobUID: String) throws -> [String: String] {
-        try pool.read { db in
-            var result: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT node, phase FROM node_status WHERE job_uid = ?", arguments: [jobUID]) {
-                result[row["node"]] = row["phase"]
-            }
-            return result
-        }
-    }
-
-    // MARK: secrets
+    func deleteJob(uid: String) async throws
+    /// Every stored job, oldest first, with its nodes in job order.
+    func loadJobs() async throws -> [StoredJob]
+    /// A job's events in the order they were written.
+    func loadEvents(jobUID: String) async throws -> [StoredEvent]
+    /// The phase of each node of a job as last written (inspection and tests).
+    func nodeStatusRows(jobUID: String) async throws -> [String: String]
 
     /// Inserts or replaces a secret.
-    func putSecret(_ secret: DockerConfigSecret) async throws {
-        let auths = String(decoding: try JSONEncoder().encode(secret.auths), as: UTF8.self)
-        try await pool.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO secrets (namespace, name, auths, created_ms) VALUES (?, ?, ?, ?)",
-                arguments: [secret.namespace, secret.name, auths, Date().epochMilliseconds])
-        }
-    }
+    func putSecret(_ secret: DockerConfigSecret) async throws
+    func loadSecrets() async throws -> [DockerConfigSecret]
+    func loadNodes() async throws -> [RegisteredNode]
 
-    func loadSecrets() throws -> [DockerConfigSecret] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT namespace, name, auths FROM secrets").map { row in
-                let auths: String = row["auths"]
-                return DockerConfigSecret(
-                    namespace: row["namespace"], name: row["name"],
-                    auths: try JSONDecoder().decode(RegistryAuths.self, from: Data(auths.utf8)))
-            }
-        }
-    }
+    /// Writes one batch in a single transaction (later rows of one key win).
+    func write(_ batch: StoreBatch) async throws
+}
 
-    // MARK: nodes
+extension CloudStore {
+    public func prepare() async throws {}
+    public func run() async {}
+}
 
-    func loadNodes() throws -> [RegisteredNode] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, state, labels, versions, free_disk, last_seen_ms, presence_seq FROM nodes").map { row in
-                let labels: String = row["labels"]
-                let versions: String = row["versions"]
-                return RegisteredNode(
-                    name: row["name"], state: Presence.State(rawValue: row["state"]) ?? .offline,
-                    labels: (try? JSONDecoder().decode([String: String].self, from: Data(labels.utf8))) ?? [:],
-                    versions: (try? JSONDecoder().decode([String: String].self, from: Data(versions.utf8))) ?? [:],
-                    freeDiskBytes: row["free_disk"], lastSeen: Date(epochMilliseconds: row["last_seen_ms"]),
-                    presenceSeq: UInt64(bitPattern: row["presence_seq"] as Int64))
-            }
-        }
-    }
-
-    // MARK: batches
-
-    /// Writes one batch in a single transaction.
-    func write(_ batch: StoreBatch) async throws {
-        guard !batch.isEmpty else { return }
-        try await pool.write { db in
-            if !batch.events.isEmpty {
-                let s = try db.makeStatement(
-                    sql: "INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                for e in batch.events {
-                    try s.execute(arguments: [e.jobUID, e.node, e.kind.rawValue, e.seq, e.timeMs, e.reason, e.payload])
-                }
-            }
-            if !batch.nodeStatus.isEmpty {
-                let s = try db.makeStatement(
-                    sql: "INSERT OR REPLACE INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES (?, ?, ?, ?, ?)")
-                for n in batch.nodeStatus {
-                    try s.execute(arguments: [n.jobUID, n.node, n.phase.rawValue, n.reason, n.updatedMs])
-                }
-            }
-            if !batch.nodes.isEmpty {
-                let s = try db.makeStatement(
-                    sql: "INSERT OR REPLACE INTO nodes (name, state, labels, versions, free_disk, last_seen_ms, presence_seq) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = .sortedKeys
-                for n in batch.nodes {
-                    try s.execute(arguments: [
-                        n.name, n.state.rawValue, String(decoding: try encoder.encode(n.labels), as: UTF8.self),
-                        String(decoding: try encoder.encode(n.versions), as: UTF8.self), n.freeDiskBytes, n.lastSeen.epochMilliseconds,
-                        Int64(bitPattern: n.presenceSeq),
-                    ])
-                }
-            }
-        }
-    }
+/// A job as stored: the manifest (defaults applied) and the nodes it was resolved to.
+public struct StoredJob: Sendable {
+    public var job: ImagePrePullJob
+    public var nodes: [String]
 }
 
 /// What one store transaction of the batcher writes.
-struct StoreBatch: Sendable {
-    struct NodeStatusRow: Sendable {
-        var jobUID: String
-        var node: String
-        var phase: NodePhase
-        var reason: String?
-        var updatedMs: Int64
+public struct StoreBatch: Sendable {
+    public struct NodeStatusRow: Sendable {
+        public var jobUID: String
+        public var node: String
+        public var phase: NodePhase
+        public var reason: String?
+        public var updatedMs: Int64
     }
 
-    var events: [StoredEvent] = []
-    var nodeStatus: [NodeStatusRow] = []
-    var nodes: [RegisteredNode] = []
+    public var events: [StoredEvent] = []
+    public var nodeStatus: [NodeStatusRow] = []
+    public var nodes: [RegisteredNode] = []
 
-    var isEmpty: Bool { events.isEmpty && nodeStatus.isEmpty && nodes.isEmpty }
-    var count: Int { events.count + nodeStatus.count + nodes.count }
+    public init() {}
+
+    public var isEmpty: Bool { events.isEmpty && nodeStatus.isEmpty && nodes.isEmpty }
+    public var count: Int { events.count + nodeStatus.count + nodes.count }
 
     mutating func append(_ other: StoreBatch) {
         events += other.events

@@ -15,7 +15,7 @@ final class StoreBatcher: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let store: CloudStore
+    private let store: any CloudStore
     private let interval: Duration
     private let maxBatch: Int
     private let logger: Logger
@@ -24,7 +24,7 @@ final class StoreBatcher: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
-    init(store: CloudStore, interval: Duration, maxBatch: Int, metrics: CloudMetrics, logger: Logger) {
+    init(store: any CloudStore, interval: Duration, maxBatch: Int, metrics: CloudMetrics, logger: Logger) {
         self.store = store
         self.interval = interval
         self.maxBatch = maxBatch

@@ -6,18 +6,28 @@ import PrePullKit
 /// Node reports keep the whole wire envelope (so the fold input is re-derived by the same decoder
 /// that read it off MQTT); cloud facts keep their kind, time and reason. A report is stored only
 /// when it changed the job's state, so a replayed report (same seq) is not stored again.
-struct StoredEvent: Sendable, Equatable {
-    enum Kind: String, Sendable {
+public struct StoredEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable {
         case report, dispatched, timedOut, failed, cancelled
     }
 
-    var jobUID: String
-    var node: String?
-    var kind: Kind
-    var seq: Int64
-    var timeMs: Int64
-    var reason: String?
-    var payload: Data?
+    public var jobUID: String
+    public var node: String?
+    public var kind: Kind
+    public var seq: Int64
+    public var timeMs: Int64
+    public var reason: String?
+    public var payload: Data?
+
+    public init(jobUID: String, node: String?, kind: Kind, seq: Int64, timeMs: Int64, reason: String? = nil, payload: Data? = nil) {
+        self.jobUID = jobUID
+        self.node = node
+        self.kind = kind
+        self.seq = seq
+        self.timeMs = timeMs
+        self.reason = reason
+        self.payload = payload
+    }
 
     /// A report as received (payload = the raw envelope JSON).
     static func report(_ r: NodeReport, payload: Data) -> StoredEvent {

@@ -12,7 +12,7 @@ import GRDB
 ///   nodes that changed (never the whole job).
 /// - `secrets`: dockerconfigjson auths by namespace/name (never returned by the API).
 /// - `nodes`: the node registry from presence messages.
-enum StoreSchema {
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in

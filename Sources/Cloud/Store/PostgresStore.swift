@@ -1,0 +1,359 @@
+import Foundation
+import Logging
+import MQTT
+import NIOSSL
+import PostgresNIO
+import PrePullKit
+
+/// The cloud's state in PostgreSQL (`prepull cloud --store postgres://USER[:PASSWORD]@HOST[:PORT]/DB`),
+/// through postgres-nio's connection pool: the store several cloud replicas can share.
+///
+/// The same tables as ``SQLiteStore`` (``PostgresSchema``). Batches go in one transaction as
+/// multi-row statements (a few statements per batch, not one per row); upserts keep the last row
+/// of each key in a batch.
+public final class PostgresStore: CloudStore {
+    let client: PostgresClient
+    let logger: Logger
+    /// Where it connects, without the password.
+    public let description: String
+
+    /// `url`: `postgres://` or `postgresql://`, user, optional password, host, port (5432),
+    /// database; `?sslmode=disable|prefer|require` (default prefer) and `sslrootcert=FILE`.
+    /// How long the start waits for the database before it gives up.
+    let startTimeout: Duration
+
+    public init(url: String, startTimeout: Duration = .seconds(30), logger: Logger) throws {
+        self.startTimeout = startTimeout
+        let target = try PostgresTarget(url)
+        var configuration = PostgresClient.Configuration(
+            host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
+            tls: try target.tls())
+        configuration.options.minimumConnections = 1
+        configuration.options.maximumConnections = 8
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        description = target.redacted
+    }
+
+    public func run() async { await client.run() }
+
+    /// Migrates; gives up, naming the database, when it does not answer within `startTimeout`
+    /// (postgres-nio's pool would otherwise retry for ever and the cloud never come up nor say why).
+    public func prepare() async throws {
+        let (client, logger, description, startTimeout) = (client, logger, description, startTimeout)
+        logger.info("store: connecting", metadata: ["store": "\(description)"])
+        let migration = Task { () -> Result<Void, any Error> in
+            do { return .success(try await PostgresSchema.migrate(client, logger: logger)) } catch { return .failure(error) }
+        }
+        guard let outcome = await value(of: migration, within: startTimeout) else {
+            migration.cancel()
+            throw PostgresTargetError("PostgreSQL at \(description) did not answer within \(startTimeout) (the connection errors are logged above)")
+        }
+        try outcome.get()
+    }
+
+    // MARK: jobs
+
+    public func insertJob(_ job: ImagePrePullJob, nodes: [String]) async throws {
+        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+        let uid = job.metadata.uid ?? job.metadata.name
+        let name = job.metadata.name
+        let created = (job.metadata.creationTimestamp ?? Date()).epochMilliseconds
+        do {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    "INSERT INTO jobs (uid, name, manifest, created_ms) VALUES (\(uid), \(name), \(manifest), \(created))", logger: logger)
+                for chunk in nodes.enumerated().chunked(PostgresSchema.rowsPerStatement(columns: 3)) {
+                    var rows = MultiRowInsert("INSERT INTO job_nodes (job_uid, node, position) VALUES ", columns: 3)
+                    for (i, node) in chunk {
+                        try rows.row { b in
+                            b.append(uid)
+                            b.append(node)
+                            b.append(i)
+                        }
+                    }
+                    try await connection.query(rows.query, logger: logger)
+                }
+            }
+        } catch where Self.isUniqueViolation(error) {
+            throw StoreError.nameExists(name)
+        }
+    }
+
+    public func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws {
+        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+        try await client.query("UPDATE jobs SET manifest = \(manifest) WHERE uid = \(uid)", logger: logger)
+    }
+
+    public func deleteJob(uid: String) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM events WHERE job_uid = \(uid)", logger: logger)
+            try await connection.query("DELETE FROM node_status WHERE job_uid = \(uid)", logger: logger)
+            try await connection.query("DELETE FROM jobs WHERE uid = \(uid)", logger: logger)
+        }
+    }
+
+    public func loadJobs() async throws -> [StoredJob] {
+        var jobs: [(uid: String, job: ImagePrePullJob)] = []
+        for try await (uid, manifest) in try await client.query("SELECT uid, manifest FROM jobs ORDER BY created_ms, uid", logger: logger)
+            .decode((String, String).self)
+        {
+            jobs.append((uid, try JSONDecoder().decode(ImagePrePullJob.self, from: Data(manifest.utf8))))
+        }
+        var nodes: [String: [String]] = [:]
+        for try await (uid, node) in try await client.query("SELECT job_uid, node FROM job_nodes ORDER BY job_uid, position", logger: logger)
+            .decode((String, String).self)
+        {
+            nodes[uid, default: []].append(node)
+        }
+        return jobs.map { StoredJob(job: $0.job, nodes: nodes[$0.uid] ?? []) }
+    }
+
+    public func loadEvents(jobUID: String) async throws -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        let rows = try await client.query(
+            "SELECT node, kind, seq, time_ms, reason, payload FROM events WHERE job_uid = \(jobUID) ORDER BY id", logger: logger)
+        for try await (node, kind, seq, timeMs, reason, payload) in rows.decode((String?, String, Int64, Int64, String?, Data?).self) {
+            guard let kind = StoredEvent.Kind(rawValue: kind) else { continue }
+            events.append(StoredEvent(jobUID: jobUID, node: node, kind: kind, seq: seq, timeMs: timeMs, reason: reason, payload: payload))
+        }
+        return events
+    }
+
+    public func nodeStatusRows(jobUID: String) async throws -> [String: String] {
+        var result: [String: String] = [:]
+        for try await (node, phase) in try await client.query(
+            "SELECT node, phase FROM node_status WHERE job_uid = \(jobUID)", logger: logger
+        ).decode((String, String).self) {
+            result[node] = phase
+        }
+        return result
+    }
+
+    // MARK: secrets
+
+    public func putSecret(_ secret: DockerConfigSecret) async throws {
+        let auths = String(decoding: try JSONEncoder().encode(secret.auths), as: UTF8.self)
+        let now = Date().epochMilliseconds
+        try await client.query("""
+            INSERT INTO secrets (namespace, name, auths, created_ms) VALUES (\(secret.namespace), \(secret.name), \(auths), \(now))
+            ON CONFLICT (namespace, name) DO UPDATE SET auths = EXCLUDED.auths, created_ms = EXCLUDED.created_ms
+            """, logger: logger)
+    }
+
+    public func loadSecrets() async throws -> [DockerConfigSecret] {
+        var secrets: [DockerConfigSecret] = []
+        for try await (namespace, name, auths) in try await client.query(
+            "SELECT namespace, name, auths FROM secrets ORDER BY namespace, name", logger: logger
+        ).decode((String, String, String).self) {
+            secrets.append(DockerConfigSecret(namespace: namespace, name: name,
+                                              auths: try JSONDecoder().decode(RegistryAuths.self, from: Data(auths.utf8))))
+        }
+        return secrets
+    }
+
+    // MARK: nodes
+
+    public func loadNodes() async throws -> [RegisteredNode] {
+        var nodes: [RegisteredNode] = []
+        let rows = try await client.query(
+            "SELECT name, state, labels, versions, free_disk, last_seen_ms, presence_seq FROM nodes ORDER BY name", logger: logger)
+        for try await (name, state, labels, versions, freeDisk, lastSeen, presenceSeq) in rows.decode(
+            (String, String, String, String, Int64?, Int64, Int64).self)
+        {
+            nodes.append(RegisteredNode(
+                name: name, state: Presence.State(rawValue: state) ?? .offline,
+                labels: (try? JSONDecoder().decode([String: String].self, from: Data(labels.utf8))) ?? [:],
+                versions: (try? JSONDecoder().decode([String: String].self, from: Data(versions.utf8))) ?? [:],
+                freeDiskBytes: freeDisk, lastSeen: Date(epochMilliseconds: lastSeen), presenceSeq: UInt64(bitPattern: presenceSeq)))
+        }
+        return nodes
+    }
+
+    // MARK: batches
+
+    public func write(_ batch: StoreBatch) async throws {
+        guard !batch.isEmpty else { return }
+        // An upsert statement may not touch one key twice: the last row of each key wins.
+        let nodeStatus = Self.lastPerKey(batch.nodeStatus) { "\($0.jobUID)\u{0}\($0.node)" }
+        let nodes = Self.lastPerKey(batch.nodes) { $0.name }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try await client.withTransaction(logger: logger) { connection in
+            for chunk in batch.events.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
+                var rows = MultiRowInsert("INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES ", columns: 7)
+                for e in chunk {
+                    try rows.row { b in
+                        b.append(e.jobUID)
+                        b.append(e.node)
+                        b.append(e.kind.rawValue)
+                        b.append(e.seq)
+                        b.append(e.timeMs)
+                        b.append(e.reason)
+                        try b.append(e.payload)
+                    }
+                }
+                try await connection.query(rows.query, logger: logger)
+            }
+            for chunk in nodeStatus.chunked(PostgresSchema.rowsPerStatement(columns: 5)) {
+                var rows = MultiRowInsert("INSERT INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES ", columns: 5)
+                for n in chunk {
+                    try rows.row { b in
+                        b.append(n.jobUID)
+                        b.append(n.node)
+                        b.append(n.phase.rawValue)
+                        b.append(n.reason)
+                        b.append(n.updatedMs)
+                    }
+                }
+                rows.suffix(" ON CONFLICT (job_uid, node) DO UPDATE SET phase = EXCLUDED.phase, reason = EXCLUDED.reason, updated_ms = EXCLUDED.updated_ms")
+                try await connection.query(rows.query, logger: logger)
+            }
+            for chunk in nodes.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
+                var rows = MultiRowInsert(
+                    "INSERT INTO nodes (name, state, labels, versions, free_disk, last_seen_ms, presence_seq) VALUES ", columns: 7)
+                for n in chunk {
+                    let labels = String(decoding: try encoder.encode(n.labels), as: UTF8.self)
+                    let versions = String(decoding: try encoder.encode(n.versions), as: UTF8.self)
+                    try rows.row { b in
+                        b.append(n.name)
+                        b.append(n.state.rawValue)
+                        b.append(labels)
+                        b.append(versions)
+                        b.append(n.freeDiskBytes)
+                        b.append(n.lastSeen.epochMilliseconds)
+                        b.append(Int64(bitPattern: n.presenceSeq))
+                    }
+                }
+                rows.suffix("""
+                     ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, labels = EXCLUDED.labels, versions = EXCLUDED.versions,
+                    free_disk = EXCLUDED.free_disk, last_seen_ms = EXCLUDED.last_seen_ms, presence_seq = EXCLUDED.presence_seq
+                    """)
+                try await connection.query(rows.query, logger: logger)
+            }
+        }
+    }
+
+    /// A unique constraint refused a row (SQLSTATE 23505), alone or inside a transaction's error.
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] == "23505" }
+        if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.commitError { return isUniqueViolation(inner) }
+        return false
+    }
+
+    static func lastPerKey<T>(_ rows: [T], key: (T) -> String) -> [T] {
+        var index: [String: Int] = [:]
+        var out: [T] = []
+        for row in rows {
+            let k = key(row)
+            if let i = index[k] { out[i] = row } else {
+                index[k] = out.count
+                out.append(row)
+            }
+        }
+        return out
+    }
+}
+
+/// One `INSERT ... VALUES (...), (...)` with its bindings.
+struct MultiRowInsert {
+    private var sql: String
+    private var binds = PostgresBindings()
+    private let columns: Int
+    private var rows = 0
+
+    init(_ head: String, columns: Int) {
+        sql = head
+        self.columns = columns
+    }
+
+    /// Appends one row; `fill` appends exactly `columns` bindings.
+    mutating func row(_ fill: (inout PostgresBindings) throws -> Void) throws {
+        let first = binds.count
+        try fill(&binds)
+        precondition(binds.count - first == columns, "a row of \(binds.count - first) values for \(columns) columns")
+        sql += rows == 0 ? "(" : ", ("
+        sql += (1...columns).map { "$\(first + $0)" }.joined(separator: ", ") + ")"
+        rows += 1
+    }
+
+    mutating func suffix(_ text: String) { sql += text }
+
+    var query: PostgresQuery { PostgresQuery(unsafeSQL: sql, binds: binds) }
+}
+
+extension Collection {
+    /// The collection in pieces of at most `size` elements.
+    func chunked(_ size: Int) -> [SubSequence] {
+        var pieces: [SubSequence] = []
+        var start = startIndex
+        while start != endIndex {
+            let end = index(start, offsetBy: size, limitedBy: endIndex) ?? endIndex
+            pieces.append(self[start..<end])
+            start = end
+        }
+        return pieces
+    }
+}
+
+/// A `postgres://` URL taken apart.
+struct PostgresTarget: Sendable {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String?
+    var database: String
+    var sslMode: String
+    var rootCertificate: String?
+
+    init(_ url: String) throws {
+        guard let c = URLComponents(string: url), c.scheme == "postgres" || c.scheme == "postgresql" else {
+            throw PostgresTargetError("--store \(Self.redact(url)): not a postgres://USER@HOST[:PORT]/DATABASE URL")
+        }
+        guard let host = c.host, !host.isEmpty else { throw PostgresTargetError("--store \(Self.redact(url)): no host") }
+        guard let user = c.user, !user.isEmpty else { throw PostgresTargetError("--store \(Self.redact(url)): no user (postgres://USER@HOST/DATABASE)") }
+        let database = String(c.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw PostgresTargetError("--store \(Self.redact(url)): no database (postgres://USER@HOST/DATABASE)") }
+        self.host = host
+        self.port = c.port ?? 5432
+        self.user = user.removingPercentEncoding ?? user
+        self.password = c.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = database
+        let items = Dictionary(c.queryItems?.map { ($0.name, $0.value ?? "") } ?? [], uniquingKeysWith: { $1 })
+        sslMode = items["sslmode"] ?? "prefer"
+        rootCertificate = items["sslrootcert"]
+        guard ["disable", "prefer", "require", "verify-full"].contains(sslMode) else {
+            throw PostgresTargetError("--store: sslmode \(sslMode) is not one of disable, prefer, require, verify-full")
+        }
+    }
+
+    func tls() throws -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificate { tls.trustRoots = .file(rootCertificate) }
+        switch sslMode {
+        case "disable": return .disable
+        case "prefer":
+            tls.certificateVerification = .none
+            return .prefer(tls)
+        case "require":
+            if rootCertificate == nil { tls.certificateVerification = .none }
+            return .require(tls)
+        default:
+            return .require(tls)
+        }
+    }
+
+    /// The URL with its password hidden (for logs and `/readyz`).
+    var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)" }
+
+    static func redact(_ url: String) -> String {
+        guard var c = URLComponents(string: url) else { return "(unparsable URL)" }
+        if c.password != nil { c.password = "***" }
+        return c.string ?? "(unparsable URL)"
+    }
+}
+
+struct PostgresTargetError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,7 @@ public final class PostgresServer: Sendable {
     public let port: Int
     public let directory: TemporaryDirectory
     private let bin: String
-    private let process: ManagedProcess
+    private let process = Locked<ManagedProcess?>(nil)
 
     public var dataDirectory: String { directory.file("data") }
     public var logPath: String { directory.file("postgres.log") }
@@ -35,22 +36,27 @@ public final class PostgresServer: Sendable {
             Array(Self.asServerUser(bin + "/initdb").dropFirst()) + ["-D", directory.file("data"), "-U", "prepull", "--auth=trust",
                                                                      "-E", "UTF8", "--locale=C", "--no-sync"])
         guard status == 0 else { throw HarnessError("initdb failed: \(output)") }
+        try start()
+    }
+
+    /// Starts the server on its cluster and port (again, after `stop`), and waits until it answers.
+    public func start() throws {
         let command = Self.asServerUser(bin + "/postgres") + [
             "-D", directory.file("data"), "-p", "\(port)", "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
             "-c", "max_connections=200", "-c", "logging_collector=off",
         ]
-        process = try ManagedProcess(command[0], Array(command.dropFirst()), logPath: directory.file("postgres.log"))
-        let port = port
-        let process = process
+        let started = try ManagedProcess(command[0], Array(command.dropFirst()), logPath: directory.file("postgres.log"))
+        process.withLock { $0 = started }
+        let (port, bin) = (port, bin)
         do {
             try ManagedProcess.waitFor("postgres on port \(port)", timeout: .seconds(30)) {
-                !process.isRunning || ManagedProcessRunner.run(bin + "/pg_isready", ["-h", "127.0.0.1", "-p", "\(port)", "-q"]).status == 0
+                !started.isRunning || ManagedProcessRunner.run(bin + "/pg_isready", ["-h", "127.0.0.1", "-p", "\(port)", "-q"]).status == 0
             }
         } catch {
-            process.kill9()
+            started.kill9()
             throw error
         }
-        guard process.isRunning else { throw HarnessError("postgres exited at start-up: \(process.output)") }
+        guard started.isRunning else { throw HarnessError("postgres exited at start-up: \(started.output)") }
     }
 
     /// Creates a database and returns the URL `prepull cloud --store` takes.
@@ -71,17 +77,20 @@ public final class PostgresServer: Sendable {
         ])
     }
 
-    public var pid: pid_t { process.pid }
-    public var isRunning: Bool { process.isRunning }
+    public var pid: pid_t? { process.withLock { $0?.pid } }
+    public var isRunning: Bool { process.withLock { $0 }?.isRunning ?? false }
 
     /// Fast shutdown (SIGINT: open sessions are ended), waiting for the exit.
     public func stop() {
-        guard process.isRunning else { return }
-        kill(process.pid, SIGINT)
+        guard let current = process.withLock({ $0 }), current.isRunning else { return }
+        kill(current.pid, SIGINT)
         let deadline = ContinuousClock.now + .seconds(20)
-        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-        process.kill9()
+        while current.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+        current.kill9()
     }
+
+    /// SIGKILL, as a crash would (the next start recovers from the WAL).
+    public func kill9() { process.withLock { $0 }?.kill9() }
 
     /// Stops the server and removes its cluster.
     public func shutdown() {

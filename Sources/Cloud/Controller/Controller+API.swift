@@ -5,6 +5,14 @@ import PrePullKit
 
 /// Operator input (the HTTP API): apply, delete, secrets, reads.
 extension Controller {
+    /// Refuses a write while the store cannot take it (503, naming why): nothing is changed, and
+    /// the client may try again once `/readyz` answers ok.
+    func requireStore(_ what: String) throws(CloudAPIError) {
+        if let problem = store.problem ?? batcher.problem {
+            throw .unavailable("\(what): the store cannot take writes now (\(problem)); nothing was changed, try again when /readyz answers ok")
+        }
+    }
+
     /// Stores and starts a job; returns it as created, with its status unless `withStatus` is false.
     func apply(_ input: ImagePrePullJob, withStatus: Bool = true) async throws(CloudAPIError) -> ImagePrePullJob {
         var job = input.withDefaults()
@@ -37,6 +45,7 @@ extension Controller {
             throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, [FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
         }
         try checkTaskFits(job, nodes: nodes)
+        try requireStore("cannot create job \(name)")
         job.metadata.uid = UUID().uuidString.lowercased()
         job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
         do {
@@ -45,7 +54,7 @@ extension Controller {
             throw .jobExists(name)
         } catch {
             logger.error("store: cannot insert job", metadata: ["job": "\(name)", "error": "\(error)"])
-            throw .badRequest("cannot store the job: \(error)")
+            throw .unavailable("cannot create job \(name): the store refused it (\(error)); nothing was changed")
         }
         guard uidByName[name] == nil else { throw .jobExists(name) }
         let rt = ActiveJob(job: job, nodes: nodes)
@@ -75,6 +84,7 @@ extension Controller {
     /// one forgets the job), the retained summary is cleared, watchers get DELETED.
     func delete(name: String, reason: String = "job deleted") async throws(CloudAPIError) -> ImagePrePullJob {
         guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
+        try requireStore("cannot delete job \(name)")
         jobs[uid] = nil
         uidByName[name] = nil
         let now = Date()
@@ -132,10 +142,11 @@ extension Controller {
             errors.append(FieldError(path: "data", message: "\(secret.auths.entries.count) registries: at most \(JobLimits.maxSecretRegistries)"))
         }
         guard errors.isEmpty else { throw .invalidObject(kind: "Secret", name: secret.name, errors) }
+        try requireStore("cannot store secret \(secret.namespace)/\(secret.name)")
         do {
             try await store.putSecret(secret)
         } catch {
-            throw .badRequest("cannot store the secret: \(type(of: error))")
+            throw .unavailable("cannot store secret \(secret.namespace)/\(secret.name): the store refused it (\(type(of: error))); nothing was changed")
         }
         secrets[secret.reference] = secret
         logger.info("secret stored", metadata: ["secret": "\(secret.namespace)/\(secret.name)", "registries": "\(secret.auths.entries.count)"])
@@ -188,13 +199,14 @@ extension Controller {
         guard patched.metadata.labels != rt.job.metadata.labels || patched.metadata.annotations != rt.job.metadata.annotations else {
             return rt.object()
         }
+        try requireStore("cannot change job \(name)")
         rt.job.metadata.labels = patched.metadata.labels
         rt.job.metadata.annotations = patched.metadata.annotations
         do {
             try await store.updateJobMetadata(uid: uid, job: rt.job)
         } catch {
             logger.error("store: cannot update job metadata", metadata: ["job": "\(name)", "error": "\(error)"])
-            throw .badRequest("cannot store the change: \(error)")
+            throw .unavailable("cannot change job \(name): the store refused it (\(error))")
         }
         notify(rt, type: .modified)
         return rt.object()

@@ -48,6 +48,7 @@ public enum APIResponses {
         case let .notFound(m): return Status(code: 404, reason: "NotFound", message: m)
         case .unauthorized: return Status(code: 401, reason: "Unauthorized", message: "Unauthorized: a valid bearer token is required")
         case let .unsupportedMediaType(m): return Status(code: 415, reason: "UnsupportedMediaType", message: m)
+        case let .unavailable(m): return Status(code: 503, reason: "ServiceUnavailable", message: m)
         }
     }
 

@@ -17,6 +17,8 @@ public enum CloudAPIError: Error, Sendable, Equatable {
     case unauthorized
     /// 415: a body in a type this route does not take (a patch that is not a merge patch).
     case unsupportedMediaType(String)
+    /// 503: a write cannot be kept now (the store does not answer); nothing was changed.
+    case unavailable(String)
 }
 
 extension CloudAPIError {

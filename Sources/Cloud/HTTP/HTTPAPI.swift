@@ -31,7 +31,10 @@ enum HTTPAPI {
 
         router.get(RouterPath(APIPaths.healthz)) { _, _ in APIResponses.text("ok\n") }
         router.get(RouterPath(APIPaths.readyz)) { _, _ in
-            readiness.isReady ? APIResponses.text("ok\n") : APIResponses.text("not ready\n", status: .serviceUnavailable)
+            let problems = readiness.problems
+            return problems.isEmpty
+                ? APIResponses.text("ok\n")
+                : APIResponses.text("not ready\n" + problems.map { "- \($0)\n" }.joined(), status: .serviceUnavailable)
         }
         router.get(RouterPath(APIPaths.metrics)) { _, _ in
             APIResponses.text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")

@@ -17,6 +17,8 @@ public final class CloudMetrics: Sendable {
     let messagesOut: CoreMetrics.Counter
     let tasksSent: CoreMetrics.Counter
     let storeErrors: CoreMetrics.Counter
+    /// Rows waiting for the store (kept while writes fail).
+    let storePending: CoreMetrics.Gauge
     let nodesOnline: CoreMetrics.Gauge
     let foldLatency: CoreMetrics.Timer
     let dispatchLatency: CoreMetrics.Timer
@@ -43,6 +45,7 @@ public final class CloudMetrics: Sendable {
         messagesOut = CoreMetrics.Counter(label: "prepull_messages_out_total", factory: factory)
         tasksSent = CoreMetrics.Counter(label: "prepull_tasks_sent_total", factory: factory)
         storeErrors = CoreMetrics.Counter(label: "prepull_store_errors_total", factory: factory)
+        storePending = CoreMetrics.Gauge(label: "prepull_store_pending_rows", factory: factory)
         nodesOnline = CoreMetrics.Gauge(label: "prepull_nodes_online", factory: factory)
         foldLatency = CoreMetrics.Timer(label: "prepull_fold_latency_seconds", factory: factory)
         dispatchLatency = CoreMetrics.Timer(label: "prepull_dispatch_latency_seconds", factory: factory)

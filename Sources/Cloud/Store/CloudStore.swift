@@ -14,6 +14,8 @@ public protocol CloudStore: Sendable, CustomStringConvertible {
     func prepare() async throws
     /// Runs what the engine needs in the background (a connection pool) until cancelled.
     func run() async
+    /// Why the store cannot be relied on now (a call waiting on an unreachable database), or nil.
+    var problem: String? { get }
 
     /// Inserts a job and its node set; throws `StoreError.nameExists` on a name clash.
     func insertJob(_ job: ImagePrePullJob, nodes: [String]) async throws
@@ -40,6 +42,7 @@ public protocol CloudStore: Sendable, CustomStringConvertible {
 extension CloudStore {
     public func prepare() async throws {}
     public func run() async {}
+    public var problem: String? { nil }
 }
 
 /// A job as stored: the manifest (defaults applied) and the nodes it was resolved to.

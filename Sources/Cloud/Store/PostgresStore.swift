@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Logging
 import MQTT
 import NIOSSL
@@ -21,6 +22,10 @@ public final class PostgresStore: CloudStore {
     /// database; `?sslmode=disable|prefer|require` (default prefer) and `sslrootcert=FILE`.
     /// How long the start waits for the database before it gives up.
     let startTimeout: Duration
+    /// Calls waiting on the database, by id: when the oldest has waited `stallAfter`, the store
+    /// reports a problem (postgres-nio's pool waits for a connection for as long as it takes).
+    private let inFlight = Locked<(next: Int, started: [Int: ContinuousClock.Instant])>((0, [:]))
+    static let stallAfter: Duration = .seconds(5)
 
     public init(url: String, startTimeout: Duration = .seconds(30), logger: Logger) throws {
         self.startTimeout = startTimeout
@@ -36,6 +41,24 @@ public final class PostgresStore: CloudStore {
     }
 
     public func run() async { await client.run() }
+
+    public var problem: String? {
+        let oldest = inFlight.withLock { $0.started.values.min() }
+        guard let oldest, ContinuousClock.now - oldest >= Self.stallAfter else { return nil }
+        let waited = (ContinuousClock.now - oldest).components.seconds
+        return "store: PostgreSQL at \(description) has not answered for \(waited) s (postgres-nio reconnects; every write is kept)"
+    }
+
+    /// Runs `body`, counted as waiting on the database while it runs.
+    private func tracked<T>(_ body: () async throws -> T) async throws -> T {
+        let id = inFlight.withLock { state -> Int in
+            state.next += 1
+            state.started[state.next] = .now
+            return state.next
+        }
+        defer { inFlight.withLock { _ = $0.started.removeValue(forKey: id) } }
+        return try await body()
+    }
 
     /// Migrates; gives up, naming the database, when it does not answer within `startTimeout`
     /// (postgres-nio's pool would otherwise retry for ever and the cloud never come up nor say why).
@@ -55,41 +78,47 @@ public final class PostgresStore: CloudStore {
     // MARK: jobs
 
     public func insertJob(_ job: ImagePrePullJob, nodes: [String]) async throws {
-        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
-        let uid = job.metadata.uid ?? job.metadata.name
-        let name = job.metadata.name
-        let created = (job.metadata.creationTimestamp ?? Date()).epochMilliseconds
-        do {
-            try await client.withTransaction(logger: logger) { connection in
-                try await connection.query(
-                    "INSERT INTO jobs (uid, name, manifest, created_ms) VALUES (\(uid), \(name), \(manifest), \(created))", logger: logger)
-                for chunk in nodes.enumerated().chunked(PostgresSchema.rowsPerStatement(columns: 3)) {
-                    var rows = MultiRowInsert("INSERT INTO job_nodes (job_uid, node, position) VALUES ", columns: 3)
-                    for (i, node) in chunk {
-                        try rows.row { b in
-                            b.append(uid)
-                            b.append(node)
-                            b.append(i)
+        try await tracked {
+            let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+            let uid = job.metadata.uid ?? job.metadata.name
+            let name = job.metadata.name
+            let created = (job.metadata.creationTimestamp ?? Date()).epochMilliseconds
+            do {
+                try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query(
+                        "INSERT INTO jobs (uid, name, manifest, created_ms) VALUES (\(uid), \(name), \(manifest), \(created))", logger: logger)
+                    for chunk in nodes.enumerated().chunked(PostgresSchema.rowsPerStatement(columns: 3)) {
+                        var rows = MultiRowInsert("INSERT INTO job_nodes (job_uid, node, position) VALUES ", columns: 3)
+                        for (i, node) in chunk {
+                            try rows.row { b in
+                                b.append(uid)
+                                b.append(node)
+                                b.append(i)
+                            }
                         }
+                        try await connection.query(rows.query, logger: logger)
                     }
-                    try await connection.query(rows.query, logger: logger)
                 }
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError.nameExists(name)
             }
-        } catch where Self.isUniqueViolation(error) {
-            throw StoreError.nameExists(name)
         }
     }
 
     public func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws {
-        let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
-        try await client.query("UPDATE jobs SET manifest = \(manifest) WHERE uid = \(uid)", logger: logger)
+        try await tracked {
+            let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
+            try await client.query("UPDATE jobs SET manifest = \(manifest) WHERE uid = \(uid)", logger: logger)
+        }
     }
 
     public func deleteJob(uid: String) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("DELETE FROM events WHERE job_uid = \(uid)", logger: logger)
-            try await connection.query("DELETE FROM node_status WHERE job_uid = \(uid)", logger: logger)
-            try await connection.query("DELETE FROM jobs WHERE uid = \(uid)", logger: logger)
+        try await tracked {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("DELETE FROM events WHERE job_uid = \(uid)", logger: logger)
+                try await connection.query("DELETE FROM node_status WHERE job_uid = \(uid)", logger: logger)
+                try await connection.query("DELETE FROM jobs WHERE uid = \(uid)", logger: logger)
+            }
         }
     }
 
@@ -133,12 +162,14 @@ public final class PostgresStore: CloudStore {
     // MARK: secrets
 
     public func putSecret(_ secret: DockerConfigSecret) async throws {
-        let auths = String(decoding: try JSONEncoder().encode(secret.auths), as: UTF8.self)
-        let now = Date().epochMilliseconds
-        try await client.query("""
-            INSERT INTO secrets (namespace, name, auths, created_ms) VALUES (\(secret.namespace), \(secret.name), \(auths), \(now))
-            ON CONFLICT (namespace, name) DO UPDATE SET auths = EXCLUDED.auths, created_ms = EXCLUDED.created_ms
-            """, logger: logger)
+        try await tracked {
+            let auths = String(decoding: try JSONEncoder().encode(secret.auths), as: UTF8.self)
+            let now = Date().epochMilliseconds
+            try await client.query("""
+                INSERT INTO secrets (namespace, name, auths, created_ms) VALUES (\(secret.namespace), \(secret.name), \(auths), \(now))
+                ON CONFLICT (namespace, name) DO UPDATE SET auths = EXCLUDED.auths, created_ms = EXCLUDED.created_ms
+                """, logger: logger)
+        }
     }
 
     public func loadSecrets() async throws -> [DockerConfigSecret] {
@@ -173,63 +204,65 @@ public final class PostgresStore: CloudStore {
     // MARK: batches
 
     public func write(_ batch: StoreBatch) async throws {
-        guard !batch.isEmpty else { return }
-        // An upsert statement may not touch one key twice: the last row of each key wins.
-        let nodeStatus = Self.lastPerKey(batch.nodeStatus) { "\($0.jobUID)\u{0}\($0.node)" }
-        let nodes = Self.lastPerKey(batch.nodes) { $0.name }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        try await client.withTransaction(logger: logger) { connection in
-            for chunk in batch.events.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
-                var rows = MultiRowInsert("INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES ", columns: 7)
-                for e in chunk {
-                    try rows.row { b in
-                        b.append(e.jobUID)
-                        b.append(e.node)
-                        b.append(e.kind.rawValue)
-                        b.append(e.seq)
-                        b.append(e.timeMs)
-                        b.append(e.reason)
-                        try b.append(e.payload)
+        try await tracked {
+            guard !batch.isEmpty else { return }
+            // An upsert statement may not touch one key twice: the last row of each key wins.
+            let nodeStatus = Self.lastPerKey(batch.nodeStatus) { "\($0.jobUID)\u{0}\($0.node)" }
+            let nodes = Self.lastPerKey(batch.nodes) { $0.name }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            try await client.withTransaction(logger: logger) { connection in
+                for chunk in batch.events.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
+                    var rows = MultiRowInsert("INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES ", columns: 7)
+                    for e in chunk {
+                        try rows.row { b in
+                            b.append(e.jobUID)
+                            b.append(e.node)
+                            b.append(e.kind.rawValue)
+                            b.append(e.seq)
+                            b.append(e.timeMs)
+                            b.append(e.reason)
+                            try b.append(e.payload)
+                        }
                     }
+                    try await connection.query(rows.query, logger: logger)
                 }
-                try await connection.query(rows.query, logger: logger)
-            }
-            for chunk in nodeStatus.chunked(PostgresSchema.rowsPerStatement(columns: 5)) {
-                var rows = MultiRowInsert("INSERT INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES ", columns: 5)
-                for n in chunk {
-                    try rows.row { b in
-                        b.append(n.jobUID)
-                        b.append(n.node)
-                        b.append(n.phase.rawValue)
-                        b.append(n.reason)
-                        b.append(n.updatedMs)
+                for chunk in nodeStatus.chunked(PostgresSchema.rowsPerStatement(columns: 5)) {
+                    var rows = MultiRowInsert("INSERT INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES ", columns: 5)
+                    for n in chunk {
+                        try rows.row { b in
+                            b.append(n.jobUID)
+                            b.append(n.node)
+                            b.append(n.phase.rawValue)
+                            b.append(n.reason)
+                            b.append(n.updatedMs)
+                        }
                     }
+                    rows.suffix(" ON CONFLICT (job_uid, node) DO UPDATE SET phase = EXCLUDED.phase, reason = EXCLUDED.reason, updated_ms = EXCLUDED.updated_ms")
+                    try await connection.query(rows.query, logger: logger)
                 }
-                rows.suffix(" ON CONFLICT (job_uid, node) DO UPDATE SET phase = EXCLUDED.phase, reason = EXCLUDED.reason, updated_ms = EXCLUDED.updated_ms")
-                try await connection.query(rows.query, logger: logger)
-            }
-            for chunk in nodes.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
-                var rows = MultiRowInsert(
-                    "INSERT INTO nodes (name, state, labels, versions, free_disk, last_seen_ms, presence_seq) VALUES ", columns: 7)
-                for n in chunk {
-                    let labels = String(decoding: try encoder.encode(n.labels), as: UTF8.self)
-                    let versions = String(decoding: try encoder.encode(n.versions), as: UTF8.self)
-                    try rows.row { b in
-                        b.append(n.name)
-                        b.append(n.state.rawValue)
-                        b.append(labels)
-                        b.append(versions)
-                        b.append(n.freeDiskBytes)
-                        b.append(n.lastSeen.epochMilliseconds)
-                        b.append(Int64(bitPattern: n.presenceSeq))
+                for chunk in nodes.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
+                    var rows = MultiRowInsert(
+                        "INSERT INTO nodes (name, state, labels, versions, free_disk, last_seen_ms, presence_seq) VALUES ", columns: 7)
+                    for n in chunk {
+                        let labels = String(decoding: try encoder.encode(n.labels), as: UTF8.self)
+                        let versions = String(decoding: try encoder.encode(n.versions), as: UTF8.self)
+                        try rows.row { b in
+                            b.append(n.name)
+                            b.append(n.state.rawValue)
+                            b.append(labels)
+                            b.append(versions)
+                            b.append(n.freeDiskBytes)
+                            b.append(n.lastSeen.epochMilliseconds)
+                            b.append(Int64(bitPattern: n.presenceSeq))
+                        }
                     }
+                    rows.suffix("""
+                         ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, labels = EXCLUDED.labels, versions = EXCLUDED.versions,
+                        free_disk = EXCLUDED.free_disk, last_seen_ms = EXCLUDED.last_seen_ms, presence_seq = EXCLUDED.presence_seq
+                        """)
+                    try await connection.query(rows.query, logger: logger)
                 }
-                rows.suffix("""
-                     ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, labels = EXCLUDED.labels, versions = EXCLUDED.versions,
-                    free_disk = EXCLUDED.free_disk, last_seen_ms = EXCLUDED.last_seen_ms, presence_seq = EXCLUDED.presence_seq
-                    """)
-                try await connection.query(rows.query, logger: logger)
             }
         }
     }

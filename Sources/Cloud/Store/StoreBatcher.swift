@@ -9,10 +9,18 @@ import Locking
 ///
 /// `enqueue` never blocks (the controller calls it for every event). `run()` is the flush loop;
 /// it writes what is queued once more when cancelled.
+///
+/// A batch the store refuses (the database went away, a connection broke mid-transaction) is kept,
+/// ahead of what came since, and written again after a backoff (0.25 s doubling to 5 s) until the
+/// store takes it: nothing the cloud received is dropped while the store is down. Meanwhile
+/// `problem` says why (readiness), and `prepull_store_pending_rows` how much waits.
 final class StoreBatcher: Sendable {
     private struct State {
         var batch = StoreBatch()
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// The last write's error while writes fail; nil once one succeeds.
+        var failure: String?
+        var failedAttempts = 0
     }
 
     private let store: any CloudStore
@@ -51,6 +59,13 @@ final class StoreBatcher: Sendable {
         }
     }
 
+    /// Why writes are not landing now, or nil.
+    var problem: String? {
+        state.withLock { s in
+            s.failure.map { "store: \(s.failedAttempts) write(s) failed, \(s.batch.count) rows kept for the next (\($0))" }
+        }
+    }
+
     func run() async {
         for await _ in wakes {
             // Let a batch build up, unless it is already full or someone waits for a flush.
@@ -75,13 +90,33 @@ final class StoreBatcher: Sendable {
             do {
                 try await store.write(batch)
                 metrics.storeBatch(count: batch.count, duration: ContinuousClock.now - start)
+                let recovered = state.withLock { s -> Int in
+                    defer { s.failure = nil; s.failedAttempts = 0 }
+                    return s.failedAttempts
+                }
+                if recovered > 0 { logger.info("store writes landing again", metadata: ["failedAttempts": "\(recovered)", "rows": "\(batch.count)"]) }
             } catch {
-                // Not retried blindly: the events stay re-derivable (tasks are re-sent to open nodes
-                // on restart and the edge re-reports), but make the failure loud.
-                logger.error("store batch write failed", metadata: ["error": "\(error)", "rows": "\(batch.count)"])
+                // Kept, ahead of what came since: the next write carries it (the store takes the
+                // last row of a key, so the order of upserts is kept).
+                let attempts = state.withLock { s -> Int in
+                    var kept = batch
+                    kept.append(s.batch)
+                    s.batch = kept
+                    s.failure = "\(error)"
+                    s.failedAttempts += 1
+                    return s.failedAttempts
+                }
                 metrics.storeErrors.increment()
+                logger.error("store batch write failed: kept for the next attempt", metadata: [
+                    "error": "\(error)", "rows": "\(batch.count)", "attempt": "\(attempts)"])
+                for w in waiters { w.resume() }
+                metrics.storePending.record(state.withLock { $0.batch.count })
+                try? await Task.sleep(for: min(.milliseconds(250) * (1 << min(attempts - 1, 5)), .seconds(5)))
+                wake.yield()
+                return
             }
         }
+        metrics.storePending.record(state.withLock { $0.batch.count })
         for w in waiters { w.resume() }
     }
 

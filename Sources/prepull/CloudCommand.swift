@@ -16,6 +16,8 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(help: "Data directory (SQLite store).") var data: String = "./prepull-data"
     @Option(help: "Store in PostgreSQL instead of SQLite: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full]; several cloud replicas may share it.")
     var store: String?
+    @Option(name: .customLong("store-file"), help: "File holding the --store URL (a mounted Secret: the URL may carry a password).")
+    var storeFile: String?
     @Option(name: .customLong("store-start-timeout"), help: "Seconds the start waits for the --store database before it gives up.")
     var storeStartTimeout: Double = 30
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
@@ -48,6 +50,7 @@ struct CloudCommand: AsyncParsableCommand {
         guard (tlsCertFile == nil) == (tlsPrivateKeyFile == nil) else {
             throw ValidationError("--tls-cert-file and --tls-private-key-file go together")
         }
+        guard store == nil || storeFile == nil else { throw ValidationError("--store and --store-file are one setting: give one") }
         guard maxNodes > 0 else { throw ValidationError("--max-nodes must be at least 1, not \(maxNodes)") }
         guard httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be at least 1, not \(httpMaxConnections)") }
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
@@ -77,6 +80,11 @@ struct CloudCommand: AsyncParsableCommand {
             mqtt: mqtt, dataDirectory: data, listenHost: address.host, listenPort: address.port, token: token, topics: topics)
         config.maxNodes = maxNodes
         config.storeURL = store
+        if let storeFile {
+            let url = try String(contentsOfFile: storeFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !url.isEmpty else { throw ValidationError("--store-file \(storeFile) is empty") }
+            config.storeURL = url
+        }
         config.storeStartTimeout = .milliseconds(Int64(storeStartTimeout * 1000))
         config.prepullVersion = PrepullVersion.current
         if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }

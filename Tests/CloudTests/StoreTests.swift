@@ -197,7 +197,7 @@ struct StoreTests {
         #expect(try PostgresStore(url: "postgres://u:secret@db.example:6543/prepull", logger: logger).description == "postgres://u@db.example:6543/prepull")
     }
 
-    @Test("prepull cloud on a PostgreSQL that does not answer: exit 1 after --store-start-timeout, naming the database, never its password")
+    @Test("prepull cloud on a PostgreSQL that does not answer (--store or --store-file): exit 1 after --store-start-timeout, naming the database, never its password")
     func unreachableAtStart() async throws {
         let binary = RepositoryPaths.path(".build/debug/prepull")
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build first")
@@ -216,5 +216,17 @@ struct StoreTests {
         #expect(output.contains("PostgreSQL at postgres://prepull@127.0.0.1:\(closed)/prepull did not answer within 2"), "\(output.suffix(600))")
         #expect(!output.contains("secret"))
         #expect(took < .seconds(20), "\(took)")
+
+        // The same URL from a file (a mounted Secret), and both ways at once refused.
+        try "postgres://prepull:secret@127.0.0.1:\(closed)/prepull\n".write(toFile: dir.file("url"), atomically: true, encoding: .utf8)
+        let fromFile = await ManagedProcessRunner.runOffPool(binary, [
+            "cloud", "--broker", "mqtt://127.0.0.1:\(broker.port)", "--listen", "127.0.0.1:\(try FreePort.allocate())",
+            "--store-file", dir.file("url"), "--store-start-timeout", "1",
+        ])
+        #expect(fromFile.status != 0 && fromFile.output.contains("PostgreSQL at postgres://prepull@127.0.0.1:\(closed)/prepull did not answer"),
+                "\(fromFile.output.suffix(400))")
+        #expect(!fromFile.output.contains("secret"))
+        let both = await ManagedProcessRunner.runOffPool(binary, ["cloud", "--store", "postgres://u@h/d", "--store-file", dir.file("url")])
+        #expect(both.status != 0 && both.output.contains("--store and --store-file"), "\(both.output)")
     }
 }

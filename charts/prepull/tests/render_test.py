@@ -112,6 +112,16 @@ check("--tls-cert-file" in args and "/api-tls/tls.crt" in args and "--token-file
 check(cloud["containers"][0]["livenessProbe"]["httpGet"]["scheme"] == "HTTPS", "probes over HTTPS")
 check(any(v.get("secret", {}).get("secretName") == "prepull-api-tls" for v in cloud["volumes"]), "the TLS Secret is mounted")
 
+postgres = render({"cloud": {"store": {"postgres": {"existingSecret": "prepull-store", "key": "dsn"}}}})
+validate(postgres, "PostgreSQL store")
+pg_cloud = find(postgres, "Deployment", "cloud")[0]["spec"]["template"]["spec"]
+pg_args = pg_cloud["containers"][0]["args"]
+check("--store-file" in pg_args and "/store/url" in pg_args and "--data" not in pg_args, f"PostgreSQL store args: {pg_args}")
+check(not any("postgres://" in a for a in pg_args), "the URL is not in the pod spec")
+check(any(v.get("secret", {}).get("secretName") == "prepull-store" and v["secret"]["items"][0]["key"] == "dsn" for v in pg_cloud["volumes"]),
+      "the store Secret's key is mounted as /store/url")
+check(not find(postgres, "PersistentVolumeClaim", "cloud"), "no cloud PVC with the PostgreSQL store")
+
 for values, needle in [
     ({"cloud": {"apiService": {"enabled": True, "caBundle": "eA=="}}}, "cloud.httpsTLS.existingSecret"),
     ({"cloud": {"httpsTLS": {"existingSecret": "t"}, "apiService": {"enabled": True}}}, "cloud.apiService.caBundle"),

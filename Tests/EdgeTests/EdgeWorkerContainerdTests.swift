@@ -144,7 +144,7 @@ struct EdgeWorkerContainerdTests {
         }
     }
 
-    @Test("--forget-after: a finished task past its retention is forgotten when the next task arrives, and at start")
+    @Test("--forget-after: a finished task past its retention is forgotten when the next task finishes, and at start")
     func forgetAfterRetention() async throws {
         try await EdgeHarness.with(images: ["tiny"]) { h in
             var options = h.options()

@@ -8,7 +8,7 @@ extension Controller {
     /// Refuses a write while the store cannot take it (503, naming why): nothing is changed, and
     /// the client may try again once `/readyz` answers ok.
     func requireStore(_ what: String) throws(CloudAPIError) {
-        if let problem = store.problem ?? batcher.problem {
+        if let problem = batcher.problem {
             throw .unavailable("\(what): the store cannot take writes now (\(problem)); nothing was changed, try again when /readyz answers ok")
         }
     }
@@ -120,9 +120,8 @@ extension Controller {
     func evictExpiredJobs() async {
         guard let retention = finishedJobRetention else { return }
         let clock = ContinuousClock.now
-        guard clock - lastEviction >= min(retention, .seconds(60)) || !evictedOnce else { return }
+        guard lastEviction.map({ clock - $0 >= min(retention, .seconds(60)) }) ?? true else { return }
         lastEviction = clock
-        evictedOnce = true
         let cutoff = Date().addingTimeInterval(-retention.seconds)
         let expired = jobs.values.filter { ($0.state.completionTime ?? .distantFuture) < cutoff }.map(\.name)
         for name in expired {

@@ -7,7 +7,7 @@ import PrePullKit
 extension Controller {
     /// Called for every report of a node of the job, before the fold: the node was heard from;
     /// a late report fills its gap, a new chain replaces it; a report naming one never received opens one.
-    func noteReport(_ rt: ActiveJob, _ r: NodeReport, prevSeq: UInt64?) {
+    func noteReport(_ rt: ActiveJob, _ r: NodeReport, prevSeq: UInt64?, node: NodeFoldState) {
         let now = ContinuousClock.now
         // Heard from: the next probe waits from now, and still doubles (a node that only answers
         // probes, and never finishes, is asked less and less often).
@@ -15,7 +15,7 @@ extension Controller {
         if let gap = rt.gaps[r.node], r.seq == gap.missing || (prevSeq == 0 && r.seq > gap.namedBy) {
             rt.gaps[r.node] = nil
         }
-        guard rt.gaps[r.node] == nil, let node = rt.state.node(r.node),
+        guard rt.gaps[r.node] == nil,
               let missing = ReportRepair.missingReport(seq: r.seq, prevSeq: prevSeq, kind: r.kind, node: node)
         else { return }
         rt.gaps[r.node] = ReportGap(missing: missing, namedBy: r.seq, since: now)

@@ -43,12 +43,12 @@ extension Controller {
             logger.debug("dropped report for an unknown job uid", metadata: ["message": "\(envelope)"])
             return
         }
-        guard rt.state.node(r.node) != nil else {
+        guard let nodeState = rt.state.node(r.node) else {
             metrics.dropped(.unknownNode).increment()
             logger.debug("dropped report from a node outside the job", metadata: ["message": "\(envelope)"])
             return
         }
-        noteReport(rt, r, prevSeq: envelope.content.prevSeq)
+        noteReport(rt, r, prevSeq: envelope.content.prevSeq, node: nodeState)
         if let refusal = rt.state.refusal(of: r) {
             metrics.dropped(DropReason(refusal)).increment()
             logger.debug("refused a report that does not fit its task", metadata: ["reason": "\(refusal.rawValue)", "message": "\(envelope)"])

@@ -25,8 +25,8 @@ actor Controller {
     var lastRepairScan = ContinuousClock.now
     /// Finished jobs are deleted this long after they finished (nil: kept until deleted).
     let finishedJobRetention: Duration?
-    var lastEviction = ContinuousClock.now
-    var evictedOnce = false
+    /// When expired jobs were last looked for (nil: not yet since the start).
+    var lastEviction: ContinuousClock.Instant?
 
     var jobs: [String: ActiveJob] = [:]
     var uidByName: [String: String] = [:]

@@ -71,7 +71,7 @@ public final class CloudServer: Sendable {
         let client = try MQTTClient(configuration: mqttConfig, logger: logger)
         let publisher = Publisher(client: client, window: c.publishWindow, metrics: metrics, logger: logger)
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
-        readiness.add { [store] in store.problem ?? batcher.problem }
+        readiness.add { batcher.problem }
         let controller = Controller(
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
             repair: ReportRepair.Settings(gapGrace: c.reportGapGrace, silence: c.silenceProbe, maxSilence: max(c.silenceProbe, .seconds(300))),

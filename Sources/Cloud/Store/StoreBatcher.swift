@@ -59,9 +59,9 @@ final class StoreBatcher: Sendable {
         }
     }
 
-    /// Why writes are not landing now, or nil.
+    /// Why the store cannot take writes now (the store's own problem, else failing batch writes), or nil.
     var problem: String? {
-        state.withLock { s in
+        store.problem ?? state.withLock { s in
             s.failure.map { "store: \(s.failedAttempts) write(s) failed, \(s.batch.count) rows kept for the next (\($0))" }
         }
     }

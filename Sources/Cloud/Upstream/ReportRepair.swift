@@ -32,8 +32,8 @@ enum ReportRepair {
     static func missingReport(seq: UInt64, prevSeq: UInt64?, kind: NodeReport.Kind, node: NodeFoldState) -> UInt64? {
         if case .progress = kind { return nil }
         guard let prevSeq, prevSeq > 0, seq > node.maxSeq else { return nil }
-        let held = [node.accepted?.seq, node.check?.seq, node.pull?.seq, node.result?.seq]
-        return held.contains(prevSeq) ? nil : prevSeq
+        let held = prevSeq == node.accepted?.seq || prevSeq == node.check?.seq || prevSeq == node.pull?.seq || prevSeq == node.result?.seq
+        return held ? nil : prevSeq
     }
 
     /// The wait before silence probe number `probes` (0-based): `silence`, doubled per probe, at most `maxSilence`.

@@ -43,7 +43,6 @@ extension EdgeWorker {
             return
         }
         guard !stopping else { return }
-        spawn { await $0.pruneFinished() }
         let entry = JournalEntry(jobName: jobName, jobUID: uid, taskMessageID: envelope.header.id, task: task,
                                  receivedAtMs: Date.nowEpochMilliseconds, seqReserved: 0)
         jobs[uid] = Job(entry: entry, credentials: task.credentials, seq: 0)

@@ -140,7 +140,7 @@ extension ClientConnection {
             let filters = identifiers.compactMap { state.filtersByID[$0] }  // one, as a rule
             var matching: [AsyncStream<MQTTMessage>.Continuation] = []
             var tagged: [AsyncStream<MQTTMessage>.Continuation] = []
-            for subscription in state.subscriptions.values where Topic.matches(filter: subscription.filter, topic: message.topic) {
+            for subscription in state.subscriptions.values where Topic.matches(filter: subscription.topicFilter, topic: message.topic) {
                 matching.append(subscription.continuation)
                 if filters.contains(subscription.filter) { tagged.append(subscription.continuation) }
             }

@@ -18,7 +18,7 @@ extension ClientConnection {
         }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             loop.execute { [self] in
-                addSubscription(subscriptionID, Subscription(filter: filter, qos: qos, continuation: streamContinuation),
+                addSubscription(subscriptionID, Subscription(filter: filter, topicFilter: Topic.sharedSubscriptionTarget(filter) ?? filter, qos: qos, continuation: streamContinuation),
                                 continuation)
             }
         }
@@ -29,7 +29,7 @@ extension ClientConnection {
                                  _ continuation: CheckedContinuation<Void, any Error>) {
         if !configuration.subscriptionIdentifiers {
             let overlapping = state.withLock { state in
-                state.subscriptions.values.first { $0.filter != subscription.filter && Topic.filtersOverlap($0.filter, subscription.filter) }?.filter
+                state.subscriptions.values.first { $0.filter != subscription.filter && Topic.filtersOverlap($0.topicFilter, subscription.topicFilter) }?.filter
             }
             if let overlapping {
                 subscription.continuation.finish()

@@ -34,6 +34,8 @@ final class ClientConnection: Sendable {
 
     struct Subscription {
         let filter: String
+        /// What topics it matches: `filter` without a shared subscription's `$share/GROUP/`.
+        let topicFilter: String
         let qos: MQTTQoS
         let continuation: AsyncStream<MQTTMessage>.Continuation
         /// The broker has this subscription in the current session (SUBACK seen).

@@ -23,8 +23,23 @@ public enum Topic {
         return wildcard ? "wildcards '+' and '#' are only allowed in subscription filters" : nil
     }
 
+    /// The topic filter of a shared subscription (MQTT 5, 4.8.2): `a/+` for `$share/GROUP/a/+`;
+    /// nil for a filter that is not shared. Messages arrive with their real topic, matched by it.
+    public static func sharedSubscriptionTarget(_ filter: String) -> String? {
+        guard filter.hasPrefix("$share/") else { return nil }
+        let rest = filter.dropFirst("$share/".count)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        return String(rest[rest.index(after: slash)...])
+    }
+
     static func filterProblem(_ filter: String) -> String? {
         if filter.isEmpty { return "a filter must not be empty" }
+        if filter.hasPrefix("$share/") {
+            let levels = filter.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+            guard levels.count == 3, !levels[1].isEmpty, !levels[1].contains("+"), !levels[1].contains("#"), !levels[2].isEmpty else {
+                return "a shared subscription is $share/GROUP/FILTER, with a group name without wildcards and a filter"
+            }
+        }
         if filter.utf8.count > 65_535 { return "longer than 65,535 bytes" }
         if filter.utf8.contains(0) { return "contains a NUL character" }
         let levels = filter.split(separator: "/", omittingEmptySubsequences: false)

@@ -27,7 +27,14 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-private-key-file"), help: "The PEM private key of --tls-cert-file.")
     var tlsPrivateKeyFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
-    @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session).") var clientID: String = "prepull-cloud"
+    @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session). Default prepull-cloud, or prepull-cloud-REPLICA with --share-group.")
+    var clientID: String?
+    @Option(name: .customLong("replica-id"), help: "This replica's name in the shared PostgreSQL store (letters, digits, . _ -); default HOST-PID.")
+    var replicaID: String?
+    @Option(name: .customLong("lease-ttl"), help: "Seconds a replica's job lease lasts unrenewed: a dead replica's jobs move to another within about this (renewed every fifth).")
+    var leaseTTL: Double = 5
+    @Option(name: .customLong("share-group"), help: "MQTT v5 shared subscription group the replicas split the status stream in ($share/GROUP/...); needs --store and a --topic-root that does not start with $.")
+    var shareGroup: String?
     @Option(name: .customLong("max-nodes"), help: "Most nodes the registry holds; presences of further names are refused and counted.")
     var maxNodes: Int = CloudConfiguration.defaultMaxNodes
     @Option(name: .customLong("http-max-connections"), help: "HTTP connections open at once (more wait in the listen backlog).")
@@ -51,6 +58,21 @@ struct CloudCommand: AsyncParsableCommand {
             throw ValidationError("--tls-cert-file and --tls-private-key-file go together")
         }
         guard store == nil || storeFile == nil else { throw ValidationError("--store and --store-file are one setting: give one") }
+        if let replicaID, !ReplicaNotice.isValidReplicaName(replicaID) {
+            throw ValidationError("--replica-id '\(replicaID)': use 1-100 letters, digits, '.', '_' or '-'")
+        }
+        guard leaseTTL.isFinite, (1...600).contains(leaseTTL) else { throw ValidationError("--lease-ttl must be 1...600 seconds, not \(leaseTTL)") }
+        if let shareGroup {
+            guard store != nil || storeFile != nil else {
+                throw ValidationError("--share-group splits the reports between replicas, which share a PostgreSQL store: give --store or --store-file too")
+            }
+            guard !shareGroup.isEmpty, !shareGroup.contains(where: { "/+#".contains($0) }) else {
+                throw ValidationError("--share-group '\(shareGroup)': a group name without '/', '+' or '#'")
+            }
+            guard !topicRoot.hasPrefix("$") else {
+                throw ValidationError("--share-group needs a --topic-root that does not start with '$' (mosquitto 2.0 delivers nothing to $share/GROUP/$...): bridge the nodes' $hw/events to a root such as fleet/events on the core broker (docs/regions.md)")
+            }
+        }
         guard maxNodes > 0 else { throw ValidationError("--max-nodes must be at least 1, not \(maxNodes)") }
         guard httpMaxConnections > 0 else { throw ValidationError("--http-max-connections must be at least 1, not \(httpMaxConnections)") }
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
@@ -67,7 +89,8 @@ struct CloudCommand: AsyncParsableCommand {
     func run() async throws {
         logging.bootstrap()
         let logger = Logger(label: "prepull.cloud")
-        let mqtt = try tls.configuration(broker: broker, clientID: clientID)
+        let replica = replicaID ?? PostgresStore.defaultReplicaName()
+        let mqtt = try tls.configuration(broker: broker, clientID: clientID ?? (shareGroup == nil ? "prepull-cloud" : "prepull-cloud-\(replica)"))
         guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         var token: String?
         if let tokenFile {
@@ -86,6 +109,9 @@ struct CloudCommand: AsyncParsableCommand {
             config.storeURL = url
         }
         config.storeStartTimeout = .milliseconds(Int64(storeStartTimeout * 1000))
+        config.replicaID = replica
+        config.leaseTTL = .milliseconds(Int64(leaseTTL * 1000))
+        config.shareGroup = shareGroup
         config.prepullVersion = PrepullVersion.current
         if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }
         config.maxHTTPConnections = httpMaxConnections

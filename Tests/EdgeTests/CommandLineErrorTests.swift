@@ -27,6 +27,19 @@ struct CommandLineErrorTests {
         #expect(output.contains("--log-level 'loud' is not one of trace, debug, info"), "\(output)")
     }
 
+    @Test("replica flags: a shared subscription without a shared store or under a $ root, a bad group or replica name, a lease out of range", arguments: [
+        (["--share-group", "cloud"], "--share-group splits the reports between replicas, which share a PostgreSQL store"),
+        (["--share-group", "cloud", "--store", "postgres://u@h/db"], "--share-group needs a --topic-root that does not start with '$'"),
+        (["--share-group", "a/b", "--store", "postgres://u@h/db", "--topic-root", "fleet/events"], "--share-group 'a/b': a group name without"),
+        (["--replica-id", "a b"], "--replica-id 'a b': use 1-100 letters"),
+        (["--lease-ttl", "0.5"], "--lease-ttl must be 1...600 seconds, not 0.5"),
+    ])
+    func replicaFlags(arguments: [String], message: String) throws {
+        let (status, output) = try Self.run("prepull", ["cloud"] + arguments)
+        #expect(status != 0)
+        #expect(output.contains(message), "\(output)")
+    }
+
     @Test("mqtts:// without --tls-ca: refused, not a silent plain connection", arguments: [
         ("prepull", ["cloud", "--broker", "mqtts://127.0.0.1:1"]),
         ("prepull-edge", ["--node", "n1", "--broker", "mqtts://127.0.0.1:1"]),

@@ -45,6 +45,27 @@ import Locking
         await publisher.disconnect()
     }
 
+    /// An MQTT v5 shared subscription (how cloud replicas split the status stream): each message
+    /// reaches one member of the group, on the stream of the `$share/GROUP/...` subscription, with
+    /// its real topic; a filter that does not share still gets every message beside it.
+    @Test func sharedSubscriptionSplitsMessages() async throws {
+        let members = [try await connectedClient(broker, "share-a"), try await connectedClient(broker, "share-b")]
+        var streams: [MQTTSubscription] = []
+        for member in members { streams.append(try await member.subscribe("$share/g/shared/+/status", qos: .atLeastOnce)) }
+        let watcher = try await connectedClient(broker, "share-watch")
+        let all = try await watcher.subscribe("shared/+/status", qos: .atLeastOnce)
+        let publisher = try await connectedClient(broker, "share-pub")
+        for i in 0..<100 { try await publisher.publish("shared/n\(i)/status", "\(i)", qos: .atLeastOnce) }
+        #expect(try await all.take(100).count == 100)
+        var received: [[MQTTMessage]] = []
+        for stream in streams { received.append(await stream.collect(for: .milliseconds(700))) }
+        let payloads = received.flatMap { $0.map(\.payloadString) }
+        #expect(payloads.count == 100 && Set(payloads).count == 100, "each message to one member: \(received.map(\.count))")
+        #expect(received.allSatisfy { $0.count >= 20 }, "split: \(received.map(\.count))")
+        #expect(received.joined().allSatisfy { $0.topic == "shared/n\($0.payloadString)/status" })
+        for client in members + [watcher, publisher] { await client.disconnect() }
+    }
+
     /// The callback form (the cloud's publisher): called once per batch, after the PUBACKs, and at
     /// once with the reason for an invalid message, nothing sent.
     @Test func callbackPublishReportsOncePerBatch() async throws {

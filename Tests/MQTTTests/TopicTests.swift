@@ -47,7 +47,8 @@ import Testing
     @Test(arguments: [
         ("", "must not be empty"), ("a/#/b", "'#' must be a whole level and the last one"),
         ("a/b#", "'#' must be a whole level"), ("a/b+/c", "'+' must be a whole level"),
-        ("a\u{0}b", "NUL"),
+        ("a\u{0}b", "NUL"), ("$share/g", "$share/GROUP/FILTER"), ("$share//a/+", "$share/GROUP/FILTER"),
+        ("$share/g+/a", "$share/GROUP/FILTER"), ("$share/g/", "$share/GROUP/FILTER"),
     ])
     func invalidFilters(filter: String, reason: String) {
         #expect {
@@ -64,9 +65,19 @@ import Testing
     }
 
     @Test func validFiltersPass() throws {
-        for filter in ["#", "+", "a/+/b/#", "$hw/events/node/n-1/prepull/+/task", "/"] {
+        for filter in ["#", "+", "a/+/b/#", "$hw/events/node/n-1/prepull/+/task", "/", "$share/cloud/fleet/events/node/+/prepull/+/status"] {
             try Topic.validateFilter(filter)
         }
+    }
+
+    /// A shared subscription's messages come with their real topic: they are routed by the filter
+    /// after `$share/GROUP/`.
+    @Test func sharedSubscriptionTargets() {
+        #expect(Topic.sharedSubscriptionTarget("$share/cloud/fleet/events/node/+/prepull/+/status") == "fleet/events/node/+/prepull/+/status")
+        #expect(Topic.sharedSubscriptionTarget("$share/g/#") == "#")
+        #expect(Topic.sharedSubscriptionTarget("fleet/events/#") == nil)
+        #expect(Topic.sharedSubscriptionTarget("$sharex/g/a") == nil)
+        #expect(Topic.sharedSubscriptionTarget("$share/g") == nil)
     }
 
     @Test func brokerURLs() throws {

@@ -29,6 +29,12 @@ final class ActiveJob {
     var finalPublished = false
     /// The controller's `resourceVersion` at this job's last watch notification.
     var resourceVersion: UInt64 = 0
+    /// With replicas: until when this replica holds the job's lease and dispatches it (nil: another
+    /// replica does, or nobody yet).
+    var leaseUntil: ContinuousClock.Instant?
+    /// With replicas: a node's `Successful` result that came before its pull result, which another
+    /// replica received (`Controller.hold`).
+    var heldResults: [String: HeldResult] = [:]
 
     var uid: String { state.jobUID }
     var name: String { job.metadata.name }

@@ -60,6 +60,11 @@ extension Controller {
         let rt = ActiveJob(job: job, nodes: nodes)
         jobs[rt.uid] = rt
         uidByName[name] = rt.uid
+        if let shared, let uid = job.metadata.uid {
+            // The replica that took the apply dispatches the job, unless another was quicker.
+            let start = ContinuousClock.now
+            if (try? await shared.claimJobs([uid], ttl: leaseTTL))?.contains(uid) == true { rt.leaseUntil = start + leaseTTL }
+        }
         recordCreated(rt)
         logger.info("job applied", metadata: [
             "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
@@ -90,20 +95,30 @@ extension Controller {
         let now = Date()
         rt.state.apply(.cancelled(jobUID: uid, reason: reason, at: now))
         var cancelled = 0
+        // Whichever replica deletes sends the cancels: every replica folds every node's dispatch.
         for node in rt.state.nodes where node.dispatchedAt != nil {
             sendCancel(rt, node: node.name, reason: reason)
             cancelled += 1
         }
         // Clear the retained summary.
         publisher.send(topic: codec.topics.jobSummary(job: name), payload: Data(), retain: true, counted: (.summary, nil))
-        metrics.traffic.forget(job: name)
         do {
             try await store.deleteJob(uid: uid)
         } catch {
             logger.error("store: cannot delete job", metadata: ["job": "\(name)", "error": "\(error)"])
         }
         logger.info("job deleted", metadata: ["job": "\(name)", "uid": "\(uid)", "reason": "\(reason)", "cancelled": "\(cancelled)"])
-        recordEvent(rt, reason: "Deleted", message: "\(reason); its task cancelled on \(cancelled) nodes", at: now)
+        return remove(rt, reason: "\(reason); its task cancelled on \(cancelled) nodes", at: now)
+    }
+
+    /// Takes a deleted job out of memory: its watchers get DELETED.
+    @discardableResult
+    func remove(_ rt: ActiveJob, reason: String, at now: Date) -> ImagePrePullJob {
+        let uid = rt.uid
+        jobs[uid] = nil
+        if uidByName[rt.name] == uid { uidByName[rt.name] = nil }
+        metrics.traffic.forget(job: rt.name)
+        recordEvent(rt, reason: "Deleted", message: reason, at: now)
         stamp(rt)
         let object = rt.object()
         for (_, w) in watchers.removeValue(forKey: uid) ?? [:] {
@@ -123,7 +138,7 @@ extension Controller {
         guard lastEviction.map({ clock - $0 >= min(retention, .seconds(60)) }) ?? true else { return }
         lastEviction = clock
         let cutoff = Date().addingTimeInterval(-retention.seconds)
-        let expired = jobs.values.filter { ($0.state.completionTime ?? .distantFuture) < cutoff }.map(\.name)
+        let expired = jobs.values.filter { owns($0) && ($0.state.completionTime ?? .distantFuture) < cutoff }.map(\.name)
         for name in expired {
             _ = try? await delete(name: name, reason: "job expired: finished more than \(Int(retention.seconds)) s ago (--finished-job-retention)")
         }

@@ -7,6 +7,8 @@ import PrePullKit
 extension Controller {
     /// Runs the dispatcher until it has nothing more to decide.
     func pump(_ rt: ActiveJob) {
+        // Only the job's owner dispatches (docs/replicas.md): its concurrency holds across replicas.
+        guard owns(rt) else { return }
         for _ in 0..<4 {
             let decisions = Dispatcher.decide(rt, registry: registry)
             guard !decisions.isEmpty else { return }

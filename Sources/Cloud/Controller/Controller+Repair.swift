@@ -26,7 +26,7 @@ extension Controller {
     func repairReports(now: ContinuousClock.Instant) {
         guard now - lastRepairScan >= repair.scanInterval else { return }
         lastRepairScan = now
-        for rt in jobs.values {
+        for rt in jobs.values where owns(rt) {
             for (node, gap) in rt.gaps where now - gap.since >= repair.gapGrace {
                 rt.gaps[node] = nil
                 metrics.reportGaps.increment()

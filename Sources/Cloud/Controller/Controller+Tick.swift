@@ -11,7 +11,7 @@ extension Controller {
         let clock = ContinuousClock.now
         for rt in jobs.values {
             var expired = false
-            for (node, deadline) in rt.deadlines where deadline <= now {
+            for (node, deadline) in rt.deadlines where deadline <= now && owns(rt) {
                 rt.deadlines[node] = nil
                 if rt.state.node(node)?.phase == .inProgress {
                     fold(rt, .timedOut(jobUID: rt.uid, node: node, at: now))
@@ -23,6 +23,7 @@ extension Controller {
             summarize(rt, clock: clock)
         }
         repairReports(now: clock)
+        if shared != nil { dropStaleHeldResults(now: clock) }
         updateJobMetrics()
         commit()
     }
@@ -34,7 +35,8 @@ extension Controller {
         if rt.dirty, finished || rt.lastSummary.map({ clock - $0 >= summaryInterval }) ?? true {
             rt.dirty = false
             rt.lastSummary = clock
-            publishSummary(rt)
+            // The retained summary is the owner's; every replica tells its own watchers.
+            if owns(rt) { publishSummary(rt) }
             rt.watchDirty = true
         }
         guard rt.watchDirty, finished || rt.lastWatchEvent.map({ clock - $0 >= watchInterval(rt) }) ?? true else { return }

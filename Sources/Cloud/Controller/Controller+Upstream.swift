@@ -20,7 +20,7 @@ extension Controller {
         pendingBatch.nodes.append(entry)
         metrics.nodesOnline.record(registry.onlineCount)
         if cameOnline {
-            for rt in jobs.values where !rt.isFinished {
+            for rt in jobs.values where !rt.isFinished && owns(rt) {
                 guard let n = rt.state.node(node) else { continue }
                 if n.phase == .inProgress, rt.deadlines[node] != nil {
                     sendTask(rt, node: node, resend: true)
@@ -39,6 +39,8 @@ extension Controller {
             return
         }
         guard let rt = jobs[r.jobUID] else {
+            // Another replica may have created it a moment ago: ask the shared store.
+            if shared != nil { return park(envelope, payload: payload, received: received, uid: r.jobUID) }
             metrics.dropped(.unknownJob).increment()
             logger.debug("dropped report for an unknown job uid", metadata: ["message": "\(envelope)"])
             return
@@ -50,6 +52,7 @@ extension Controller {
         }
         noteReport(rt, r, prevSeq: envelope.content.prevSeq, node: nodeState)
         if let refusal = rt.state.refusal(of: r) {
+            if hold(rt, r, refusal: refusal, payload: payload) { return }
             metrics.dropped(DropReason(refusal)).increment()
             logger.debug("refused a report that does not fit its task", metadata: ["reason": "\(refusal.rawValue)", "message": "\(envelope)"])
             return
@@ -60,6 +63,7 @@ extension Controller {
         // next report: folded, never stored.
         let changed = fold(rt, event, store: false)
         if case .progress = r.kind {} else if changed { pendingBatch.events.append(.report(r, payload: payload)) }
+        releaseHeld(rt, node: r.node)
         metrics.foldLatency.recordNanoseconds((ContinuousClock.now - received).nanoseconds)
         // The last report's job is done: its final summary goes out now, not at the next tick.
         if rt.isFinished && !rt.finalPublished { summarize(rt, clock: ContinuousClock.now) }

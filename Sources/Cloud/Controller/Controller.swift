@@ -15,12 +15,19 @@ actor Controller {
     /// here without a hop to another thread (a 10,000-node job brings 40,000 reports in seconds).
     nonisolated let unownedExecutor: UnownedSerialExecutor
     let store: any CloudStore
+    /// The store when several replicas may share it: jobs are owned through leases and the
+    /// others' events folded here too (docs/replicas.md); nil with SQLite (this replica owns all).
+    let shared: (any SharedCloudStore)?
+    /// Reports of jobs this replica has not loaded yet, kept while the store is asked (`park`).
+    var parked = ParkedReports()
     let batcher: StoreBatcher
     let publisher: Publisher
     let codec: WireCodec
     let metrics: CloudMetrics
     let logger: Logger
     let summaryInterval: Duration
+    /// How long a job lease lasts without renewal (replicas only).
+    let leaseTTL: Duration
     let repair: ReportRepair.Settings
     var lastRepairScan = ContinuousClock.now
     /// Finished jobs are deleted this long after they finished (nil: kept until deleted).
@@ -47,14 +54,16 @@ actor Controller {
     var pendingBatch = StoreBatch()
 
     init(store: any CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
-         summaryInterval: Duration, repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
+         summaryInterval: Duration, leaseTTL: Duration = .seconds(5), repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
+        self.shared = store as? any SharedCloudStore
         self.batcher = batcher
         self.publisher = publisher
         self.codec = codec
         self.metrics = metrics
         self.summaryInterval = summaryInterval
+        self.leaseTTL = leaseTTL
         self.repair = repair
         self.finishedJobRetention = finishedJobRetention
         self.maxNodes = maxNodes
@@ -72,24 +81,31 @@ actor Controller {
         registry = NodeRegistry(try await store.loadNodes(), capacity: maxNodes)
         metrics.nodesOnline.record(registry.onlineCount)
         for stored in try await store.loadJobs() {
-            let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
-            recordCreated(rt)
-            var events = 0
-            for row in try await store.loadEvents(jobUID: rt.uid) {
-                guard let e = row.nodeEvent() else { continue }
-                // The same refusals as at intake, for rows stored before they existed.
-                if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
-                applyRecordingEvents(rt, e)
-                events += 1
-            }
-            rt.rebuildBookkeeping()
-            jobs[rt.uid] = rt
-            uidByName[rt.name] = rt.uid
-            logger.info("job restored", metadata: [
-                "job": "\(rt.name)", "uid": "\(rt.uid)", "events": "\(events)", "phase": "\(rt.state.phase.rawValue)",
-                "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
-            ])
+            restore(stored, events: try await store.loadEvents(jobUID: stored.job.metadata.uid ?? stored.job.metadata.name))
         }
+    }
+
+    /// Rebuilds a stored job by folding its stored events (at a start, or a job another replica created).
+    @discardableResult
+    func restore(_ stored: StoredJob, events rows: [StoredEvent]) -> ActiveJob {
+        let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
+        recordCreated(rt)
+        var events = 0
+        for row in rows {
+            guard let e = row.nodeEvent() else { continue }
+            // The same refusals as at intake, for rows stored before they existed.
+            if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
+            applyRecordingEvents(rt, e)
+            events += 1
+        }
+        rt.rebuildBookkeeping()
+        jobs[rt.uid] = rt
+        uidByName[rt.name] = rt.uid
+        logger.info("job restored", metadata: [
+            "job": "\(rt.name)", "uid": "\(rt.uid)", "events": "\(events)", "phase": "\(rt.state.phase.rawValue)",
+            "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
+        ])
+        return rt
     }
 
     /// After a restart: run the dispatcher for every open job (nodes whose presence is retained
@@ -103,16 +119,17 @@ actor Controller {
 
     /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
     /// node that ended; returns whether the state changed (see `JobStatusState.apply`).
+    /// `remote`: another replica stored the event and its rows (`foldRemote`).
     @discardableResult
-    func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true) -> Bool {
+    func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true, remote: Bool = false) -> Bool {
         let node = event.node
         let (changed, before) = applyRecordingEvents(rt, event)
         rt.dirty = true
-        if store, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
+        if store, !remote, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
         guard let node, let after = rt.state.node(node) else { return changed }
         if after.phase.isTerminal { rt.heard[node] = nil }
         if after.phase != before {
-            pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds))
+            if !remote { pendingBatch.nodeStatus.append(.init(jobUID: rt.uid, node: node, phase: after.phase, reason: after.reason, updatedMs: Date().epochMilliseconds)) }
             if after.phase.isTerminal, rt.deadlines.removeValue(forKey: node) != nil || before == .inProgress {
                 pump(rt)
             }

@@ -15,6 +15,14 @@ public struct CloudConfiguration: Sendable {
     public var storeURL: String?
     /// How long the start waits for that database before it gives up.
     public var storeStartTimeout: Duration = .seconds(30)
+    /// Replicas (docs/replicas.md): this replica's name in the shared store (nil: host name and
+    /// process id), ...
+    public var replicaID: String?
+    /// ... how long a job lease lasts unrenewed (a dead replica's jobs move within about this), ...
+    public var leaseTTL: Duration = .seconds(5)
+    /// ... and the MQTT shared subscription group the replicas split the status stream in (nil:
+    /// every report reaches this replica). Needs a topic root that does not start with `$`.
+    public var shareGroup: String?
     public var listenHost: String
     /// 0 picks a free port (see `CloudServer.waitUntilListening()`).
     public var listenPort: Int

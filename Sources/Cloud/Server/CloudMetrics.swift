@@ -26,6 +26,10 @@ public final class CloudMetrics: Sendable {
     let storeBatchRows: CoreMetrics.Recorder
     /// Reports a node numbered but the cloud never received (`ReportRepair`).
     let reportGaps: CoreMetrics.Counter
+    /// Replicas: the jobs whose lease this replica holds, and the events other replicas stored
+    /// that it folded (docs/replicas.md).
+    let jobsOwned: CoreMetrics.Gauge
+    let replicaEventsFolded: CoreMetrics.Counter
     private let repairCounters: [ReportRepairReason: CoreMetrics.Counter]
     /// MQTT messages and bytes by topic class and job (also the retained `TrafficReport`).
     let traffic: TrafficCounter
@@ -53,6 +57,8 @@ public final class CloudMetrics: Sendable {
         storeBatchRows = CoreMetrics.Recorder(label: "prepull_store_batch_rows", factory: factory)
         traffic = TrafficCounter(factory: factory)
         reportGaps = CoreMetrics.Counter(label: "prepull_report_gaps_total", factory: factory)
+        jobsOwned = CoreMetrics.Gauge(label: "prepull_jobs_owned", factory: factory)
+        replicaEventsFolded = CoreMetrics.Counter(label: "prepull_replica_events_folded_total", factory: factory)
         var repairs: [ReportRepairReason: CoreMetrics.Counter] = [:]
         for reason in ReportRepairReason.allCases {
             repairs[reason] = CoreMetrics.Counter(label: "prepull_report_repairs_total", dimensions: [("reason", reason.rawValue)], factory: factory)

@@ -37,7 +37,8 @@ public final class CloudServer: Sendable {
         self.logger = logger
         self.metrics = CloudMetrics()
         if let url = configuration.storeURL {
-            self.store = try PostgresStore(url: url, startTimeout: configuration.storeStartTimeout, logger: logger)
+            self.store = try PostgresStore(url: url, replica: configuration.replicaID ?? PostgresStore.defaultReplicaName(),
+                                           startTimeout: configuration.storeStartTimeout, logger: logger)
         } else {
             self.store = try SQLiteStore(directory: configuration.dataDirectory)
         }
@@ -61,7 +62,11 @@ public final class CloudServer: Sendable {
         let c = configuration
         let codec = WireCodec(topics: c.topics)
         var mqttConfig = c.mqtt
-        mqttConfig.cleanStart = false
+        // A persistent session keeps what arrives while the cloud restarts. Not in a shared
+        // subscription: mosquitto goes on handing a share of the reports to an offline member's
+        // session, where they would wait for a replica that may never come back; the others ask the
+        // nodes again instead (ReportRepair).
+        mqttConfig.cleanStart = c.shareGroup != nil
         // libmosquitto keeps 20 publishes in flight unless told otherwise: the publisher's window is
         // the limit meant (the broker's receive maximum, if lower, still wins).
         mqttConfig.sendMaximum = max(mqttConfig.sendMaximum, min(c.publishWindow, 65535))
@@ -73,25 +78,29 @@ public final class CloudServer: Sendable {
         let batcher = StoreBatcher(store: store, interval: c.flushInterval, maxBatch: c.flushBatchSize, metrics: metrics, logger: logger)
         readiness.add { batcher.problem }
         let controller = Controller(
-            store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval,
+            store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval, leaseTTL: c.leaseTTL,
             repair: ReportRepair.Settings(gapGrace: c.reportGapGrace, silence: c.silenceProbe, maxSilence: max(c.silenceProbe, .seconds(300))),
             finishedJobRetention: c.finishedJobRetention, maxNodes: c.maxNodes, executor: client.eventLoop, logger: logger)
         // The store's engine runs (a PostgreSQL pool) for as long as the server does.
         let storeTask = Task { [store] in await store.run() }
         defer { storeTask.cancel() }
         try await store.prepare()
+        let replicas = (store as? any SharedCloudStore).map {
+            ReplicaCoordinator(shared: $0, controller: controller, leaseTTL: c.leaseTTL, logger: self.logger)
+        }
+        try await replicas?.waitUntilListening(timeout: c.storeStartTimeout)
         try await controller.load()
         logger.info("store ready", metadata: ["store": "\(store)"])
         let intake = StatusIntake(codec: codec, controller: controller, metrics: metrics, logger: logger)
         // Subscribe before connecting so that messages of the persistent session are routed.
-        let statuses = try await client.subscribe(c.topics.statusFilter, qos: .atLeastOnce)
+        let statuses = try await client.subscribe(c.shareGroup.map { "$share/\($0)/\(c.topics.statusFilter)" } ?? c.topics.statusFilter, qos: .atLeastOnce)
         let presences = try await client.subscribe(c.topics.presenceFilter, qos: .atLeastOnce)
         // The broker's own figures for the dashboard (the ACL lets prepull-cloud read $SYS).
         let brokerFigures = try await client.subscribe(BrokerStatistics.filter, qos: .atMostOnce)
         let history = TrafficHistory()
 
         let core = CoreService(
-            client: client, publisher: publisher, batcher: batcher, controller: controller, intake: intake, statuses: statuses,
+            client: client, publisher: publisher, batcher: batcher, controller: controller, replicas: replicas, intake: intake, statuses: statuses,
             presences: presences, brokerFigures: brokerFigures, history: history, tickInterval: c.tickInterval,
             trafficInterval: c.trafficInterval, trafficTopic: c.topics.cloudTraffic, readiness: readiness, logger: logger)
         let router = HTTPAPI.router(controller: controller, metrics: metrics, history: history, readiness: readiness, token: c.token, version: c.prepullVersion, logger: logger)
@@ -138,6 +147,7 @@ struct CoreService: Service {
     let publisher: Publisher
     let batcher: StoreBatcher
     let controller: Controller
+    let replicas: ReplicaCoordinator?
     let intake: StatusIntake
     let statuses: MQTTSubscription
     let presences: MQTTSubscription
@@ -171,6 +181,10 @@ struct CoreService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask(executorPreference: loop) { await intake.consume(statuses) }
                 group.addTask(executorPreference: loop) { await intake.consume(presences) }
+                if let replicas {
+                    group.addTask { await replicas.keepLeases() }
+                    group.addTask { await replicas.follow() }
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tickInterval)
@@ -200,6 +214,10 @@ struct CoreService: Service {
             logger.info("shutting down: flushing the store and disconnecting")
             await controller.tick()
             await batcher.flush()
+            // The other replicas take this one's jobs now rather than when the leases run out.
+            if let shared = replicas?.shared {
+                do { try await shared.releaseJobs() } catch { logger.warning("replicas: cannot release the job leases", metadata: ["error": "\(error)"]) }
+            }
         }
         batcher.finish()
         await batcherTask.value

@@ -70,6 +70,14 @@ enum PostgresSchema {
                 presence_seq bigint NOT NULL DEFAULT 0)
             """,
         ]),
+        ("v2: job leases of cloud replicas", [
+            """
+            CREATE TABLE job_leases (
+                job_uid text PRIMARY KEY,
+                owner text NOT NULL,
+                expires_at timestamptz NOT NULL)
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet recorded, in order.

@@ -15,6 +15,8 @@ import PrePullKit
 public final class PostgresStore: CloudStore {
     let client: PostgresClient
     let logger: Logger
+    /// This replica's name in job leases and notices (``SharedCloudStore``).
+    public let replica: String
     /// Where it connects, without the password.
     public let description: String
 
@@ -27,14 +29,19 @@ public final class PostgresStore: CloudStore {
     private let inFlight = Locked<(next: Int, started: [Int: ContinuousClock.Instant])>((0, [:]))
     static let stallAfter: Duration = .seconds(5)
 
-    public init(url: String, startTimeout: Duration = .seconds(30), logger: Logger) throws {
+    public init(url: String, replica: String = PostgresStore.defaultReplicaName(), startTimeout: Duration = .seconds(30), logger: Logger) throws {
+        guard ReplicaNotice.isValidReplicaName(replica) else {
+            throw PostgresTargetError("replica name '\(replica)': use 1-100 letters, digits, '.', '_' or '-'")
+        }
+        self.replica = replica
         self.startTimeout = startTimeout
         let target = try PostgresTarget(url)
         var configuration = PostgresClient.Configuration(
             host: target.host, port: target.port, username: target.user, password: target.password, database: target.database,
             tls: try target.tls())
         configuration.options.minimumConnections = 1
-        configuration.options.maximumConnections = 8
+        // One more than before replicas: a replica holds one for LISTEN while it runs.
+        configuration.options.maximumConnections = 9
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         description = target.redacted
@@ -50,7 +57,7 @@ public final class PostgresStore: CloudStore {
     }
 
     /// Runs `body`, counted as waiting on the database while it runs.
-    private func tracked<T>(_ body: () async throws -> T) async throws -> T {
+    func tracked<T>(_ body: () async throws -> T) async throws -> T {
         let id = inFlight.withLock { state -> Int in
             state.next += 1
             state.started[state.next] = .now
@@ -98,6 +105,7 @@ public final class PostgresStore: CloudStore {
                         }
                         try await connection.query(rows.query, logger: logger)
                     }
+                    try await notify(.jobCreated(uid: uid), on: connection)
                 }
             } catch where Self.isUniqueViolation(error) {
                 throw StoreError.nameExists(name)
@@ -108,7 +116,10 @@ public final class PostgresStore: CloudStore {
     public func updateJobMetadata(uid: String, job: ImagePrePullJob) async throws {
         try await tracked {
             let manifest = String(decoding: try ManifestEncoder().encodeJSON(job), as: UTF8.self)
-            try await client.query("UPDATE jobs SET manifest = \(manifest) WHERE uid = \(uid)", logger: logger)
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("UPDATE jobs SET manifest = \(manifest) WHERE uid = \(uid)", logger: logger)
+                try await notify(.jobChanged(uid: uid), on: connection)
+            }
         }
     }
 
@@ -118,6 +129,8 @@ public final class PostgresStore: CloudStore {
                 try await connection.query("DELETE FROM events WHERE job_uid = \(uid)", logger: logger)
                 try await connection.query("DELETE FROM node_status WHERE job_uid = \(uid)", logger: logger)
                 try await connection.query("DELETE FROM jobs WHERE uid = \(uid)", logger: logger)
+                try await connection.query("DELETE FROM job_leases WHERE job_uid = \(uid)", logger: logger)
+                try await notify(.jobDeleted(uid: uid), on: connection)
             }
         }
     }
@@ -165,10 +178,13 @@ public final class PostgresStore: CloudStore {
         try await tracked {
             let auths = String(decoding: try JSONEncoder().encode(secret.auths), as: UTF8.self)
             let now = Date().epochMilliseconds
-            try await client.query("""
-                INSERT INTO secrets (namespace, name, auths, created_ms) VALUES (\(secret.namespace), \(secret.name), \(auths), \(now))
-                ON CONFLICT (namespace, name) DO UPDATE SET auths = EXCLUDED.auths, created_ms = EXCLUDED.created_ms
-                """, logger: logger)
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("""
+                    INSERT INTO secrets (namespace, name, auths, created_ms) VALUES (\(secret.namespace), \(secret.name), \(auths), \(now))
+                    ON CONFLICT (namespace, name) DO UPDATE SET auths = EXCLUDED.auths, created_ms = EXCLUDED.created_ms
+                    """, logger: logger)
+                try await notify(.secretsChanged, on: connection)
+            }
         }
     }
 
@@ -212,6 +228,7 @@ public final class PostgresStore: CloudStore {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .sortedKeys
             try await client.withTransaction(logger: logger) { connection in
+                var ids: ClosedRange<Int64>?
                 for chunk in batch.events.chunked(PostgresSchema.rowsPerStatement(columns: 7)) {
                     var rows = MultiRowInsert("INSERT INTO events (job_uid, node, kind, seq, time_ms, reason, payload) VALUES ", columns: 7)
                     for e in chunk {
@@ -225,8 +242,13 @@ public final class PostgresStore: CloudStore {
                             try b.append(e.payload)
                         }
                     }
-                    try await connection.query(rows.query, logger: logger)
+                    rows.suffix(" RETURNING id")
+                    for try await id in try await connection.query(rows.query, logger: logger).decode(Int64.self) {
+                        ids = min(ids?.lowerBound ?? id, id)...max(ids?.upperBound ?? id, id)
+                    }
                 }
+                // The other replicas fold these rows too (docs/replicas.md).
+                if let ids { try await notify(.events(ids), on: connection) }
                 for chunk in nodeStatus.chunked(PostgresSchema.rowsPerStatement(columns: 5)) {
                     var rows = MultiRowInsert("INSERT INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES ", columns: 5)
                     for n in chunk {

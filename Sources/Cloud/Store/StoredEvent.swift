@@ -50,19 +50,24 @@ public struct StoredEvent: Sendable, Equatable {
     }
 
     /// The fold input this row stands for (nil if a stored payload no longer decodes).
-    func nodeEvent() -> NodeEvent? {
+    func nodeEvent() -> NodeEvent? { decoded()?.event }
+
+    /// The fold input, with the `prevSeq` a report named (`ReportRepair`).
+    func decoded() -> (event: NodeEvent, prevSeq: UInt64?)? {
         let at = Date(epochMilliseconds: timeMs)
+        let event: NodeEvent?
         switch kind {
         case .report:
             // Rows written before the codec's range checks existed may hold what it now refuses.
             guard let payload, let envelope = try? JSONDecoder().decode(Envelope.self, from: payload),
-                  (try? envelope.checkLimits()) != nil
+                  (try? envelope.checkLimits()) != nil, let event = NodeEvent(envelope: envelope)
             else { return nil }
-            return NodeEvent(envelope: envelope)
-        case .dispatched: return node.map { .dispatched(jobUID: jobUID, node: $0, at: at) }
-        case .timedOut: return node.map { .timedOut(jobUID: jobUID, node: $0, at: at) }
-        case .failed: return node.map { .failedByController(jobUID: jobUID, node: $0, reason: reason ?? "failed", at: at) }
-        case .cancelled: return .cancelled(jobUID: jobUID, reason: reason ?? "cancelled", at: at)
+            return (event, envelope.content.prevSeq)
+        case .dispatched: event = node.map { .dispatched(jobUID: jobUID, node: $0, at: at) }
+        case .timedOut: event = node.map { .timedOut(jobUID: jobUID, node: $0, at: at) }
+        case .failed: event = node.map { .failedByController(jobUID: jobUID, node: $0, reason: reason ?? "failed", at: at) }
+        case .cancelled: event = .cancelled(jobUID: jobUID, reason: reason ?? "cancelled", at: at)
         }
+        return event.map { ($0, nil) }
     }
 }

@@ -1,0 +1,221 @@
+import Foundation
+import Logging
+import MQTT
+import PrePullKit
+
+/// Several replicas on one PostgreSQL (docs/replicas.md): who dispatches a job, and how each
+/// replica learns what the others received and wrote.
+extension Controller {
+    /// Whether this replica dispatches `rt`: always with a store of its own, and with a shared one
+    /// while it holds the job's lease.
+    func owns(_ rt: ActiveJob) -> Bool {
+        guard shared != nil else { return true }
+        return rt.leaseUntil.map { $0 > .now } ?? false
+    }
+
+    /// The jobs whose leases the keeper asks for (finished ones too: their owner deletes them
+    /// when they expire).
+    func leaseCandidates() -> [String] { Array(jobs.keys) }
+
+    /// The leases the store granted, valid until `until`: extends the ones held, drops the ones
+    /// lost, and returns the jobs newly won (to be caught up from the store, then `takeOver`).
+    func renewLeases(_ owned: Set<String>, until: ContinuousClock.Instant) -> [String] {
+        var won: [String] = []
+        for rt in jobs.values {
+            let held = rt.leaseUntil != nil
+            if owned.contains(rt.uid) {
+                if held { rt.leaseUntil = until } else { won.append(rt.uid) }
+            } else if held {
+                rt.leaseUntil = nil
+                logger.warning("replicas: lease lost; another replica dispatches the job now", metadata: ["job": "\(rt.name)"])
+            }
+        }
+        metrics.jobsOwned.record(jobs.values.count { $0.leaseUntil != nil })
+        return won
+    }
+
+    /// A job whose lease this replica just won: folds what the store holds of it (the previous
+    /// owner's last writes may not have reached this replica yet), derives the dispatch
+    /// bookkeeping from that state, and dispatches. Nodes already finished are never sent their
+    /// task again; nodes in flight are left to their deadline and the silence probe.
+    func takeOver(_ uid: String, events: [StoredEvent], until: ContinuousClock.Instant) {
+        guard let rt = jobs[uid] else { return }
+        foldRemote(events)
+        rt.rebuildBookkeeping()
+        rt.leaseUntil = until
+        metrics.jobsOwned.record(jobs.values.count { $0.leaseUntil != nil })
+        logger.info("replicas: job taken over", metadata: [
+            "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
+            "inFlight": "\(rt.deadlines.count)", "waiting": "\(rt.waiting.count)",
+        ])
+        pump(rt)
+        commit()
+    }
+
+    /// Events another replica stored: folded like the ones received here, but not stored again.
+    /// Folding is idempotent and order-insensitive, so a row seen twice changes nothing.
+    func foldRemote(_ rows: [StoredEvent]) {
+        for row in rows {
+            guard let rt = jobs[row.jobUID], let (event, prevSeq) = row.decoded() else { continue }
+            if case let .report(r) = event {
+                guard let node = rt.state.node(r.node) else { continue }
+                noteReport(rt, r, prevSeq: prevSeq, node: node)
+                if let refusal = rt.state.refusal(of: r) {
+                    _ = hold(rt, r, refusal: refusal, payload: nil)
+                    continue
+                }
+            }
+            metrics.replicaEventsFolded.increment()
+            fold(rt, event, remote: true)
+            if let node = event.node { releaseHeld(rt, node: node) }
+            if rt.isFinished && !rt.finalPublished { summarize(rt, clock: .now) }
+        }
+        commit()
+    }
+
+    /// Holds a node's `Successful` result that arrived before its pull result: with the status
+    /// stream split between replicas, the pull result may be on its way through another replica
+    /// and the store (one replica sees the node's reports in the order it sent them, several do
+    /// not). Returns false when the refusal stands (any other reason, or a single replica).
+    func hold(_ rt: ActiveJob, _ r: NodeReport, refusal: ReportRefusal, payload: Data?) -> Bool {
+        guard shared != nil, refusal == .resultWithoutPull else { return false }
+        rt.heldResults[r.node] = HeldResult(report: r, payload: payload, since: .now)
+        return true
+    }
+
+    /// Folds a held result once the node's pull result is in (stored by this replica if it
+    /// received it from MQTT).
+    func releaseHeld(_ rt: ActiveJob, node: String) {
+        guard let held = rt.heldResults[node], rt.state.refusal(of: held.report) == nil else { return }
+        rt.heldResults[node] = nil
+        let changed = fold(rt, .report(held.report), store: false, remote: held.payload == nil)
+        if changed, let payload = held.payload { pendingBatch.events.append(.report(held.report, payload: payload)) }
+    }
+
+    /// Results held longer than `HeldResult.limit` are refused after all, as a single replica refuses them.
+    func dropStaleHeldResults(now: ContinuousClock.Instant) {
+        for rt in jobs.values where !rt.heldResults.isEmpty {
+            for (node, held) in rt.heldResults where now - held.since >= HeldResult.limit {
+                rt.heldResults[node] = nil
+                if held.payload != nil { metrics.dropped(DropReason(ReportRefusal.resultWithoutPull)).increment() }
+            }
+        }
+    }
+
+    /// A job another replica created (or that a report named before its notice came).
+    func adopt(_ stored: StoredJob, events: [StoredEvent]) {
+        guard let uid = stored.job.metadata.uid, jobs[uid] == nil, uidByName[stored.job.metadata.name] == nil else { return }
+        let rt = restore(stored, events: events)
+        notify(rt, type: .added)
+        for (envelope, payload, received) in parked.take(uid) {
+            report(envelope, payload: payload, received: received)
+        }
+        updateJobMetrics()
+    }
+
+    /// A job another replica changed (labels, annotations).
+    func reloadMetadata(_ stored: StoredJob) {
+        guard let uid = stored.job.metadata.uid, let rt = jobs[uid] else { return }
+        rt.job.metadata.labels = stored.job.metadata.labels
+        rt.job.metadata.annotations = stored.job.metadata.annotations
+        notify(rt, type: .modified)
+    }
+
+    /// A job another replica deleted (it sent the cancels): gone here too.
+    func forgetDeleted(uid: String) {
+        guard let rt = jobs[uid] else { return }
+        let now = Date()
+        rt.state.apply(.cancelled(jobUID: uid, reason: "job deleted", at: now))
+        remove(rt, reason: "job deleted through another replica", at: now)
+        logger.info("job deleted through another replica", metadata: ["job": "\(rt.name)", "uid": "\(uid)"])
+    }
+
+    func replaceSecrets(_ all: [DockerConfigSecret]) {
+        secrets = Dictionary(all.map { ($0.reference, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    /// After notices may have been missed: the stored jobs are the truth. Returns the uids of the
+    /// jobs to re-read (every one still here) and adopts or forgets the others.
+    func reconcile(with stored: [StoredJob]) -> [String] {
+        let storedUIDs = Set(stored.compactMap(\.job.metadata.uid))
+        for rt in jobs.values where !storedUIDs.contains(rt.uid) { forgetDeleted(uid: rt.uid) }
+        return stored.compactMap(\.job.metadata.uid).filter { jobs[$0] != nil }
+    }
+
+    /// A report for a job this replica does not know: with a shared store, another replica may
+    /// have just created it (its notice is on its way). The report is kept while the store is
+    /// asked; a uid the store does not know is dropped as before, and remembered for a while so
+    /// that a flood of made-up uids costs one query each, not one per report.
+    func park(_ envelope: Envelope, payload: Data, received: ContinuousClock.Instant, uid: String) {
+        switch parked.add(envelope, payload: payload, received: received, uid: uid) {
+        case .refused:
+            metrics.dropped(.unknownJob).increment()
+        case .kept:
+            break
+        case .lookUp:
+            guard let shared else { return }
+            Task { [self] in
+                let stored = try? await shared.loadJob(uid: uid)
+                let events = stored == nil ? [] : ((try? await shared.loadEvents(jobUID: uid)) ?? [])
+                self.looked(up: uid, stored: stored, events: events)
+            }
+        }
+    }
+
+    private func looked(up uid: String, stored: StoredJob?, events: [StoredEvent]) {
+        if let stored { adopt(stored, events: events) }
+        let left = parked.take(uid)
+        if stored == nil { parked.unknown(uid) }
+        for (envelope, payload, received) in left {
+            if jobs[uid] != nil { report(envelope, payload: payload, received: received) } else { metrics.dropped(.unknownJob).increment() }
+        }
+    }
+}
+
+/// Reports waiting for their job to be looked up in the shared store (bounded).
+struct ParkedReports {
+    enum Outcome { case kept, lookUp, refused }
+
+    static let maxReports = 10_000
+    static let maxLookups = 16
+    static let unknownFor: Duration = .seconds(10)
+
+    private var byJob: [String: [(Envelope, Data, ContinuousClock.Instant)]] = [:]
+    private var count = 0
+    private var unknownUntil: [String: ContinuousClock.Instant] = [:]
+
+    mutating func add(_ envelope: Envelope, payload: Data, received: ContinuousClock.Instant, uid: String) -> Outcome {
+        let now = ContinuousClock.now
+        if let until = unknownUntil[uid] {
+            if until > now { return .refused }
+            unknownUntil[uid] = nil
+        }
+        let first = byJob[uid] == nil
+        guard count < Self.maxReports, !first || byJob.count < Self.maxLookups else { return .refused }
+        byJob[uid, default: []].append((envelope, payload, received))
+        count += 1
+        return first ? .lookUp : .kept
+    }
+
+    mutating func take(_ uid: String) -> [(Envelope, Data, ContinuousClock.Instant)] {
+        let reports = byJob.removeValue(forKey: uid) ?? []
+        count -= reports.count
+        return reports
+    }
+
+    mutating func unknown(_ uid: String) {
+        let now = ContinuousClock.now
+        if unknownUntil.count > 10_000 { unknownUntil = unknownUntil.filter { $0.value > now } }
+        unknownUntil[uid] = now + Self.unknownFor
+    }
+}
+
+/// A node result waiting for the pull result it follows (`Controller.hold`); `payload` is the
+/// envelope as received when this replica took it from MQTT (it stores it), nil when another
+/// replica stored it.
+struct HeldResult {
+    static let limit: Duration = .seconds(30)
+    var report: NodeReport
+    var payload: Data?
+    var since: ContinuousClock.Instant
+}

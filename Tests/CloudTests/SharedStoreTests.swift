@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import PrePullKit
+import Testing
+import TestSupport
+@testable import Cloud
+
+/// What several replicas share through a real PostgreSQL (docs/replicas.md): job leases (one owner
+/// at a time, taken over when it lapses or is released) and the notices that tell each replica
+/// what the others wrote, sent only when the rows are committed.
+@Suite("Replicas' shared store: leases and notices", .serialized, .timeLimit(.minutes(2)))
+struct SharedStoreTests {
+    final class Bed: @unchecked Sendable {
+        let postgres: PostgresServer
+        let url: String
+        private var running: [Task<Void, Never>] = []
+
+        init() async throws {
+            postgres = try await offPool { try PostgresServer() }
+            url = try await offPool { [postgres] in try postgres.makeDatabase() }
+        }
+
+        func open(_ replica: String) async throws -> PostgresStore {
+            var logger = Logger(label: "prepull.store.test")
+            logger.logLevel = .warning
+            let store = try PostgresStore(url: url, replica: replica, logger: logger)
+            running.append(Task { await store.run() })
+            try await store.prepare()
+            return store
+        }
+
+        func close() async {
+            for task in running { task.cancel() }
+            for task in running { await task.value }
+            _ = try? await offPool { [postgres] in postgres.shutdown() }
+        }
+    }
+
+    static func with(_ body: (Bed) async throws -> Void) async throws {
+        let bed = try await Bed()
+        do { try await body(bed) } catch {
+            await bed.close()
+            throw error
+        }
+        await bed.close()
+    }
+
+    @Test("a lease has one owner: the other replica gets it only once it lapses or is released; a deleted job cannot be leased")
+    func leases() async throws {
+        try await Self.with { bed in
+            let a = try await bed.open("replica-a")
+            let b = try await bed.open("replica-b")
+            for uid in ["u1", "u2"] { try await a.insertJob(StoreTests.job(uid, uid: uid, created: 1), nodes: ["n-a"]) }
+            #expect(try await a.claimJobs(["u1"], ttl: .seconds(1)) == ["u1"])
+            #expect(try await b.claimJobs(["u1", "u2", "missing"], ttl: .seconds(30)) == ["u2"], "u1 is a's, 'missing' is no job")
+            #expect(try await a.claimJobs(["u1", "u2"], ttl: .seconds(1)) == ["u1"], "a renews its own, not b's")
+            try await Task.sleep(for: .milliseconds(1300))
+            #expect(try await b.claimJobs(["u1", "u2"], ttl: .seconds(30)) == ["u1", "u2"], "a's lapsed lease goes to b")
+            #expect(try await a.claimJobs(["u1", "u2"], ttl: .seconds(30)).isEmpty)
+            try await b.releaseJobs()
+            #expect(try await a.claimJobs(["u1", "u2"], ttl: .seconds(30)) == ["u1", "u2"], "released at once")
+            try await a.deleteJob(uid: "u2")
+            #expect(try await b.claimJobs(["u2"], ttl: .seconds(30)).isEmpty)
+        }
+    }
+
+    @Test("notices: another replica's job, events and secrets are announced with what to read; a replica never hears itself; a rolled-back write announces nothing")
+    func notices() async throws {
+        try await Self.with { bed in
+            let a = try await bed.open("replica-a")
+            let b = try await bed.open("replica-b")
+            var heard = b.notices().makeAsyncIterator()
+            var own = a.notices().makeAsyncIterator()
+            #expect(await heard.next() == .listening)
+            #expect(await own.next() == .listening)
+
+            try await a.insertJob(StoreTests.job("j1", uid: "u1", created: 1), nodes: ["n-a", "n-b"])
+            #expect(await heard.next() == .jobCreated(uid: "u1"))
+            // A name clash rolls the insert back: no notice for it.
+            await #expect(throws: StoreError.nameExists("j1")) { try await a.insertJob(StoreTests.job("j1", uid: "u9", created: 2), nodes: ["n-a"]) }
+
+            var batch = StoreBatch()
+            batch.events = [
+                StoredEvent(jobUID: "u1", node: "n-a", kind: .dispatched, seq: 0, timeMs: 10),
+                StoredEvent(jobUID: "u1", node: "n-b", kind: .failed, seq: 0, timeMs: 11, reason: "boom"),
+            ]
+            try await a.write(batch)
+            guard case let .events(ids)? = await heard.next() else { Issue.record("no events notice"); return }
+            let rows = try await b.loadEvents(ids: ids)
+            #expect(rows.map(\.kind) == [.dispatched, .failed] && rows.map(\.node) == ["n-a", "n-b"] && rows[1].reason == "boom")
+
+            try await a.updateJobMetadata(uid: "u1", job: StoreTests.job("j1", uid: "u1", created: 1, labels: ["team": "edge"]))
+            #expect(await heard.next() == .jobChanged(uid: "u1"))
+            #expect(try await b.loadJob(uid: "u1")?.job.metadata.labels == ["team": "edge"])
+            #expect(try await b.loadJob(uid: "u1")?.nodes == ["n-a", "n-b"])
+            #expect(try await b.loadJob(uid: "nope") == nil)
+            try await a.putSecret(DockerConfigSecret(namespace: "default", name: "s", auths: RegistryAuths()))
+            #expect(await heard.next() == .secretsChanged)
+            try await a.deleteJob(uid: "u1")
+            #expect(await heard.next() == .jobDeleted(uid: "u1"))
+
+            // b's own write reaches a, not b.
+            try await b.insertJob(StoreTests.job("j2", uid: "u2", created: 3), nodes: ["n-a"])
+            #expect(await own.next() == .jobCreated(uid: "u2"))
+        }
+    }
+
+    @Test("notice payloads: what is sent is read back; foreign or malformed ones are not notices; replica names are checked")
+    func payloads() {
+        for notice: ReplicaNotice in [.events(3...9), .jobCreated(uid: "u"), .jobChanged(uid: "u"), .jobDeleted(uid: "u"), .secretsChanged] {
+            var sender = ""
+            #expect(ReplicaNotice(payload: notice.payload(from: "r-1"), sender: &sender) == notice)
+            #expect(sender == "r-1")
+        }
+        var sender = ""
+        for payload in ["", "events r", "events r 9 3", "events r x 3", "job-created r", "reboot r", "secrets"] {
+            #expect(ReplicaNotice(payload: payload, sender: &sender) == nil, "\(payload)")
+        }
+        #expect(ReplicaNotice.isValidReplicaName("cloud-7f9c.b_1"))
+        for bad in ["", "a b", "a/b", "é", String(repeating: "x", count: 101)] { #expect(!ReplicaNotice.isValidReplicaName(bad), "\(bad)") }
+        #expect(throws: (any Error).self) { try PostgresStore(url: "postgres://u@h/db", replica: "a b", logger: Logger(label: "t")) }
+    }
+}

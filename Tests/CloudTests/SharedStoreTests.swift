@@ -64,6 +64,23 @@ struct SharedStoreTests {
         }
     }
 
+    @Test("heartbeats: each replica sees the live ones; one whose heartbeat runs out, or that stops, is gone")
+    func heartbeats() async throws {
+        try await Self.with { bed in
+            let a = try await bed.open("replica-a")
+            let b = try await bed.open("replica-b")
+            let c = try await bed.open("replica-c")
+            #expect(try await a.heartbeat(ttl: .seconds(1)) == ["replica-a"])
+            #expect(try await b.heartbeat(ttl: .seconds(30)) == ["replica-a", "replica-b"])
+            #expect(try await c.heartbeat(ttl: .seconds(30)) == ["replica-a", "replica-b", "replica-c"])
+            try await Task.sleep(for: .milliseconds(1300))
+            #expect(try await b.heartbeat(ttl: .seconds(30)) == ["replica-b", "replica-c"], "a's ran out")
+            try await c.releaseJobs()
+            #expect(try await b.heartbeat(ttl: .seconds(30)) == ["replica-b"], "c stopped")
+            #expect(try await a.heartbeat(ttl: .seconds(30)) == ["replica-a", "replica-b"], "a is back")
+        }
+    }
+
     @Test("notices: another replica's job, events and secrets are announced with what to read; a replica never hears itself; a rolled-back write announces nothing")
     func notices() async throws {
         try await Self.with { bed in

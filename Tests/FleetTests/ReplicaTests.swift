@@ -194,8 +194,9 @@ struct ReplicaTests {
 
     @Test("kill -9 of the replica that owns a running job: another takes it over within seconds, the job completes with every node's result, and no node already finished gets its task again")
     func ownerKilled() async throws {
-        // A short probe: reports the killed replica had taken but not stored are asked again soon.
-        try await Self.with(silenceProbe: 3) { bed in
+        // The default 30 s silence probe: what the killed replica took and did not store is asked
+        // again when its heartbeat runs out, not 30 s later.
+        try await Self.with { bed in
             _ = try await bed.apis[0].applyRaw(Data(HollowJob.yaml(name: "survives", tag: "p2", concurrency: 40).utf8), contentType: "application/yaml")
             let owner = try await bed.owner()
             let survivor = (owner + 1) % Self.replicas
@@ -213,6 +214,9 @@ struct ReplicaTests {
             #expect(newOwner != owner)
             let job = try await bed.waitForEnd("survives", on: bed.apis[survivor], timeout: .seconds(150))
             Self.expectEveryNode(job)
+            let tookAfterKill = Date().timeIntervalSince1970 - killedAt
+            #expect(tookAfterKill < 25, "\(Int(tookAfterKill)) s from the kill to the end: the lost reports waited for the silence probe")
+            #expect(try await bed.metric(newOwner, "prepull_report_repairs_total{reason=\"replica_lost\"}") > 0)
             let tasks = bed.tasksSent()
             let resentToFinished = tasks.filter { $0.at > killedAt && finished.contains($0.node) }.map(\.node)
             #expect(resentToFinished.isEmpty, "finished nodes sent their task again: \(Set(resentToFinished).sorted().prefix(10))")
@@ -224,6 +228,26 @@ struct ReplicaTests {
                 try await eventually("\(region) fleet counters") { (try? stats().tasksFinished) == Self.perRegion }
                 #expect(try stats().pullAttempts == 3 * Self.perRegion, "\(region): a re-sent task must not pull again")
             }
+        }
+    }
+
+    @Test("kill -9 of a replica that owns nothing mid-job: the reports it had taken are asked again when its heartbeat runs out, and the job completes with every node well before the silence probe")
+    func memberKilled() async throws {
+        try await Self.with { bed in
+            _ = try await bed.apis[0].applyRaw(Data(HollowJob.yaml(name: "member", tag: "p3", concurrency: 60).utf8), contentType: "application/yaml")
+            let owner = try await bed.owner()
+            let member = (owner + 1) % Self.replicas
+            try await eventually("a third of the nodes finished", timeout: .seconds(60)) {
+                (try await bed.apis[owner].job("member").status?.counts?.successful ?? 0) >= Self.total / 3
+            }
+            bed.clouds[member].kill9()
+            let killedAt = Date().timeIntervalSince1970
+            let job = try await bed.waitForEnd("member", on: bed.apis[owner], timeout: .seconds(120))
+            Self.expectEveryNode(job)
+            let took = Date().timeIntervalSince1970 - killedAt
+            #expect(took < 25, "\(Int(took)) s from the kill to the end")
+            #expect(try await bed.owner() == owner, "the owner kept its job")
+            #expect(try await bed.metric(owner, "prepull_report_repairs_total{reason=\"replica_lost\"}") > 0)
         }
     }
 }

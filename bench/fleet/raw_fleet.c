@@ -13,6 +13,13 @@
  *   cc -O2 -o raw_fleet raw_fleet.c -lmosquitto -lm
  *   raw_fleet HOST PORT NODES [REPLIES=4] [PROCS=2] [TASK_BYTES=70] [STATUS_BYTES=45]
  * Prints: nodes, seconds from the first task to the last status, messages per second.
+ *
+ * Over bridged brokers (bench/regions/regions.sh), from the environment:
+ *   RAW_NODE_PORTS=P1,P2,...  node i connects to port P(i mod count) (its regional broker), at HOST;
+ *   RAW_CLOUD_PORT=P          the cloud clients connect there (the core) instead of PORT;
+ *   RAW_CLOUD_ROOT=fleet/events  the cloud's topic root (the bridges remap the nodes' $hw/events);
+ *   RAW_CLOUDS=K              K cloud clients sharing the status stream ($share/raw/...), as K
+ *                             replicas do; the first publishes every task.
  */
 #include <mosquitto.h>
 #include <math.h>
@@ -30,6 +37,10 @@
 static const char *host;
 static int block = 1; /* the 127.B.0.x source block of this run's nodes */
 static int port, nodes, procs = 2;
+static int node_ports[64], node_port_count;
+static int cloud_port;
+static const char *cloud_root = "$hw/events";
+static int clouds = 1;
 /* Status messages per node, on average: prepull's count divided by its nodes. Node i sends the
  * whole part, plus one more for the first (fraction x nodes) nodes, so the total matches. */
 static double replies = 4;
@@ -74,7 +85,9 @@ static void on_connect(struct mosquitto *m, void *obj, int rc, int flags, const 
     char topic[128];
     long id = (long)obj - 2;
     if (id < 0) {
-        mosquitto_subscribe_v5(m, NULL, "$hw/events/node/+/prepull/+/status", 1, 0, NULL);
+        char filter[256];
+        snprintf(filter, sizeof filter, clouds > 1 ? "$share/raw/%s/node/+/prepull/+/status" : "%s/node/+/prepull/+/status", cloud_root);
+        mosquitto_subscribe_v5(m, NULL, filter, 1, 0, NULL);
     } else {
         snprintf(topic, sizeof topic, "$hw/events/node/edge-%ld/prepull/+/task", id);
         mosquitto_subscribe_v5(m, NULL, topic, 1, 0, NULL);
@@ -113,7 +126,7 @@ static void on_cloud_message(struct mosquitto *m, void *obj, const struct mosqui
     statuses_seen++;
 }
 
-static struct mosquitto *make_client(const char *id, long tag, const char *bind) {
+static struct mosquitto *make_client(const char *id, long tag, const char *bind, int port) {
     /* libmosquitto replaces a NULL user pointer with the client itself: store tag + 2, never 0. */
     struct mosquitto *m = mosquitto_new(id, true, (void *)(tag + 2));
     mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
@@ -193,6 +206,17 @@ int main(int argc, char **argv) {
         return 2;
     }
     host = argv[1]; port = atoi(argv[2]); nodes = atoi(argv[3]);
+    if (getenv("RAW_NODE_PORTS")) {
+        for (const char *c = getenv("RAW_NODE_PORTS"); *c && node_port_count < 64;) {
+            node_ports[node_port_count++] = atoi(c);
+            while (*c && *c != ',') c++;
+            if (*c == ',') c++;
+        }
+    }
+    if (getenv("RAW_CLOUD_PORT")) cloud_port = atoi(getenv("RAW_CLOUD_PORT"));
+    if (getenv("RAW_CLOUD_ROOT")) cloud_root = getenv("RAW_CLOUD_ROOT");
+    if (getenv("RAW_CLOUDS") && (clouds = atoi(getenv("RAW_CLOUDS"))) < 1) clouds = 1;
+    if (clouds > 64) clouds = 64;
     if (argc > 4) replies = atof(argv[4]);
     if (argc > 5) procs = atoi(argv[5]);
     if (argc > 6 && (task_bytes = atoi(argv[6])) <= 0) { fprintf(stderr, "TASK_BYTES: \"%s\" is not a positive size\n", argv[6]); return 2; }
@@ -216,7 +240,7 @@ int main(int argc, char **argv) {
                  * B new for each run: the ports of the previous runs sit in TIME_WAIT for a minute, and
                  * back-to-back rounds on one address ran out of them ("connect edge-N failed"). */
                 snprintf(bind, sizeof bind, "127.%d.0.%d", block, 2 + i / 4000);
-                clients[i - first] = make_client(id, i, bind);
+                clients[i - first] = make_client(id, i, bind, node_port_count ? node_ports[i % node_port_count] : port);
             }
             expected_connected = last - first;
             drive(clients, last - first, all_subscribed);
@@ -226,19 +250,24 @@ int main(int argc, char **argv) {
         }
     }
     char byte; for (int p = 0; p < procs; p++) if (read(ready[0], &byte, 1) != 1) return 1;
-    struct mosquitto *cloud = make_client("raw-cloud", -1, NULL);
-    expected_connected = 1; connected_count = 0;
-    drive(&cloud, 1, all_subscribed);
-    mosquitto_max_inflight_messages_set(cloud, 100);
-    char topic[128];
+    struct mosquitto *cloud[64];
+    char cloud_id[32];
+    for (int c = 0; c < clouds; c++) {
+        snprintf(cloud_id, sizeof cloud_id, "raw-cloud-%d", c);
+        cloud[c] = make_client(cloud_id, -1, NULL, cloud_port ? cloud_port : port);
+    }
+    expected_connected = clouds; connected_count = 0;
+    drive(cloud, clouds, all_subscribed);
+    mosquitto_max_inflight_messages_set(cloud[0], 100);
+    char topic[256];
     double broker_cpu0 = process_cpu(getenv("BROKER_PID"));
     double start = now();
     for (int i = 0; i < nodes; i++) {
-        snprintf(topic, sizeof topic, "$hw/events/node/edge-%d/prepull/raw-job/task", i);
-        mosquitto_publish_v5(cloud, NULL, topic, task_bytes, task_body, 1, false, NULL);
+        snprintf(topic, sizeof topic, "%s/node/edge-%d/prepull/raw-job/task", cloud_root, i);
+        mosquitto_publish_v5(cloud[0], NULL, topic, task_bytes, task_body, 1, false, NULL);
     }
     expected_statuses = total_replies();
-    drive(&cloud, 1, all_statuses);
+    drive(cloud, clouds, all_statuses);
     double elapsed = now() - start;
     double broker_cpu = process_cpu(getenv("BROKER_PID"));
     if (reconnects) fprintf(stderr, "raw-cloud reconnected %ld times\n", reconnects);

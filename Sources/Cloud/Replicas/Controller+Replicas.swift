@@ -48,8 +48,28 @@ extension Controller {
             "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
             "inFlight": "\(rt.deadlines.count)", "waiting": "\(rt.waiting.count)",
         ])
+        // The previous owner is gone or cut off, with whatever reports it took and did not store.
+        askInFlightAgain(rt)
         pump(rt)
         commit()
+    }
+
+    /// Replicas whose heartbeat ran out: the reports MQTT handed them and they had not stored are
+    /// lost (their sessions are clean). Every in-flight node of the jobs this replica owns is asked
+    /// again now, rather than after `--silence-probe`; a node answers with its latest reports and
+    /// never pulls twice.
+    func replicasLost(_ names: [String]) {
+        logger.warning("replicas: gone (heartbeat ran out); asking the in-flight nodes of the jobs owned here again", metadata: ["replicas": "\(names)"])
+        for rt in jobs.values where owns(rt) { askInFlightAgain(rt) }
+    }
+
+    func askInFlightAgain(_ rt: ActiveJob) {
+        let now = ContinuousClock.now
+        for node in rt.deadlines.keys where rt.state.node(node)?.phase == .inProgress && registry[node]?.isOnline == true {
+            rt.heard[node] = HeardFrom(at: now)
+            metrics.reportRepairs(.replicaLost).increment()
+            sendTask(rt, node: node, resend: true)
+        }
     }
 
     /// Events another replica stored: folded like the ones received here, but not stored again.

@@ -38,9 +38,28 @@ extension PostgresStore: SharedCloudStore {
         }
     }
 
+    public func heartbeat(ttl: Duration) async throws -> Set<String> {
+        try await tracked {
+            try await client.query("""
+                INSERT INTO replicas (name, expires_at) VALUES (\(replica), now() + make_interval(secs => \(ttl.seconds)))
+                ON CONFLICT (name) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                """, logger: logger)
+            var alive = Set<String>()
+            for try await name in try await client.query(
+                "SELECT name FROM replicas WHERE expires_at > now()", logger: logger
+            ).decode(String.self) {
+                alive.insert(name)
+            }
+            return alive
+        }
+    }
+
     public func releaseJobs() async throws {
-        _ = try await tracked {
-            try await client.query("DELETE FROM job_leases WHERE owner = \(replica)", logger: logger)
+        try await tracked {
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("DELETE FROM job_leases WHERE owner = \(replica)", logger: logger)
+                try await connection.query("DELETE FROM replicas WHERE name = \(replica)", logger: logger)
+            }
         }
     }
 

@@ -37,9 +37,15 @@ struct ReplicaCoordinator: Sendable {
     /// Renews and takes leases every fifth of their lifetime until cancelled.
     func keepLeases() async {
         var failing = false
+        var alive: Set<String>?
         while !Task.isCancelled {
             let start = ContinuousClock.now
             do {
+                let now = try await shared.heartbeat(ttl: leaseTTL)
+                if let before = alive, case let gone = before.subtracting(now), !gone.isEmpty {
+                    await controller.replicasLost(gone.sorted())
+                }
+                alive = now
                 let owned = try await shared.claimJobs(await controller.leaseCandidates(), ttl: leaseTTL)
                 for uid in await controller.renewLeases(owned, until: start + leaseTTL) {
                     let events = try await shared.loadEvents(jobUID: uid)

@@ -13,7 +13,9 @@ public protocol SharedCloudStore: CloudStore {
     /// Takes or renews the leases of those of `jobUIDs` that are free, expired or already this
     /// replica's, for `ttl` from now (the database's clock); returns the ones this replica holds.
     func claimJobs(_ jobUIDs: [String], ttl: Duration) async throws -> Set<String>
-    /// Gives up this replica's leases (a graceful stop: the others take its jobs at once).
+    /// Says this replica is alive for `ttl` more, and returns the replicas alive now (itself too).
+    func heartbeat(ttl: Duration) async throws -> Set<String>
+    /// Gives up this replica's leases and heartbeat (a graceful stop: the others take its jobs at once).
     func releaseJobs() async throws
     /// One job as stored, or nil when there is none with that uid.
     func loadJob(uid: String) async throws -> StoredJob?

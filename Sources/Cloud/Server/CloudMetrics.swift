@@ -108,6 +108,9 @@ enum ReportRepairReason: String, Sendable, CaseIterable {
     case gap
     /// An in-flight node said nothing for a while.
     case silence
+    /// A replica that may have taken the node's reports from MQTT without storing them is gone
+    /// (docs/replicas.md).
+    case replicaLost = "replica_lost"
 }
 
 /// Why an incoming MQTT message was not folded.

@@ -77,6 +77,11 @@ enum PostgresSchema {
                 owner text NOT NULL,
                 expires_at timestamptz NOT NULL)
             """,
+            """
+            CREATE TABLE replicas (
+                name text PRIMARY KEY,
+                expires_at timestamptz NOT NULL)
+            """,
         ]),
     ]
 

@@ -45,8 +45,8 @@ struct CloudCommand: AsyncParsableCommand {
     var httpBodyTimeout: Double = 30
     @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may read nothing before it is closed.")
     var httpIdleTimeout: Double = 60
-    @Option(name: .customLong("report-gap-grace"), help: "Seconds a report a node numbered may arrive late before the cloud asks the node again.")
-    var reportGapGrace: Double = 1
+    @Option(name: .customLong("report-gap-grace"), help: "Seconds a report a node numbered may arrive late before the cloud asks the node again (default 1; 5 with --store/--store-file, where a report may come through another replica and the database).")
+    var reportGapGrace: Double?
     @Option(name: .customLong("silence-probe"), help: "Seconds a dispatched, online node may say nothing before the cloud sends its task again (doubling, at most 300).")
     var silenceProbe: Double = 30
     @Option(name: .customLong("finished-job-retention"), help: "Seconds a finished job is kept before it is deleted (its nodes forget it); 0 keeps it until deleted.")
@@ -78,7 +78,7 @@ struct CloudCommand: AsyncParsableCommand {
         for (flag, seconds) in [("--http-head-timeout", httpHeadTimeout), ("--http-body-timeout", httpBodyTimeout), ("--http-idle-timeout", httpIdleTimeout)] {
             guard seconds.isFinite, (0.1...86_400).contains(seconds) else { throw ValidationError("\(flag) must be 0.1...86400 seconds, not \(seconds)") }
         }
-        for (flag, seconds) in [("--report-gap-grace", reportGapGrace), ("--silence-probe", silenceProbe), ("--store-start-timeout", storeStartTimeout)] {
+        for (flag, seconds) in [("--report-gap-grace", reportGapGrace ?? 1), ("--silence-probe", silenceProbe), ("--store-start-timeout", storeStartTimeout)] {
             guard seconds.isFinite, (0.05...3_600).contains(seconds) else { throw ValidationError("\(flag) must be 0.05...3600 seconds, not \(seconds)") }
         }
         guard finishedJobRetention.isFinite, finishedJobRetention == 0 || (1...31_536_000).contains(finishedJobRetention) else {
@@ -115,7 +115,8 @@ struct CloudCommand: AsyncParsableCommand {
         config.prepullVersion = PrepullVersion.current
         if let tlsCertFile, let tlsPrivateKeyFile { config.httpTLS = (tlsCertFile, tlsPrivateKeyFile) }
         config.maxHTTPConnections = httpMaxConnections
-        config.reportGapGrace = .milliseconds(Int64(reportGapGrace * 1000))
+        let sharedStore = config.storeURL != nil
+        config.reportGapGrace = .milliseconds(Int64((reportGapGrace ?? (sharedStore ? 5 : 1)) * 1000))
         config.silenceProbe = .milliseconds(Int64(silenceProbe * 1000))
         config.finishedJobRetention = finishedJobRetention == 0 ? nil : .milliseconds(Int64(finishedJobRetention * 1000))
         config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))

@@ -111,6 +111,18 @@ printf 'fleet online on every replica: %.1f s\n' "$(echo "$(now) - $t0" | bc)"
 for a in "${apis[@]}"; do until_true 60 bash -c "[[ \$(curl -sf $a/metrics | awk '/^prepull_nodes_online / { print int(\$2) }') -ge $nodes ]]"; done
 
 metric() { curl -sf "$1/metrics" | awk -v s="$2" 'index($0, s " ") == 1 { print $NF; f = 1 } END { if (!f) print 0 }'; }
+# Report gaps and tasks re-sent to repair them, summed over the live replicas: "gaps/gap/silence/replica_lost".
+repairs() {
+    local a g=0 r1=0 r2=0 r3=0
+    for a in "${apis[@]}"; do
+        curl -sf "$a/metrics" -o "$work/m" 2>/dev/null || continue
+        g=$((g + $(awk '/^prepull_report_gaps_total / { print int($2) }' "$work/m")))
+        r1=$((r1 + $(awk '/^prepull_report_repairs_total\{reason="gap"\}/ { print int($2) }' "$work/m")))
+        r2=$((r2 + $(awk '/^prepull_report_repairs_total\{reason="silence"\}/ { print int($2) }' "$work/m")))
+        r3=$((r3 + $(awk '/^prepull_report_repairs_total\{reason="replica_lost"\}/ { print int($2) }' "$work/m")))
+    done
+    echo "$g $r1 $r2 $r3"
+}
 pg_cpu() { local t=0 p; for p in $(pgrep -u 65534 postgres 2>/dev/null || pgrep -f "$pgbin/postgres"); do t=$(echo "$t + $(cpu_seconds "$p")" | bc); done; echo "$t"; }
 sum_cpu() { local t=0 p; for p in "$@"; do t=$(echo "$t + $(tree_sum cpu_seconds "$p")" | bc); done; echo "$t"; }
 job_yaml_hollow() { # NAME TAG
@@ -125,6 +137,9 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
         { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
     sleep 0.5
     local cpu0=() received0=() i statuses0=0
+    # Peak RSS from here on (VmHWM reset): the previous round's `get` of the whole job is not this round's.
+    for i in "${!cloud_pids[@]}"; do echo 5 > "/proc/${cloud_pids[$i]}/clear_refs" 2>/dev/null || true; done
+    local repairs0; repairs0=$(repairs)
     for i in "${!cloud_pids[@]}"; do
         cpu0+=("$(cpu_seconds "${cloud_pids[$i]}")")
         received0+=("$(metric "${apis[$i]}" 'prepull_mqtt_messages_total{class="status",direction="in"}' | cut -d. -f1)")
@@ -132,6 +147,11 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     done
     local broker0 fleet0 pg0; broker0=$(sum_cpu "${prepull_brokers[@]}"); fleet0=$(sum_cpu "${fleet_pids[@]}"); pg0=$(pg_cpu)
     job_yaml_hollow "$name" "$k$RANDOM" > "$work/job.yaml"
+    # PERF=FILE: a call-graph profile of the replicas during round 1 (perf report -i FILE).
+    local perf_pid=""
+    if [[ -n ${PERF:-} && $k == 1 ]]; then
+        perf record -q -g -F 499 -o "$PERF" -p "$(IFS=,; echo "${cloud_pids[*]}")" 2>/dev/null & perf_pid=$!
+    fi
     local t_apply; t_apply=$(now)
     "$bin" apply -f "$work/job.yaml" >/dev/null
     local killed="" killed_after=""
@@ -146,6 +166,7 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     fi
     until_true 900 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 900 s" >&2; tail -20 "$work"/cloud-*.log >&2; exit 1; }
     completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
     local cpus=() rss=() received=()
     statuses=0
     for i in "${!cloud_pids[@]}"; do
@@ -159,16 +180,20 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
         fi
     done
     statuses=$((statuses - statuses0))
+    local repairs1; repairs1=$(repairs)
+    local repaired; repaired=$(paste <(tr ' ' '\n' <<< "$repairs0") <(tr ' ' '\n' <<< "$repairs1") | awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $2 - $1 }')
     local broker fleet pg
     broker=$(echo "$(sum_cpu "${prepull_brokers[@]}") - $broker0" | bc); fleet=$(echo "$(sum_cpu "${fleet_pids[@]}") - $fleet0" | bc); pg=$(echo "$(pg_cpu) - $pg0" | bc)
     local api_alive=${apis[0]}
     [[ $killed == 0 ]] && api_alive=${apis[1]}
-    local phase successful
-    phase=$(PREPULL_SERVER=$api_alive job_phase "$name")
-    successful=$(curl -sf "$api_alive/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/$name" | jq '.status.counts.successful // 0')
-    round_line=$(printf '%s, %d of %d Successful, apply -> Completed %.2f s%s; replicas: reports received [%s], CPU s [%s], peak RSS MiB [%s]; brokers %.1f, PostgreSQL %.1f, fleet %.1f CPU s' \
+    # From the job's one-row Table (phase, nodes, successful, ...): the whole object of a 39,000-node
+    # job is tens of megabytes, and rendering it left the replica's heap hundreds of MiB larger.
+    local row phase successful
+    row=$(curl -sf -H 'Accept: application/json;as=Table;v=v1;g=meta.k8s.io' "$api_alive/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/$name")
+    phase=$(jq -r '.rows[0].cells[1] // ""' <<< "$row"); successful=$(jq -r '.rows[0].cells[3] // 0' <<< "$row")
+    round_line=$(printf '%s, %d of %d Successful, apply -> Completed %.2f s%s; replicas: reports received [%s], gaps/repairs (gap, silence, replica lost) %s, CPU s [%s], peak RSS MiB [%s]; brokers %.1f, PostgreSQL %.1f, fleet %.1f CPU s' \
         "$phase" "$successful" "$nodes" "$completed" "${killed:+ (replica $killed killed at ${killed_after} s)}" \
-        "$(IFS=,; echo "${received[*]}")" "$(IFS=,; echo "${cpus[*]}")" "$(IFS=,; echo "${rss[*]}")" "$broker" "$pg" "$fleet")
+        "$(IFS=,; echo "${received[*]}")" "$repaired" "$(IFS=,; echo "${cpus[*]}")" "$(IFS=,; echo "${rss[*]}")" "$broker" "$pg" "$fleet")
     [[ $phase == Completed && $successful == "$nodes" ]] || { echo "round $k: $round_line" >&2; exit 1; }
     pkill -f "mosquitto_sub -h 127.0.0.1 -p $prepull_core " || true
     PREPULL_SERVER=$api_alive "$bin" delete job "$name" >/dev/null

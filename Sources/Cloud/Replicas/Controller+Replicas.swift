@@ -76,7 +76,7 @@ extension Controller {
     /// Folding is idempotent and order-insensitive, so a row seen twice changes nothing.
     func foldRemote(_ rows: [StoredEvent]) {
         for row in rows {
-            guard let rt = jobs[row.jobUID], let (event, prevSeq) = row.decoded() else { continue }
+            guard let rt = jobs[row.jobUID], let (event, prevSeq) = decode(row, jobName: rt.name) else { continue }
             if case let .report(r) = event {
                 guard let node = rt.state.node(r.node) else { continue }
                 noteReport(rt, r, prevSeq: prevSeq, node: node)

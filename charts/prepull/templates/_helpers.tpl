@@ -137,3 +137,50 @@ A cloud probe (list ROOT PROBE): the probe from values, with scheme HTTPS when t
 {{- toYaml $probe -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The topic root on the chart's broker: topicRoot, or regions.coreTopicRoot when it is the core. */}}
+{{- define "prepull.brokerTopicRoot" -}}
+{{- if .Values.regions.enabled }}
+{{- if hasPrefix "$" .Values.regions.coreTopicRoot }}
+{{- fail "regions.coreTopicRoot must not start with \"$\": mosquitto delivers nothing to a shared subscription of a \"$\" topic" }}
+{{- end }}
+{{- .Values.regions.coreTopicRoot }}
+{{- else }}
+{{- .Values.topicRoot }}
+{{- end }}
+{{- end }}
+
+{{/* A region's resource name (list ROOT REGION). */}}
+{{- define "prepull.region.fullname" -}}
+{{- $root := index . 0 -}}
+{{- $region := index . 1 -}}
+{{- printf "%s-broker-%s" (include "prepull.fullname" $root) $region.name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The URL a region's nodes use (list ROOT REGION). */}}
+{{- define "prepull.region.url" -}}
+{{- $root := index . 0 -}}
+{{- $region := index . 1 -}}
+{{- $host := default (printf "%s.%s.svc" (include "prepull.region.fullname" (list $root $region)) $root.Release.Namespace) $region.host -}}
+{{- printf "mqtts://%s:%d" $host (int $root.Values.broker.service.port) }}
+{{- end }}
+
+{{/* Checks the regions once: names, Secrets, the broker they bridge to. */}}
+{{- define "prepull.regions.check" -}}
+{{- if .Values.regions.enabled }}
+{{- if not .Values.broker.enabled }}
+{{- fail "regions.enabled needs broker.enabled: the chart's broker is the core the regions bridge to" }}
+{{- end }}
+{{- if not .Values.regions.list }}
+{{- fail "regions.enabled needs at least one entry in regions.list" }}
+{{- end }}
+{{- range .Values.regions.list }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" (toString .name)) }}
+{{- fail (printf "regions.list: name %q is not a DNS label" (toString .name)) }}
+{{- end }}
+{{- if not (and .tls .tls.existingSecret) }}
+{{- fail (printf "regions.list[%s].tls.existingSecret is required (ca.crt, server.crt, server.key, bridge.crt, bridge.key)" .name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -121,8 +121,59 @@ check(not any("postgres://" in a for a in pg_args), "the URL is not in the pod s
 check(any(v.get("secret", {}).get("secretName") == "prepull-store" and v["secret"]["items"][0]["key"] == "dsn" for v in pg_cloud["volumes"]),
       "the store Secret's key is mounted as /store/url")
 check(not find(postgres, "PersistentVolumeClaim", "cloud"), "no cloud PVC with the PostgreSQL store")
+check(find(postgres, "Deployment", "cloud")[0]["spec"]["replicas"] == 1, "one replica unless asked")
+check("--share-group" not in pg_args, "no shared subscription on a single broker ($hw/events)")
+
+# Three replicas on PostgreSQL, two regional brokers bridged to the chart's broker (the core).
+regional = render({
+    "edge": {"enabled": True, "nodeSelector": {"prepull.io/edge": "true"}},
+    "cloud": {"replicas": 3, "store": {"postgres": {"existingSecret": "prepull-store"}}},
+    "regions": {"enabled": True, "list": [
+        {"name": "eu", "tls": {"existingSecret": "prepull-region-eu-tls"}, "nodeSelector": {"topology.kubernetes.io/region": "eu"}},
+        {"name": "us", "tls": {"existingSecret": "prepull-region-us-tls"}, "nodeSelector": {"topology.kubernetes.io/region": "us"}},
+    ]},
+})
+validate(regional, "replicas and regions")
+rc = find(regional, "Deployment", "cloud")[0]
+rc_args = rc["spec"]["template"]["spec"]["containers"][0]["args"]
+check(rc["spec"]["replicas"] == 3 and rc["spec"]["strategy"]["type"] == "RollingUpdate", f"3 replicas, rolling: {rc['spec'].get('replicas')} {rc['spec']['strategy']}")
+check(rc_args[rc_args.index("--topic-root") + 1] == "fleet/events", f"the cloud on the core's root: {rc_args}")
+check(rc_args[rc_args.index("--share-group") + 1] == "cloud" and rc_args[rc_args.index("--replica-id") + 1] == "$(POD_NAME)", f"replica args: {rc_args}")
+rc_env = rc["spec"]["template"]["spec"]["containers"][0]["env"]
+check(any(e["name"] == "POD_NAME" and e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name" for e in rc_env), f"POD_NAME from the downward API: {rc_env}")
+core_acl = [d for d in find(regional, "ConfigMap", "broker")][0]["data"]["acl"]
+for needle in ("user bridge-eu", "user bridge-us", "topic read fleet/events/node/+/prepull/+/task", "topic readwrite fleet/events/#"):
+    check(needle in core_acl, f"core ACL has {needle!r}")
+check("$hw/events" not in core_acl, "the core ACL speaks the core's root only")
+region_maps = find(regional, "ConfigMap", "region-broker")
+check(len(region_maps) == 2, f"a ConfigMap per region: {len(region_maps)}")
+for cm in region_maps:
+    r = cm["metadata"]["labels"]["prepull.io/region"]
+    conf = cm["data"]["mosquitto.conf"]
+    check("address edgefleet-prepull-broker.prepull-system.svc:8883" in conf, f"{r}: bridge to the core Service")
+    check(f"remote_clientid bridge-{r}" in conf and "topic node/+/prepull/+/task in 1 $hw/events/ fleet/events/" in conf
+          and "topic node/+/prepull/+/status out 1 $hw/events/ fleet/events/" in conf, f"{r}: bridge topics: {conf}")
+    check("require_certificate true" in conf and "bridge_insecure false" in conf, f"{r}: mTLS on both sides")
+    check("pattern read $hw/events/node/%u/prepull/+/task" in cm["data"]["acl"], f"{r}: per-node ACL")
+check(len(find(regional, "Deployment", "region-broker")) == 2 and len(find(regional, "Service", "region-broker")) == 2, "a broker and a Service per region")
+edges = {d["metadata"]["labels"].get("prepull.io/region"): d for d in find(regional, "DaemonSet")}
+check(sorted(edges) == ["eu", "us"], f"an edge DaemonSet per region: {sorted(edges)}")
+for r, d in edges.items():
+    spec = d["spec"]["template"]["spec"]
+    a = spec["containers"][0]["args"]
+    check(a[a.index("--broker") + 1] == f"mqtts://edgefleet-prepull-broker-{r}.prepull-system.svc:8883", f"{r}: edge to its region: {a}")
+    check(a[a.index("--topic-root") + 1] == "$hw/events", f"{r}: nodes keep $hw/events")
+    check(spec["nodeSelector"] == {"topology.kubernetes.io/region": r, "prepull.io/edge": "true", "node-role.kubernetes.io/edge": ""}, f"{r}: nodeSelector {spec['nodeSelector']}")
+    check(d["spec"]["selector"]["matchLabels"].get("prepull.io/region") == r, f"{r}: selectors kept apart")
 
 for values, needle in [
+    ({"cloud": {"replicas": 3}}, "cloud.replicas above 1 needs cloud.store.postgres.existingSecret"),
+    ({"cloud": {"replicas": 0}}, "cloud.replicas must be at least 1"),
+    ({"regions": {"enabled": True}}, "regions.enabled needs at least one entry in regions.list"),
+    ({"regions": {"enabled": True, "list": [{"name": "EU", "tls": {"existingSecret": "x"}}]}}, "is not a DNS label"),
+    ({"regions": {"enabled": True, "list": [{"name": "eu"}]}}, "regions.list[eu].tls.existingSecret is required"),
+    ({"regions": {"enabled": True, "coreTopicRoot": "$core", "list": [{"name": "eu", "tls": {"existingSecret": "x"}}]}}, "regions.coreTopicRoot must not start with"),
+    ({"broker": {"enabled": False}, "cloud": {"brokerURL": "mqtts://b:8883"}, "regions": {"enabled": True, "list": [{"name": "eu", "tls": {"existingSecret": "x"}}]}}, "regions.enabled needs broker.enabled"),
     ({"cloud": {"apiService": {"enabled": True, "caBundle": "eA=="}}}, "cloud.httpsTLS.existingSecret"),
     ({"cloud": {"httpsTLS": {"existingSecret": "t"}, "apiService": {"enabled": True}}}, "cloud.apiService.caBundle"),
 ]:
@@ -145,4 +196,4 @@ if failures:
     for f in failures:
         print(" -", f)
     sys.exit(1)
-print(f"chart OK: lint; default and every-option renders valid (strict) on Kubernetes {VERSIONS[0]} .. {VERSIONS[-1]}; failures name their value")
+print(f"chart OK: lint; default, every-option, PostgreSQL and replicas-with-regions renders valid (strict) on Kubernetes {VERSIONS[0]} .. {VERSIONS[-1]}; failures name their value")

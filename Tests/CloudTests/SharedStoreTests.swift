@@ -10,39 +10,17 @@ import TestSupport
 /// what the others wrote, sent only when the rows are committed.
 @Suite("Replicas' shared store: leases and notices", .serialized, .timeLimit(.minutes(2)))
 struct SharedStoreTests {
-    final class Bed: @unchecked Sendable {
-        let postgres: PostgresServer
-        let url: String
-        private var running: [Task<Void, Never>] = []
-
-        init() async throws {
-            postgres = try await offPool { try PostgresServer() }
-            url = try await offPool { [postgres] in try postgres.makeDatabase() }
-        }
+    /// StoreTests' PostgreSQL bed, its stores opened as named replicas.
+    struct Bed {
+        let store: StoreTests.Bed
 
         func open(_ replica: String) async throws -> PostgresStore {
-            var logger = Logger(label: "prepull.store.test")
-            logger.logLevel = .warning
-            let store = try PostgresStore(url: url, replica: replica, logger: logger)
-            running.append(Task { await store.run() })
-            try await store.prepare()
-            return store
-        }
-
-        func close() async {
-            for task in running { task.cancel() }
-            for task in running { await task.value }
-            _ = try? await offPool { [postgres] in postgres.shutdown() }
+            try #require(try await store.open(replica: replica) as? PostgresStore)
         }
     }
 
     static func with(_ body: (Bed) async throws -> Void) async throws {
-        let bed = try await Bed()
-        do { try await body(bed) } catch {
-            await bed.close()
-            throw error
-        }
-        await bed.close()
+        try await StoreTests.with(.postgres) { try await body(Bed(store: $0)) }
     }
 
     @Test("a lease has one owner: the other replica gets it only once it lapses or is released; a deleted job cannot be leased")

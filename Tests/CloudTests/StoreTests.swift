@@ -37,13 +37,14 @@ struct StoreTests {
             }
         }
 
-        /// Opens (again) the store on this bed's data, prepared and running.
-        func open() async throws -> any CloudStore {
+        /// Opens (again) the store on this bed's data, prepared and running; on PostgreSQL as
+        /// `replica` (`SharedStoreTests` opens several).
+        func open(replica: String = PostgresStore.defaultReplicaName()) async throws -> any CloudStore {
             let store: any CloudStore
             if let url {
                 var logger = Logger(label: "prepull.store.test")
                 logger.logLevel = .warning
-                store = try PostgresStore(url: url, logger: logger)
+                store = try PostgresStore(url: url, replica: replica, logger: logger)
             } else {
                 store = try SQLiteStore(directory: dir.path)
             }

@@ -105,6 +105,23 @@ struct ReplicaTests {
             return owners[0]
         }
 
+        /// Applies a hollow job at replica 0, waits until a third of its nodes finished, and kills -9
+        /// the replica `victim` picks from the owner; the job is read from the replica after the
+        /// victim. Returns the owner, the killed replica, that reader and when the kill happened.
+        func killMidJob(_ name: String, tag: String, concurrency: Int, victim: (Int) -> Int) async throws
+            -> (owner: Int, killed: Int, reader: Int, at: Double)
+        {
+            _ = try await apis[0].applyRaw(Data(HollowJob.yaml(name: name, tag: tag, concurrency: concurrency).utf8), contentType: "application/yaml")
+            let owner = try await self.owner()
+            let killed = victim(owner)
+            let reader = (killed + 1) % clouds.count
+            try await eventually("a third of the nodes finished", timeout: .seconds(60)) {
+                (try await self.apis[reader].job(name).status?.counts?.successful ?? 0) >= ReplicaTests.total / 3
+            }
+            clouds[killed].kill9()
+            return (owner, killed, reader, Date().timeIntervalSince1970)
+        }
+
         /// Task creations seen on the core: (node, when), in order.
         func tasksSent() -> [(node: String, at: Double)] {
             let text = (try? String(contentsOfFile: work.file("tasks.log"), encoding: .utf8)) ?? ""
@@ -197,14 +214,7 @@ struct ReplicaTests {
         // The default 30 s silence probe: what the killed replica took and did not store is asked
         // again when its heartbeat runs out, not 30 s later.
         try await Self.with { bed in
-            _ = try await bed.apis[0].applyRaw(Data(HollowJob.yaml(name: "survives", tag: "p2", concurrency: 40).utf8), contentType: "application/yaml")
-            let owner = try await bed.owner()
-            let survivor = (owner + 1) % Self.replicas
-            try await eventually("a third of the nodes finished", timeout: .seconds(60)) {
-                (try await bed.apis[survivor].job("survives").status?.counts?.successful ?? 0) >= Self.total / 3
-            }
-            bed.clouds[owner].kill9()
-            let killedAt = Date().timeIntervalSince1970
+            let (owner, _, survivor, killedAt) = try await bed.killMidJob("survives", tag: "p2", concurrency: 40) { $0 }
             // What the survivors knew as finished when the owner died: none of these may get a task again.
             let finished = Set(try await bed.apis[survivor].job("survives").status?.nodeStatus
                 .filter { $0.phase.isTerminal }.map(\.nodeName) ?? [])
@@ -234,14 +244,7 @@ struct ReplicaTests {
     @Test("kill -9 of a replica that owns nothing mid-job: the reports it had taken are asked again when its heartbeat runs out, and the job completes with every node well before the silence probe")
     func memberKilled() async throws {
         try await Self.with { bed in
-            _ = try await bed.apis[0].applyRaw(Data(HollowJob.yaml(name: "member", tag: "p3", concurrency: 60).utf8), contentType: "application/yaml")
-            let owner = try await bed.owner()
-            let member = (owner + 1) % Self.replicas
-            try await eventually("a third of the nodes finished", timeout: .seconds(60)) {
-                (try await bed.apis[owner].job("member").status?.counts?.successful ?? 0) >= Self.total / 3
-            }
-            bed.clouds[member].kill9()
-            let killedAt = Date().timeIntervalSince1970
+            let (owner, _, _, killedAt) = try await bed.killMidJob("member", tag: "p3", concurrency: 60) { ($0 + 1) % Self.replicas }
             let job = try await bed.waitForEnd("member", on: bed.apis[owner], timeout: .seconds(120))
             Self.expectEveryNode(job)
             let took = Date().timeIntervalSince1970 - killedAt

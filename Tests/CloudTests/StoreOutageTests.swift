@@ -11,12 +11,14 @@ import TestSupport
 /// the API answer 503 with a clear message, changing nothing.
 @Suite("PostgreSQL lost mid-job", .serialized, .timeLimit(.minutes(3)))
 struct StoreOutageTests {
-    @Test("kill -9 of PostgreSQL mid-job, down until the job has ended: readyz 503 naming the store, apply 503, the job completes; once back, every result is in the database")
+    @Test("kill -9 of PostgreSQL mid-job, down until the job has ended: readyz 503 naming the store, apply 503, the job completes; once back, every result is in the database and the lapsed lease's owed Completed summary is published")
     func killedAndBack() async throws {
         let postgres = try await offPool { try PostgresServer() }
         defer { postgres.shutdown() }
         let url = try postgres.makeDatabase()
-        try await withHarness(configure: { $0.storeURL = url }) { h in
+        // A 1 s lease: it lapses while the database is away, so the job ends with no owner to
+        // publish its final summary until the lease is back.
+        try await withHarness(configure: { $0.storeURL = url; $0.leaseTTL = .seconds(1) }) { h in
             let names = (0..<20).map { "pg-node-\($0)" }
             let nodes = try await h.nodes(names, options: .init(workTime: .seconds(3), progressSteps: 2))
             try await h.waitForOnlineNodes(20)
@@ -42,8 +44,18 @@ struct StoreOutageTests {
             // The nodes finish while the database is down: the job completes in memory.
             let job = try await h.waitForEnd("outage", timeout: .seconds(30))
             #expect(job.status?.counts?.successful == 20)
+            let summaries = try await TopicRecorder(broker: h.broker, filters: [Topics().jobSummary(job: "outage")])
+            defer { Task { await summaries.stop() } }
+            func completedSummary() -> Bool {
+                summaries.all.contains { r in
+                    guard let e = try? WireCodec().decode(topic: r.topic, payload: r.payload), case let .jobSummary(s) = e.content.body else { return false }
+                    return s.phase == .completed && s.counts.successful == 20
+                }
+            }
             try await Task.sleep(for: .seconds(1))
+            #expect(!completedSummary(), "a Completed summary went out without the job's lease")
             try await offPool { try postgres.start() }
+            try await eventually("the owed Completed summary once the lease is back", timeout: .seconds(30)) { completedSummary() }
             try await eventually("ready again", timeout: .seconds(30)) { try await h.api.send(.GET, "/readyz").status == 200 }
             #expect(try await h.metricsText().contains("prepull_store_errors_total"))
 

@@ -27,6 +27,10 @@ final class ActiveJob {
     var lastWatchEvent: ContinuousClock.Instant?
     /// The final summary (Completed/Failure) has been published.
     var finalPublished = false
+    /// With replicas: a change of the job whose summary this replica did not publish, not owning
+    /// the job then (its lease lapsed while the database was away, or another replica owned it).
+    /// Published once it owns the job (again).
+    var summaryOwed = false
     /// The controller's `resourceVersion` at this job's last watch notification.
     var resourceVersion: UInt64 = 0
     /// With replicas: until when this replica holds the job's lease and dispatches it (nil: another

@@ -36,8 +36,11 @@ extension Controller {
             rt.dirty = false
             rt.lastSummary = clock
             // The retained summary is the owner's; every replica tells its own watchers.
-            if owns(rt) { publishSummary(rt) }
+            if owns(rt) { publishSummary(rt) } else { rt.summaryOwed = true }
             rt.watchDirty = true
+        } else if rt.summaryOwed, owns(rt) {
+            rt.summaryOwed = false
+            publishSummary(rt)
         }
         guard rt.watchDirty, finished || rt.lastWatchEvent.map({ clock - $0 >= watchInterval(rt) }) ?? true else { return }
         rt.watchDirty = false

@@ -43,6 +43,8 @@ extension Controller {
         foldRemote(events)
         rt.rebuildBookkeeping()
         rt.leaseUntil = until
+        // The previous owner may not have published the latest state (the final one included).
+        rt.summaryOwed = true
         metrics.jobsOwned.record(jobs.values.count { $0.leaseUntil != nil })
         logger.info("replicas: job taken over", metadata: [
             "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",

@@ -27,7 +27,7 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-private-key-file"), help: "The PEM private key of --tls-cert-file.")
     var tlsPrivateKeyFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
-    @Option(name: .customLong("client-id"), help: "MQTT client id (keep it stable: persistent session). Default prepull-cloud, or prepull-cloud-REPLICA with --share-group.")
+    @Option(name: .customLong("client-id"), help: "MQTT client id. Default prepull-cloud (SQLite: a persistent session, keep it stable), or prepull-cloud-REPLICA with --store (replicas: clean sessions).")
     var clientID: String?
     @Option(name: .customLong("replica-id"), help: "This replica's name in the shared PostgreSQL store (letters, digits, . _ -); default HOST-PID.")
     var replicaID: String?
@@ -90,7 +90,9 @@ struct CloudCommand: AsyncParsableCommand {
         logging.bootstrap()
         let logger = Logger(label: "prepull.cloud")
         let replica = replicaID ?? PostgresStore.defaultReplicaName()
-        let mqtt = try tls.configuration(broker: broker, clientID: clientID ?? (shareGroup == nil ? "prepull-cloud" : "prepull-cloud-\(replica)"))
+        // Replicas (a PostgreSQL store) each need their own client id; they use clean sessions.
+        let replicas = store != nil || storeFile != nil
+        let mqtt = try tls.configuration(broker: broker, clientID: clientID ?? (replicas ? "prepull-cloud-\(replica)" : "prepull-cloud"))
         guard let address = ListenAddress(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         var token: String?
         if let tokenFile {

@@ -36,6 +36,9 @@ final class ActiveJob {
     /// With replicas: until when this replica holds the job's lease and dispatches it (nil: another
     /// replica does, or nobody yet).
     var leaseUntil: ContinuousClock.Instant?
+    /// With replicas: the lease was won and the job is being caught up from the store; it is not
+    /// dispatched until `Controller.takeOver`.
+    var awaitingTakeOver = false
     /// With replicas: a node's `Successful` result that came before its pull result, which another
     /// replica received (`Controller.hold`).
     var heldResults: [String: HeldResult] = [:]

@@ -36,7 +36,12 @@ extension Controller {
             rt.dirty = false
             rt.lastSummary = clock
             // The retained summary is the owner's; every replica tells its own watchers.
-            if owns(rt) { publishSummary(rt) } else { rt.summaryOwed = true }
+            if owns(rt) {
+                publishSummary(rt)
+                rt.summaryOwed = false
+            } else {
+                rt.summaryOwed = true
+            }
             rt.watchDirty = true
         } else if rt.summaryOwed, owns(rt) {
             rt.summaryOwed = false

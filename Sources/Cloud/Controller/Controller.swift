@@ -20,6 +20,8 @@ actor Controller {
     let shared: (any SharedCloudStore)?
     /// Reports of jobs this replica has not loaded yet, kept while the store is asked (`park`).
     var parked = ParkedReports()
+    /// Asks the replicas' follower to look a job up (`park`); set at start.
+    var requestLookUp: (@Sendable (String) -> Void)?
     let batcher: StoreBatcher
     let publisher: Publisher
     let codec: WireCodec

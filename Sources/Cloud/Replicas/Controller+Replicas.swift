@@ -10,42 +10,56 @@ extension Controller {
     /// while it holds the job's lease.
     func owns(_ rt: ActiveJob) -> Bool {
         guard shared != nil else { return true }
-        return rt.leaseUntil.map { $0 > .now } ?? false
+        return !rt.awaitingTakeOver && (rt.leaseUntil.map { $0 > .now } ?? false)
     }
+
+    /// Where the follower sends the uids of reports' unknown jobs (`ReplicaCoordinator`).
+    func attach(lookUp: @escaping @Sendable (String) -> Void) { requestLookUp = lookUp }
 
     /// The jobs whose leases the keeper asks for (finished ones too: their owner deletes them
     /// when they expire).
     func leaseCandidates() -> [String] { Array(jobs.keys) }
 
-    /// The leases the store granted, valid until `until`: extends the ones held, drops the ones
-    /// lost, and returns the jobs newly won (to be caught up from the store, then `takeOver`).
-    func renewLeases(_ owned: Set<String>, until: ContinuousClock.Instant) -> [String] {
+    /// The leases the store granted for `candidates` (claimed at `start`), valid until `until`.
+    /// A lease held since before `start` is extended. One that was not (won, or won back after it
+    /// lapsed, when another replica may have dispatched meanwhile) awaits a takeover: returned,
+    /// for the follower to catch the job up from the store; the job is not dispatched until then.
+    /// A lease not granted is dropped. Jobs not among the candidates (applied during the claim)
+    /// are left alone.
+    func renewLeases(_ owned: Set<String>, candidates: [String], start: ContinuousClock.Instant, until: ContinuousClock.Instant) -> [String] {
         var won: [String] = []
-        for rt in jobs.values {
-            let held = rt.leaseUntil != nil
-            if owned.contains(rt.uid) {
-                if held { rt.leaseUntil = until } else { won.append(rt.uid) }
-            } else if held {
+        for uid in candidates {
+            guard let rt = jobs[uid] else { continue }
+            let held = rt.leaseUntil.map { $0 > start } ?? false
+            if owned.contains(uid) {
+                rt.leaseUntil = until
+                if !held && !rt.awaitingTakeOver {
+                    rt.awaitingTakeOver = true
+                    won.append(uid)
+                }
+            } else if rt.leaseUntil != nil {
                 rt.leaseUntil = nil
-                logger.warning("replicas: lease lost; another replica dispatches the job now", metadata: ["job": "\(rt.name)"])
+                rt.awaitingTakeOver = false
+                if held { logger.warning("replicas: lease lost; another replica dispatches the job now", metadata: ["job": "\(rt.name)"]) }
             }
         }
         metrics.jobsOwned.record(jobs.values.count { $0.leaseUntil != nil })
         return won
     }
 
-    /// A job whose lease this replica just won: folds what the store holds of it (the previous
+    func awaitsTakeOver(_ uid: String) -> Bool { jobs[uid]?.awaitingTakeOver == true }
+
+    /// A job whose lease this replica won: folds what the store holds of it (the previous
     /// owner's last writes may not have reached this replica yet), derives the dispatch
-    /// bookkeeping from that state, and dispatches. Nodes already finished are never sent their
-    /// task again; nodes in flight are left to their deadline and the silence probe.
-    func takeOver(_ uid: String, events: [StoredEvent], until: ContinuousClock.Instant) {
-        guard let rt = jobs[uid] else { return }
+    /// bookkeeping from that state, asks the in-flight nodes again and dispatches. Nodes already
+    /// finished are never sent their task again.
+    func takeOver(_ uid: String, events: [StoredEvent]) {
+        guard let rt = jobs[uid], rt.awaitingTakeOver else { return }
         foldRemote(events)
         rt.rebuildBookkeeping()
-        rt.leaseUntil = until
+        rt.awaitingTakeOver = false
         // The previous owner may not have published the latest state (the final one included).
         rt.summaryOwed = true
-        metrics.jobsOwned.record(jobs.values.count { $0.leaseUntil != nil })
         logger.info("replicas: job taken over", metadata: [
             "job": "\(rt.name)", "phase": "\(rt.state.phase.rawValue)", "finished": "\(rt.state.counts.finished)/\(rt.state.counts.total)",
             "inFlight": "\(rt.deadlines.count)", "waiting": "\(rt.waiting.count)",
@@ -143,9 +157,16 @@ extension Controller {
         notify(rt, type: .modified)
     }
 
-    /// A job another replica deleted (it sent the cancels): gone here too.
+    /// A job another replica deleted: gone here too. The deleting replica cancelled the nodes it
+    /// knew to be dispatched; if this one owned the job it may have dispatched more since, so it
+    /// cancels its own too, and clears the retained summary again (its last one may have come
+    /// after the deleting replica's clear).
     func forgetDeleted(uid: String) {
         guard let rt = jobs[uid] else { return }
+        if rt.leaseUntil != nil {
+            for node in rt.state.nodes where node.dispatchedAt != nil { sendCancel(rt, node: node.name, reason: "job deleted") }
+            publisher.send(topic: codec.topics.jobSummary(job: rt.name), payload: Data(), retain: true, counted: (.summary, nil))
+        }
         let now = Date()
         rt.state.apply(.cancelled(jobUID: uid, reason: "job deleted", at: now))
         remove(rt, reason: "job deleted through another replica", at: now)
@@ -156,12 +177,12 @@ extension Controller {
         secrets = Dictionary(all.map { ($0.reference, $0) }, uniquingKeysWith: { $1 })
     }
 
-    /// After notices may have been missed: the stored jobs are the truth. Returns the uids of the
-    /// jobs to re-read (every one still here) and adopts or forgets the others.
-    func reconcile(with stored: [StoredJob]) -> [String] {
+    /// After notices may have been missed: the stored jobs are the truth. Returns the stored
+    /// jobs this replica has (to fold anew) and the ones it has that were not stored (deleted, or
+    /// applied here after the store was read: the follower asks again before forgetting them).
+    func reconcile(with stored: [StoredJob]) -> (known: Set<String>, missing: [String]) {
         let storedUIDs = Set(stored.compactMap(\.job.metadata.uid))
-        for rt in jobs.values where !storedUIDs.contains(rt.uid) { forgetDeleted(uid: rt.uid) }
-        return stored.compactMap(\.job.metadata.uid).filter { jobs[$0] != nil }
+        return (storedUIDs.filter { jobs[$0] != nil }, jobs.keys.filter { !storedUIDs.contains($0) })
     }
 
     /// A report for a job this replica does not know: with a shared store, another replica may
@@ -175,16 +196,12 @@ extension Controller {
         case .kept:
             break
         case .lookUp:
-            guard let shared else { return }
-            Task { [self] in
-                let stored = try? await shared.loadJob(uid: uid)
-                let events = stored == nil ? [] : ((try? await shared.loadEvents(jobUID: uid)) ?? [])
-                self.looked(up: uid, stored: stored, events: events)
-            }
+            requestLookUp?(uid)
         }
     }
 
-    private func looked(up uid: String, stored: StoredJob?, events: [StoredEvent]) {
+    /// The follower's answer for a parked job: adopted with its events, or unknown to the store.
+    func looked(up uid: String, stored: StoredJob?, events: [StoredEvent]) {
         if let stored { adopt(stored, events: events) }
         let left = parked.take(uid)
         if stored == nil { parked.unknown(uid) }

@@ -27,7 +27,7 @@ extension PostgresStore: SharedCloudStore {
             // Only jobs still stored: a lease never outlives its job's row for long.
             let rows = try await client.query("""
                 INSERT INTO job_leases (job_uid, owner, expires_at)
-                SELECT uid, \(replica), now() + make_interval(secs => \(ttl.seconds)) FROM jobs WHERE uid = ANY(\(jobUIDs))
+                SELECT uid, \(replica), now() + make_interval(secs => \(ttl.seconds)) FROM jobs WHERE uid = ANY(\(jobUIDs)) ORDER BY uid
                 ON CONFLICT (job_uid) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
                 WHERE job_leases.owner = EXCLUDED.owner OR job_leases.expires_at < now()
                 RETURNING job_uid
@@ -41,14 +41,14 @@ extension PostgresStore: SharedCloudStore {
     public func heartbeat(ttl: Duration) async throws -> Set<String> {
         try await tracked {
             try await client.query("""
-                INSERT INTO replicas (name, expires_at) VALUES (\(replica), now() + make_interval(secs => \(ttl.seconds)))
-                ON CONFLICT (name) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                INSERT INTO replicas (name, instance, expires_at) VALUES (\(replica), \(instance), now() + make_interval(secs => \(ttl.seconds)))
+                ON CONFLICT (name) DO UPDATE SET instance = EXCLUDED.instance, expires_at = EXCLUDED.expires_at
                 """, logger: logger)
             var alive = Set<String>()
-            for try await name in try await client.query(
-                "SELECT name FROM replicas WHERE expires_at > now()", logger: logger
-            ).decode(String.self) {
-                alive.insert(name)
+            for try await (name, instance) in try await client.query(
+                "SELECT name, instance FROM replicas WHERE expires_at > now()", logger: logger
+            ).decode((String, String).self) {
+                alive.insert("\(name)/\(instance)")
             }
             return alive
         }

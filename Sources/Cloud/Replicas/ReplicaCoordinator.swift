@@ -3,25 +3,42 @@ import Logging
 import MQTT
 import PrePullKit
 
-/// The two loops that make a replica one of several (docs/replicas.md): the lease keeper (which
-/// jobs this replica dispatches) and the notice follower (what the others wrote).
+/// The two loops that make a replica one of several (docs/replicas.md).
+///
+/// - The lease keeper (`keepLeases`): the heartbeat and the job leases, every fifth of
+///   `leaseTTL`, and nothing slow, so that a long catch-up never lets the leases run out.
+/// - The follower (`follow`): every read of the store that feeds the controller, one at a time
+///   and in order: the other replicas' notices, the jobs a report named before their notice came,
+///   and the jobs this replica just won (caught up before it dispatches them). Serial, so that no
+///   notice is folded between a job's snapshot and its adoption.
 struct ReplicaCoordinator: Sendable {
+    enum Work: Sendable, Equatable {
+        case notice(ReplicaNotice)
+        case lookUp(uid: String)
+        case takeOver(uid: String)
+    }
+
     let shared: any SharedCloudStore
     let controller: Controller
     let leaseTTL: Duration
     let notices: AsyncStream<ReplicaNotice>
+    private let work: AsyncStream<Work>
+    private let enqueue: AsyncStream<Work>.Continuation
     let logger: Logger
+    /// A piece of work that fails this many times in a row gives way to reading the store anew.
+    static let maxAttempts = 5
 
     init(shared: any SharedCloudStore, controller: Controller, leaseTTL: Duration, logger: Logger) {
         self.shared = shared
         self.controller = controller
         self.leaseTTL = leaseTTL
         self.notices = shared.notices()
+        (work, enqueue) = AsyncStream.makeStream(of: Work.self)
         self.logger = logger
     }
 
     /// Waits until notices flow (before the start loads the store, so that nothing written in
-    /// between is missed); throws after `timeout`.
+    /// between is missed); throws after `timeout`. Any later `.listening` is a reconnect.
     func waitUntilListening(timeout: Duration) async throws {
         let notices = notices
         let first = Task { () -> Bool in
@@ -32,9 +49,13 @@ struct ReplicaCoordinator: Sendable {
             first.cancel()
             throw ReplicaError("replicas: could not LISTEN on \(shared) within \(timeout)")
         }
+        let enqueue = enqueue
+        await controller.attach { uid in enqueue.yield(.lookUp(uid: uid)) }
     }
 
-    /// Renews and takes leases every fifth of their lifetime until cancelled.
+    /// Heartbeat, then the leases, every fifth of their lifetime until cancelled. Jobs won are
+    /// handed to the follower; replicas whose heartbeat ran out are reported once the leases are
+    /// renewed (so that `owns` is current when their nodes are asked again).
     func keepLeases() async {
         var failing = false
         var alive: Set<String>?
@@ -42,15 +63,15 @@ struct ReplicaCoordinator: Sendable {
             let start = ContinuousClock.now
             do {
                 let now = try await shared.heartbeat(ttl: leaseTTL)
+                let candidates = await controller.leaseCandidates()
+                let owned = try await shared.claimJobs(candidates, ttl: leaseTTL)
+                for uid in await controller.renewLeases(owned, candidates: candidates, start: start, until: start + leaseTTL) {
+                    enqueue.yield(.takeOver(uid: uid))
+                }
                 if let before = alive, case let gone = before.subtracting(now), !gone.isEmpty {
                     await controller.replicasLost(gone.sorted())
                 }
                 alive = now
-                let owned = try await shared.claimJobs(await controller.leaseCandidates(), ttl: leaseTTL)
-                for uid in await controller.renewLeases(owned, until: start + leaseTTL) {
-                    let events = try await shared.loadEvents(jobUID: uid)
-                    await controller.takeOver(uid, events: events, until: start + leaseTTL)
-                }
                 if failing { logger.info("replicas: leases renewed again") }
                 failing = false
             } catch {
@@ -63,53 +84,69 @@ struct ReplicaCoordinator: Sendable {
         }
     }
 
-    /// Folds what the other replicas write until cancelled. After the listening connection was
-    /// lost (notices may be missing), the stored jobs and their events are read anew.
+    /// Moves the store's notices into the follower's queue until cancelled.
+    func forwardNotices() async {
+        for await notice in notices { enqueue.yield(.notice(notice)) }
+    }
+
+    /// Does the follower's work in order until cancelled. A piece of work that keeps failing
+    /// (the database away) is tried `maxAttempts` times, then replaced by reading the store anew.
     func follow() async {
-        var first = true
-        for await notice in notices {
+        for await item in work {
             if Task.isCancelled { break }
-            if notice == .listening && first {
-                first = false  // the start loaded the store after listening began
-                continue
-            }
-            first = false
-            var done = false
-            while !done && !Task.isCancelled {
+            var attempt = 0
+            while !Task.isCancelled {
                 do {
-                    try await apply(notice)
-                    done = true
+                    try await perform(item)
+                    break
                 } catch {
-                    logger.warning("replicas: cannot read what another replica wrote; trying again", metadata: ["notice": "\(notice)", "error": "\(error)"])
+                    attempt += 1
+                    logger.warning("replicas: cannot read what another replica wrote; trying again", metadata: [
+                        "work": "\(item)", "attempt": "\(attempt)", "error": "\(error)"])
                     try? await Task.sleep(for: .seconds(1))
+                    if attempt >= Self.maxAttempts {
+                        if item != .notice(.listening) { enqueue.yield(.notice(.listening)) }
+                        break
+                    }
                 }
             }
         }
     }
 
-    private func apply(_ notice: ReplicaNotice) async throws {
-        switch notice {
-        case .listening:
+    private func perform(_ item: Work) async throws {
+        switch item {
+        case .notice(.listening):
             logger.info("replicas: listening again; reading the store anew")
             let stored = try await shared.loadJobs()
-            let known = Set(await controller.reconcile(with: stored))
+            let (known, missing) = await controller.reconcile(with: stored)
+            // A job applied here after `loadJobs` read the table is not gone: ask again.
+            for uid in missing where try await shared.loadJob(uid: uid) == nil {
+                await controller.forgetDeleted(uid: uid)
+            }
             for job in stored {
                 guard let uid = job.job.metadata.uid else { continue }
                 let events = try await shared.loadEvents(jobUID: uid)
                 if known.contains(uid) { await controller.foldRemote(events) } else { await controller.adopt(job, events: events) }
             }
             await controller.replaceSecrets(try await shared.loadSecrets())
-        case let .events(ids):
+        case let .notice(.events(ids)):
             await controller.foldRemote(try await shared.loadEvents(ids: ids))
-        case let .jobCreated(uid):
+        case let .notice(.jobCreated(uid)):
             guard let job = try await shared.loadJob(uid: uid) else { return }
             await controller.adopt(job, events: try await shared.loadEvents(jobUID: uid))
-        case let .jobChanged(uid):
+        case let .notice(.jobChanged(uid)):
             if let job = try await shared.loadJob(uid: uid) { await controller.reloadMetadata(job) }
-        case let .jobDeleted(uid):
+        case let .notice(.jobDeleted(uid)):
             await controller.forgetDeleted(uid: uid)
-        case .secretsChanged:
+        case .notice(.secretsChanged):
             await controller.replaceSecrets(try await shared.loadSecrets())
+        case let .lookUp(uid):
+            let stored = try await shared.loadJob(uid: uid)
+            let events = stored == nil ? [] : try await shared.loadEvents(jobUID: uid)
+            await controller.looked(up: uid, stored: stored, events: events)
+        case let .takeOver(uid):
+            guard await controller.awaitsTakeOver(uid) else { return }
+            await controller.takeOver(uid, events: try await shared.loadEvents(jobUID: uid))
         }
     }
 }

@@ -13,7 +13,9 @@ public protocol SharedCloudStore: CloudStore {
     /// Takes or renews the leases of those of `jobUIDs` that are free, expired or already this
     /// replica's, for `ttl` from now (the database's clock); returns the ones this replica holds.
     func claimJobs(_ jobUIDs: [String], ttl: Duration) async throws -> Set<String>
-    /// Says this replica is alive for `ttl` more, and returns the replicas alive now (itself too).
+    /// Says this replica is alive for `ttl` more, and returns the replicas alive now (itself too),
+    /// each as `NAME/INSTANCE`: a replica restarted under its name is another instance, and the
+    /// one before it counts as gone (what it took from MQTT and had not stored is lost).
     func heartbeat(ttl: Duration) async throws -> Set<String>
     /// Gives up this replica's leases and heartbeat (a graceful stop: the others take its jobs at once).
     func releaseJobs() async throws

@@ -62,11 +62,12 @@ public final class CloudServer: Sendable {
         let c = configuration
         let codec = WireCodec(topics: c.topics)
         var mqttConfig = c.mqtt
-        // A persistent session keeps what arrives while the cloud restarts. Not in a shared
-        // subscription: mosquitto goes on handing a share of the reports to an offline member's
-        // session, where they would wait for a replica that may never come back; the others ask the
-        // nodes again instead (ReportRepair).
-        mqttConfig.cleanStart = c.shareGroup != nil
+        // With SQLite, a persistent session keeps what arrives while the cloud restarts. Not with
+        // replicas (a PostgreSQL store): mosquitto goes on handing a shared subscription's share
+        // to an offline member's session, and a dead replica's own session would queue every
+        // report for a process that may never come back. What a replica loses that way is asked
+        // again when its heartbeat runs out or its jobs are taken over (docs/replicas.md).
+        mqttConfig.cleanStart = store is any SharedCloudStore
         // libmosquitto keeps 20 publishes in flight unless told otherwise: the publisher's window is
         // the limit meant (the broker's receive maximum, if lower, still wins).
         mqttConfig.sendMaximum = max(mqttConfig.sendMaximum, min(c.publishWindow, 65535))
@@ -183,6 +184,7 @@ struct CoreService: Service {
                 group.addTask(executorPreference: loop) { await intake.consume(presences) }
                 if let replicas {
                     group.addTask { await replicas.keepLeases() }
+                    group.addTask { await replicas.forwardNotices() }
                     group.addTask { await replicas.follow() }
                 }
                 group.addTask {

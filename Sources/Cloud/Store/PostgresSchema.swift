@@ -80,6 +80,7 @@ enum PostgresSchema {
             """
             CREATE TABLE replicas (
                 name text PRIMARY KEY,
+                instance text NOT NULL,
                 expires_at timestamptz NOT NULL)
             """,
         ]),

@@ -17,6 +17,8 @@ public final class PostgresStore: CloudStore {
     let logger: Logger
     /// This replica's name in job leases and notices (``SharedCloudStore``).
     public let replica: String
+    /// This process among the processes that have had that name (heartbeats).
+    let instance = String(UUID().uuidString.prefix(8)).lowercased()
     /// Where it connects, without the password.
     public let description: String
 

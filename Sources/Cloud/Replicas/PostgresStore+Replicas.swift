@@ -44,6 +44,8 @@ extension PostgresStore: SharedCloudStore {
                 INSERT INTO replicas (name, instance, expires_at) VALUES (\(replica), \(instance), now() + make_interval(secs => \(ttl.seconds)))
                 ON CONFLICT (name) DO UPDATE SET instance = EXCLUDED.instance, expires_at = EXCLUDED.expires_at
                 """, logger: logger)
+            // Replicas gone for a day (a crashed HOST-PID never comes back) leave no row behind.
+            try await client.query("DELETE FROM replicas WHERE expires_at < now() - interval '1 day'", logger: logger)
             var alive = Set<String>()
             for try await (name, instance) in try await client.query(
                 "SELECT name, instance FROM replicas WHERE expires_at > now()", logger: logger

@@ -58,11 +58,23 @@ struct SharedStoreTests {
             try await c.releaseJobs()
             #expect(names(try await b.heartbeat(ttl: .seconds(30))) == ["replica-b"], "c stopped")
             #expect(names(try await a.heartbeat(ttl: .seconds(30))) == ["replica-a", "replica-b"], "a is back")
-            // b restarted under its name: another instance; the one before is gone.
+            // A second process given b's name while b lives: refused, naming the flag, and it
+            // cannot take b's leases either.
+            try await a.insertJob(StoreTests.job("j1", uid: "u1", created: 1), nodes: ["n-a"])
+            #expect(try await b.claimJobs(["u1"], ttl: .seconds(30)) == ["u1"])
             let b2 = try await bed.open("replica-b")
+            await #expect {
+                try await b2.heartbeat(ttl: .seconds(30))
+            } throws: { error in
+                "\(error)".contains("another live process is replica replica-b") && "\(error)".contains("--replica-id")
+            }
+            #expect(try await b2.claimJobs(["u1"], ttl: .seconds(30)).isEmpty, "a lease is a process's, not a name's")
+            // b stops: b2, restarted under its name, is another instance; the one before is gone.
+            try await b.releaseJobs()
             let after = try await b2.heartbeat(ttl: .seconds(30))
             #expect(names(after) == ["replica-a", "replica-b"])
             #expect(!before.intersection(after).contains { $0.hasPrefix("replica-b/") }, "\(before) \(after)")
+            #expect(try await b2.claimJobs(["u1"], ttl: .seconds(30)) == ["u1"])
         }
     }
 

@@ -17,7 +17,7 @@ extension PostgresStore: SharedCloudStore {
 
     /// Sends `notice` when the transaction of `connection` commits (never before its rows exist).
     func notify(_ notice: ReplicaNotice, on connection: PostgresConnection) async throws {
-        let payload = notice.payload(from: replica)
+        let payload = notice.payload(from: identity)
         try await connection.query("SELECT pg_notify(\(Self.channel), \(payload))", logger: logger)
     }
 
@@ -27,7 +27,7 @@ extension PostgresStore: SharedCloudStore {
             // Only jobs still stored: a lease never outlives its job's row for long.
             let rows = try await client.query("""
                 INSERT INTO job_leases (job_uid, owner, expires_at)
-                SELECT uid, \(replica), now() + make_interval(secs => \(ttl.seconds)) FROM jobs WHERE uid = ANY(\(jobUIDs)) ORDER BY uid
+                SELECT uid, \(identity), now() + make_interval(secs => \(ttl.seconds)) FROM jobs WHERE uid = ANY(\(jobUIDs)) ORDER BY uid
                 ON CONFLICT (job_uid) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
                 WHERE job_leases.owner = EXCLUDED.owner OR job_leases.expires_at < now()
                 RETURNING job_uid
@@ -40,10 +40,21 @@ extension PostgresStore: SharedCloudStore {
 
     public func heartbeat(ttl: Duration) async throws -> Set<String> {
         try await tracked {
-            try await client.query("""
+            // Another live process with this name keeps its row: this one is refused, and owns
+            // nothing until that one stops (a restart under the same name waits for the old
+            // heartbeat to run out).
+            var mine = false
+            for try await _ in try await client.query("""
                 INSERT INTO replicas (name, instance, expires_at) VALUES (\(replica), \(instance), now() + make_interval(secs => \(ttl.seconds)))
                 ON CONFLICT (name) DO UPDATE SET instance = EXCLUDED.instance, expires_at = EXCLUDED.expires_at
-                """, logger: logger)
+                WHERE replicas.instance = EXCLUDED.instance OR replicas.expires_at < now()
+                RETURNING name
+                """, logger: logger).decode(String.self) {
+                mine = true
+            }
+            guard mine else {
+                throw ReplicaError("another live process is replica \(replica) (give each replica its own --replica-id); this one owns no job until that one's heartbeat runs out")
+            }
             // Replicas gone for a day (a crashed HOST-PID never comes back) leave no row behind.
             try await client.query("DELETE FROM replicas WHERE expires_at < now() - interval '1 day'", logger: logger)
             var alive = Set<String>()
@@ -59,8 +70,8 @@ extension PostgresStore: SharedCloudStore {
     public func releaseJobs() async throws {
         try await tracked {
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("DELETE FROM job_leases WHERE owner = \(replica)", logger: logger)
-                try await connection.query("DELETE FROM replicas WHERE name = \(replica)", logger: logger)
+                try await connection.query("DELETE FROM job_leases WHERE owner = \(identity)", logger: logger)
+                try await connection.query("DELETE FROM replicas WHERE name = \(replica) AND instance = \(instance)", logger: logger)
             }
         }
     }
@@ -108,7 +119,7 @@ extension PostgresStore: SharedCloudStore {
                                     logger.warning("replicas: a notice this version does not know", metadata: ["payload": "\(n.payload)"])
                                     continue
                                 }
-                                if sender != replica { continuation.yield(notice) }
+                                if sender != identity { continuation.yield(notice) }
                             }
                         }
                     }

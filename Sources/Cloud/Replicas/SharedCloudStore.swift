@@ -15,7 +15,8 @@ public protocol SharedCloudStore: CloudStore {
     func claimJobs(_ jobUIDs: [String], ttl: Duration) async throws -> Set<String>
     /// Says this replica is alive for `ttl` more, and returns the replicas alive now (itself too),
     /// each as `NAME/INSTANCE`: a replica restarted under its name is another instance, and the
-    /// one before it counts as gone (what it took from MQTT and had not stored is lost).
+    /// one before it counts as gone (what it took from MQTT and had not stored is lost). Throws
+    /// while another live process has this replica's name.
     func heartbeat(ttl: Duration) async throws -> Set<String>
     /// Gives up this replica's leases and heartbeat (a graceful stop: the others take its jobs at once).
     func releaseJobs() async throws

@@ -19,6 +19,10 @@ public final class PostgresStore: CloudStore {
     public let replica: String
     /// This process among the processes that have had that name (heartbeats).
     let instance = String(UUID().uuidString.prefix(8)).lowercased()
+    /// `REPLICA/INSTANCE`: the owner of this process's leases and the sender of its notices, so
+    /// that a restart under the same name, or a second process given the same name, never
+    /// shares them.
+    var identity: String { "\(replica)/\(instance)" }
     /// Where it connects, without the password.
     public let description: String
 

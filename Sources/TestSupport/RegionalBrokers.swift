@@ -91,6 +91,22 @@ public final class RegionalBrokers: Sendable {
     }
 
     /// Drops the link between `region` and the core (its relay stops; both brokers keep running).
+    /// `prepull fleet` of `nodes` hollow nodes named `REGION-N` on the region's broker, each with
+    /// its own certificate, labelled `prepull.io/fleet=hollow,region=REGION`.
+    public func fleetArguments(region: String, nodes: Int, pullMS: String, statsFile: String) -> [String] {
+        ["fleet", "--nodes", "\(nodes)", "--prefix", "\(region)-",
+         "--broker", "mqtts://127.0.0.1:\(regionPorts[region]!)", "--tls-ca", certificates.caFile,
+         "--tls-dir", certificates.directory, "--labels", "prepull.io/fleet=hollow,region=\(region)",
+         "--pull-ms", pullMS, "--image-mib", "10", "--stats-file", statsFile, "--log-level", "warning"]
+    }
+
+    /// `prepull cloud` on the core, as prepull-cloud under the core's topic root; append the rest.
+    public var cloudArguments: [String] {
+        ["cloud", "--broker", "mqtts://127.0.0.1:\(corePort)", "--tls-ca", certificates.caFile,
+         "--tls-cert", "\(certificates.directory)/prepull-cloud.crt", "--tls-key", "\(certificates.directory)/prepull-cloud.key",
+         "--topic-root", "fleet/events"]
+    }
+
     public func cut(region: String) {
         relays.withLock { $0.removeValue(forKey: region) }?.kill9()
     }

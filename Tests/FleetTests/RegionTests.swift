@@ -31,18 +31,13 @@ struct RegionTests {
             }
             brokers = try await offPool { try RegionalBrokers(certificates: certificates, regions: RegionTests.regions) }
             for region in RegionTests.regions {
-                fleets[region] = try ManagedProcess(FaultBed.binary, [
-                    "fleet", "--nodes", "\(RegionTests.perRegion)", "--prefix", "\(region)-",
-                    "--broker", "mqtts://127.0.0.1:\(brokers.regionPorts[region]!)", "--tls-ca", certificates.caFile,
-                    "--tls-dir", certificates.directory, "--labels", "prepull.io/fleet=hollow,region=\(region)",
-                    "--pull-ms", "300..900", "--image-mib", "10", "--stats-file", work.file("fleet-\(region).json"), "--log-level", "warning",
-                ], logPath: work.file("fleet-\(region).log"))
+                fleets[region] = try ManagedProcess(
+                    FaultBed.binary, brokers.fleetArguments(region: region, nodes: RegionTests.perRegion, pullMS: "300..900", statsFile: work.file("fleet-\(region).json")),
+                    logPath: work.file("fleet-\(region).log"))
             }
             let port = try FreePort.allocate()
-            cloud = try ManagedProcess(FaultBed.binary, [
-                "cloud", "--broker", "mqtts://127.0.0.1:\(brokers.corePort)", "--tls-ca", certificates.caFile,
-                "--tls-cert", "\(certificates.directory)/prepull-cloud.crt", "--tls-key", "\(certificates.directory)/prepull-cloud.key",
-                "--topic-root", "fleet/events", "--data", work.file("cloud"), "--listen", "127.0.0.1:\(port)",
+            cloud = try ManagedProcess(FaultBed.binary, brokers.cloudArguments + [
+                "--data", work.file("cloud"), "--listen", "127.0.0.1:\(port)",
             ], logPath: work.file("cloud.log"))
             api = APIClient(server: "http://127.0.0.1:\(port)")
             let total = RegionTests.regions.count * RegionTests.perRegion

@@ -54,12 +54,9 @@ struct ReplicaTests {
                 "-i", "replica-test-task-watch", "-q", "1", "-t", "fleet/events/node/+/prepull/+/task", "-F", "%U %t %p",
             ], logPath: work.file("tasks.log"))
             for region in ReplicaTests.regions {
-                fleets.append(try ManagedProcess(FaultBed.binary, [
-                    "fleet", "--nodes", "\(ReplicaTests.perRegion)", "--prefix", "\(region)-",
-                    "--broker", "mqtts://127.0.0.1:\(brokers.regionPorts[region]!)", "--tls-ca", certificates.caFile,
-                    "--tls-dir", certificates.directory, "--labels", "prepull.io/fleet=hollow,region=\(region)",
-                    "--pull-ms", "400..1200", "--image-mib", "10", "--stats-file", work.file("fleet-\(region).json"), "--log-level", "warning",
-                ], logPath: work.file("fleet-\(region).log")))
+                fleets.append(try ManagedProcess(
+                    FaultBed.binary, brokers.fleetArguments(region: region, nodes: ReplicaTests.perRegion, pullMS: "400..1200", statsFile: work.file("fleet-\(region).json")),
+                    logPath: work.file("fleet-\(region).log")))
             }
             for i in 0..<ReplicaTests.replicas {
                 let port = try FreePort.allocate()
@@ -75,10 +72,8 @@ struct ReplicaTests {
         }
 
         func startReplica(_ i: Int, port: Int) throws -> ManagedProcess {
-            try ManagedProcess(FaultBed.binary, [
-                "cloud", "--broker", "mqtts://127.0.0.1:\(brokers.corePort)", "--tls-ca", certificates.caFile,
-                "--tls-cert", "\(certificates.directory)/prepull-cloud.crt", "--tls-key", "\(certificates.directory)/prepull-cloud.key",
-                "--topic-root", "fleet/events", "--store", storeURL, "--share-group", "cloud", "--replica-id", "replica-\(i)",
+            try ManagedProcess(FaultBed.binary, brokers.cloudArguments + [
+                "--store", storeURL, "--share-group", "cloud", "--replica-id", "replica-\(i)",
                 "--lease-ttl", "3", "--silence-probe", "\(silenceProbe)", "--listen", "127.0.0.1:\(port)",
             ], logPath: work.file("cloud-\(i).log"))
         }

@@ -11,7 +11,9 @@ extension Controller {
         let clock = ContinuousClock.now
         for rt in jobs.values {
             var expired = false
-            for (node, deadline) in rt.deadlines where deadline <= now && owns(rt) {
+            // Only the owner times its nodes out (with replicas).
+            for (node, deadline) in rt.deadlines where deadline <= now {
+                guard owns(rt) else { break }
                 rt.deadlines[node] = nil
                 if rt.state.node(node)?.phase == .inProgress {
                     fold(rt, .timedOut(jobUID: rt.uid, node: node, at: now))

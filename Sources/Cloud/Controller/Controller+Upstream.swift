@@ -61,7 +61,7 @@ extension Controller {
         // in any later state either, so the store needs no unique index to drop replays (one that
         // took a random-order B-tree insert per event). Progress is QoS 0 and superseded by the
         // next report: folded, never stored.
-        let changed = fold(rt, event, store: false)
+        let changed = fold(rt, event)
         if case .progress = r.kind {} else if changed { pendingBatch.events.append(.report(r, payload: payload)) }
         releaseHeld(rt, node: r.node)
         metrics.foldLatency.recordNanoseconds((ContinuousClock.now - received).nanoseconds)

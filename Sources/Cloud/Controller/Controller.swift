@@ -121,13 +121,14 @@ actor Controller {
 
     /// Folds a cloud fact or report into the job, records phase changes, frees the slot of a
     /// node that ended; returns whether the state changed (see `JobStatusState.apply`).
-    /// `remote`: another replica stored the event and its rows (`foldRemote`).
+    /// A cloud fact is queued for the store here (a report is stored by its intake, only when it
+    /// changed the job); `remote`: another replica stored the event and its rows (`foldRemote`).
     @discardableResult
-    func fold(_ rt: ActiveJob, _ event: NodeEvent, store: Bool = true, remote: Bool = false) -> Bool {
+    func fold(_ rt: ActiveJob, _ event: NodeEvent, remote: Bool = false) -> Bool {
         let node = event.node
         let (changed, before) = applyRecordingEvents(rt, event)
         rt.dirty = true
-        if store, !remote, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
+        if !remote, let row = StoredEvent.fact(event) { pendingBatch.events.append(row) }
         guard let node, let after = rt.state.node(node) else { return changed }
         if after.phase.isTerminal { rt.heard[node] = nil }
         if after.phase != before {

@@ -124,7 +124,7 @@ extension Controller {
     func releaseHeld(_ rt: ActiveJob, node: String) {
         guard let held = rt.heldResults[node], rt.state.refusal(of: held.report) == nil else { return }
         rt.heldResults[node] = nil
-        let changed = fold(rt, .report(held.report), store: false, remote: held.payload == nil)
+        let changed = fold(rt, .report(held.report), remote: held.payload == nil)
         if changed, let payload = held.payload { pendingBatch.events.append(.report(held.report, payload: payload)) }
     }
 

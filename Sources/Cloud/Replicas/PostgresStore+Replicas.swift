@@ -93,16 +93,7 @@ extension PostgresStore: SharedCloudStore {
     }
 
     public func loadEvents(ids: ClosedRange<Int64>) async throws -> [StoredEvent] {
-        var events: [StoredEvent] = []
-        let rows = try await client.query("""
-            SELECT job_uid, node, kind, seq, time_ms, reason, payload FROM events
-            WHERE id BETWEEN \(ids.lowerBound) AND \(ids.upperBound) ORDER BY id
-            """, logger: logger)
-        for try await (job, node, kind, seq, timeMs, reason, payload) in rows.decode((String, String?, String, Int64, Int64, String?, Data?).self) {
-            guard let kind = StoredEvent.Kind(rawValue: kind) else { continue }
-            events.append(StoredEvent(jobUID: job, node: node, kind: kind, seq: seq, timeMs: timeMs, reason: reason, payload: payload))
-        }
-        return events
+        try await events("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id BETWEEN \(ids.lowerBound) AND \(ids.upperBound) ORDER BY id")
     }
 
     public func notices() -> AsyncStream<ReplicaNotice> {

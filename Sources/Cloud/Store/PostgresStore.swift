@@ -158,12 +158,19 @@ public final class PostgresStore: CloudStore {
     }
 
     public func loadEvents(jobUID: String) async throws -> [StoredEvent] {
+        try await events("SELECT \(unescaped: Self.eventColumns) FROM events WHERE job_uid = \(jobUID) ORDER BY id")
+    }
+
+    /// The columns `events(_:)` reads, in its order.
+    static let eventColumns = "job_uid, node, kind, seq, time_ms, reason, payload"
+
+    /// The events a query of `eventColumns` returns; a row of a kind this version does not know is skipped.
+    func events(_ query: PostgresQuery) async throws -> [StoredEvent] {
+        let rows = try await client.query(query, logger: logger)
         var events: [StoredEvent] = []
-        let rows = try await client.query(
-            "SELECT node, kind, seq, time_ms, reason, payload FROM events WHERE job_uid = \(jobUID) ORDER BY id", logger: logger)
-        for try await (node, kind, seq, timeMs, reason, payload) in rows.decode((String?, String, Int64, Int64, String?, Data?).self) {
+        for try await (job, node, kind, seq, timeMs, reason, payload) in rows.decode((String, String?, String, Int64, Int64, String?, Data?).self) {
             guard let kind = StoredEvent.Kind(rawValue: kind) else { continue }
-            events.append(StoredEvent(jobUID: jobUID, node: node, kind: kind, seq: seq, timeMs: timeMs, reason: reason, payload: payload))
+            events.append(StoredEvent(jobUID: job, node: node, kind: kind, seq: seq, timeMs: timeMs, reason: reason, payload: payload))
         }
         return events
     }

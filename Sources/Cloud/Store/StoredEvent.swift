@@ -49,10 +49,8 @@ public struct StoredEvent: Sendable, Equatable {
         }
     }
 
-    /// The fold input this row stands for (nil if a stored payload no longer decodes).
-    func nodeEvent() -> NodeEvent? { decoded()?.event }
-
-    /// The fold input, with the `prevSeq` a report named (`ReportRepair`).
+    /// The fold input this row stands for, with the `prevSeq` a report named (`ReportRepair`);
+    /// nil if a stored payload no longer decodes.
     func decoded() -> (event: NodeEvent, prevSeq: UInt64?)? {
         let at = Date(epochMilliseconds: timeMs)
         let event: NodeEvent?

@@ -100,7 +100,7 @@ public struct APIClient: Sendable {
     /// `minimal` (`Prefer: return=minimal`: for a job over thousands of nodes the status is thousands
     /// of pending entries, encoded and decoded while the dispatch runs).
     public func apply(_ job: ImagePrePullJob, minimal: Bool = false) async throws -> ImagePrePullJob {
-        let data = try await call(.POST, APIPaths.jobs, body: try ManifestEncoder().encodeJSON(job),
+        let data = try await call(.POST, APIPaths.jobs(apiVersion: job.apiVersion), body: try ManifestEncoder().encodeJSON(job),
                                   headers: minimal ? [("Prefer", "return=minimal")] : [])
         return try Self.decodeJob(data)
     }
@@ -114,7 +114,7 @@ public struct APIClient: Sendable {
         } catch let e as APIError where e.status == 409 {
             let current = try await self.job(job.metadata.name)
             let wanted = job.withDefaults()
-            if current.spec == wanted.spec && current.metadata.labels == job.metadata.labels && current.metadata.annotations == job.metadata.annotations {
+            if current.spec.withPrepullDefaults() == wanted.spec.withPrepullDefaults() && current.metadata.labels == job.metadata.labels && current.metadata.annotations == job.metadata.annotations {
                 return (current, "unchanged")
             }
             func replacing(_ old: [String: String], with new: [String: String]) -> [String: Any] {
@@ -129,28 +129,28 @@ public struct APIClient: Sendable {
                 "spec": spec,
             ]
             let body = try JSONSerialization.data(withJSONObject: patch, options: [.sortedKeys])
-            let data = try await call(.PATCH, APIPaths.job(job.metadata.name), body: body, contentType: "application/merge-patch+json")
+            let data = try await call(.PATCH, APIPaths.prepullJob(job.metadata.name), body: body, contentType: "application/merge-patch+json")
             return (try Self.decodeJob(data), "configured")
         }
     }
 
     /// Posts a raw body (YAML or JSON) as the server received it.
     public func applyRaw(_ body: Data, contentType: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.POST, APIPaths.jobs, body: body, contentType: contentType))
+        try Self.decodeJob(try await call(.POST, APIPaths.prepullJobs, body: body, contentType: contentType))
     }
 
     public func job(_ name: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.GET, APIPaths.job(name)))
+        try Self.decodeJob(try await call(.GET, APIPaths.prepullJob(name)))
     }
 
     public func jobs() async throws -> [ImagePrePullJob] {
         struct List: Decodable { var items: [ImagePrePullJob] }
-        return try JSONDecoder().decode(List.self, from: try await call(.GET, APIPaths.jobs)).items
+        return try JSONDecoder().decode(List.self, from: try await call(.GET, APIPaths.prepullJobs)).items.map { $0.preferredView() }
     }
 
     @discardableResult
     public func delete(_ name: String) async throws -> ImagePrePullJob {
-        try Self.decodeJob(try await call(.DELETE, APIPaths.job(name)))
+        try Self.decodeJob(try await call(.DELETE, APIPaths.prepullJob(name)))
     }
 
     // MARK: secrets and nodes
@@ -181,7 +181,7 @@ public struct APIClient: Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ImagePrePullJob.self)
         let task = Task {
             do {
-                var request = HTTPClientRequest(url: "\(server)\(APIPaths.job(name))?watch=true")
+                var request = HTTPClientRequest(url: "\(server)\(APIPaths.prepullJob(name))?watch=true")
                 if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
                 let response = try await (try http).execute(request, timeout: .hours(24 * 365))
                 guard response.status.code == 200 else {
@@ -197,7 +197,7 @@ public struct APIClient: Sendable {
                         guard !line.isEmpty else { continue }
                         struct Event: Decodable { var type: String; var object: ImagePrePullJob }
                         let event = try JSONDecoder().decode(Event.self, from: Data(line))
-                        continuation.yield(event.object)
+                        continuation.yield(event.object.preferredView())
                     }
                 }
                 continuation.finish()
@@ -209,8 +209,9 @@ public struct APIClient: Sendable {
         return stream
     }
 
+    /// A job read through prepull.io/v1alpha1, as `ImagePrePullJob.preferredView()` prints it.
     static func decodeJob(_ data: Data) throws -> ImagePrePullJob {
-        try JSONDecoder().decode(ImagePrePullJob.self, from: data)
+        try JSONDecoder().decode(ImagePrePullJob.self, from: data).preferredView()
     }
 }
 

@@ -42,6 +42,9 @@ final class ActiveJob {
     /// With replicas: a node's `Successful` result that came before its pull result, which another
     /// replica received (`Controller.hold`).
     var heldResults: [String: HeldResult] = [:]
+    /// With `rollout.startPerMinute`: when nodes were dispatched in the last minute (oldest first),
+    /// by the controller's wall clock.
+    var recentStarts: [Date] = []
 
     var uid: String { state.jobUID }
     var name: String { job.metadata.name }
@@ -49,6 +52,20 @@ final class ActiveJob {
     var concurrency: Int { max(1, template.concurrency) }
     var timeout: TimeInterval { TimeInterval(template.timeoutSeconds > 0 ? template.timeoutSeconds : JobDefaults.timeoutSeconds) }
     var isFinished: Bool { state.completionTime != nil }
+    /// The job's dispatch depends on the time as well as on events (a start rate, windows, a
+    /// deadline): the tick runs its dispatcher.
+    var dispatchFollowsClock: Bool {
+        let s = job.spec
+        return s.rollout?.startPerMinute != nil || !s.maintenanceWindows.isEmpty || s.activeDeadlineSeconds != nil
+    }
+
+    /// Dispatches in the minute before `now` (forgetting older ones).
+    func startsInLastMinute(now: Date) -> Int {
+        let cutoff = now.addingTimeInterval(-60)
+        let keep = recentStarts.firstIndex { $0 > cutoff } ?? recentStarts.count
+        if keep > 0 { recentStarts.removeFirst(keep) }
+        return recentStarts.count
+    }
 
     init(job: ImagePrePullJob, nodes: [String]) {
         self.job = job
@@ -56,17 +73,21 @@ final class ActiveJob {
         self.waiting = nodes
     }
 
-    /// Re-derives the bookkeeping from the folded state (after a restart).
-    func rebuildBookkeeping() {
+    /// Re-derives the bookkeeping from the folded state (after a restart), `wallNow` being the
+    /// controller's wall clock.
+    func rebuildBookkeeping(wallNow: Date = Date()) {
         waiting = state.nodeNames(in: .pending)
         deadlines = [:]
         heard = [:]
         let now = ContinuousClock.now
         for node in state.nodes where node.phase == .inProgress {
-            let start = node.dispatchedAt ?? Date()
+            let start = node.dispatchedAt ?? wallNow
             deadlines[node.name] = start.addingTimeInterval(timeout)
             heard[node.name] = HeardFrom(at: now)
         }
+        // The start rate counts the dispatches of the last minute, also those before a restart.
+        let cutoff = wallNow.addingTimeInterval(-60)
+        recentStarts = state.nodes.compactMap(\.dispatchedAt).filter { $0 > cutoff }.sorted()
     }
 
     /// The job as the API shows it: spec plus the rendered status.

@@ -16,7 +16,7 @@ extension Controller {
     /// Stores and starts a job; returns it as created, with its status unless `withStatus` is false.
     func apply(_ input: ImagePrePullJob, withStatus: Bool = true) async throws(CloudAPIError) -> ImagePrePullJob {
         var job = input.withDefaults()
-        job.apiVersion = ImagePrePullJob.v1alpha2
+        job.apiVersion = input.isPrepullVersion ? ImagePrePullJob.prepullV1alpha1 : ImagePrePullJob.v1alpha2
         job.status = nil
         // The resource is cluster-scoped (KubeEdge's CRD says `scope: Cluster`): a namespace in
         // the object is cleared, as kube-apiserver does, and not validated.
@@ -40,14 +40,14 @@ extension Controller {
             var seen = Set<String>()
             nodes = t.nodeNames.filter { seen.insert($0).inserted }
         }
-        if nodes.isEmpty {
+        if nodes.isEmpty, job.spec.completion != .never {
             // A job over no node would never end: say so instead of accepting it.
             throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, [FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
         }
         try checkTaskFits(job, nodes: nodes)
         try requireStore("cannot create job \(name)")
         job.metadata.uid = UUID().uuidString.lowercased()
-        job.metadata.creationTimestamp = Date(epochMilliseconds: Date().epochMilliseconds)
+        job.metadata.creationTimestamp = Date(epochMilliseconds: wallClock().epochMilliseconds)
         do {
             try await store.insertJob(job, nodes: nodes)
         } catch StoreError.nameExists {
@@ -70,9 +70,9 @@ extension Controller {
             "job": "\(name)", "uid": "\(rt.uid)", "nodes": "\(nodes.count)", "images": "\(t.images.count)",
             "concurrency": "\(rt.concurrency)", "timeoutSeconds": "\(rt.timeout)",
         ])
-        // Nodes never seen fail at once (the job is never silent about them).
-        let now = Date()
-        let unknown = Set(Dispatcher.unknownNodes(nodes, registry: registry))
+        // Nodes never seen fail at once (the job is never silent about them); a continuous job waits for them.
+        let now = wallClock()
+        let unknown = rt.state.continuous ? [] : Set(Dispatcher.unknownNodes(nodes, registry: registry))
         if !unknown.isEmpty {
             for node in nodes where unknown.contains(node) {
                 fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: Dispatcher.unknownNodeReason(node), at: now))
@@ -132,15 +132,28 @@ extension Controller {
 
     /// Deletes the jobs that finished more than `finishedJobRetention` ago (checked once a minute,
     /// and at the first tick after a start).
+    /// A job's own `ttlSecondsAfterFinished` is looked at on every call (each tick), and wins.
     func evictExpiredJobs() async {
-        guard let retention = finishedJobRetention else { return }
-        let clock = ContinuousClock.now
-        guard lastEviction.map({ clock - $0 >= min(retention, .seconds(60)) }) ?? true else { return }
-        lastEviction = clock
-        let cutoff = Date().addingTimeInterval(-retention.seconds)
-        let expired = jobs.values.filter { owns($0) && ($0.state.completionTime ?? .distantFuture) < cutoff }.map(\.name)
-        for name in expired {
-            _ = try? await delete(name: name, reason: "job expired: finished more than \(Int(retention.seconds)) s ago (--finished-job-retention)")
+        let now = wallClock()
+        var expired: [(name: String, reason: String)] = []
+        for rt in jobs.values where owns(rt) {
+            guard let ttl = rt.job.spec.ttlSecondsAfterFinished, let done = rt.state.completionTime else { continue }
+            if done.addingTimeInterval(TimeInterval(ttl)) <= now {
+                expired.append((rt.name, "job expired: finished more than \(ttl) s ago (ttlSecondsAfterFinished)"))
+            }
+        }
+        if let retention = finishedJobRetention {
+            let clock = ContinuousClock.now
+            if lastEviction.map({ clock - $0 >= min(retention, .seconds(60)) }) ?? true {
+                lastEviction = clock
+                let cutoff = now.addingTimeInterval(-retention.seconds)
+                for rt in jobs.values where owns(rt) && rt.job.spec.ttlSecondsAfterFinished == nil && (rt.state.completionTime ?? .distantFuture) < cutoff {
+                    expired.append((rt.name, "job expired: finished more than \(Int(retention.seconds)) s ago (--finished-job-retention)"))
+                }
+            }
+        }
+        for (name, reason) in expired {
+            _ = try? await delete(name: name, reason: reason)
         }
     }
 
@@ -207,6 +220,14 @@ extension Controller {
         if let u = patched.metadata.uid, u != uid { errors.append(FieldError(path: "metadata.uid", message: "field is immutable")) }
         for field in patched.withDefaults().template.fieldsDiffering(from: current.template) {
             errors.append(FieldError(path: "\(JobValidator.templatePath).\(field)", message: "field is immutable (delete the job and apply it again)"))
+        }
+        let (was, now) = (current.spec.withPrepullDefaults(), patched.withDefaults().spec.withPrepullDefaults())
+        for (field, changed) in [
+            ("rollout", was.rollout != now.rollout), ("maintenanceWindows", was.maintenanceWindows != now.maintenanceWindows),
+            ("activeDeadlineSeconds", was.activeDeadlineSeconds != now.activeDeadlineSeconds),
+            ("ttlSecondsAfterFinished", was.ttlSecondsAfterFinished != now.ttlSecondsAfterFinished), ("completionPolicy", was.completionPolicy != now.completionPolicy),
+        ] where changed {
+            errors.append(FieldError(path: "spec.\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
         errors += JobValidator.validate(metadata: patched.metadata)
         guard errors.isEmpty else { throw .invalidObject(kind: ImagePrePullJob.kind, name: name, errors) }

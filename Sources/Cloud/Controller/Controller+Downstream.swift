@@ -10,19 +10,20 @@ extension Controller {
         // Only the job's owner dispatches (docs/replicas.md): its concurrency holds across replicas.
         guard owns(rt) else { return }
         for _ in 0..<4 {
-            let decisions = Dispatcher.decide(rt, registry: registry)
+            let now = wallClock()
+            let decisions = Dispatcher.decide(rt, registry: registry, now: now)
             guard !decisions.isEmpty else { return }
             // Leave `waiting` before folding (a fold may re-enter `pump`), in one pass: removing
             // node by node was O(waiting) per decision, quadratic for a 10,000-node dispatch.
             let decided = Set(decisions.map(\.node))
             rt.waiting.removeAll { decided.contains($0) }
-            let now = Date()
             for d in decisions {
                 switch d {
                 case let .fail(node, reason):
                     fold(rt, .failedByController(jobUID: rt.uid, node: node, reason: reason, at: now))
                 case let .dispatch(node):
                     rt.deadlines[node] = now.addingTimeInterval(rt.timeout)
+                    if rt.job.spec.rollout?.startPerMinute != nil { rt.recentStarts.append(now) }
                     rt.heard[node] = HeardFrom(at: .now)
                     fold(rt, .dispatched(jobUID: rt.uid, node: node, at: now))
                     sendTask(rt, node: node, resend: false)

@@ -47,6 +47,14 @@ extension Controller {
         }
         let phase = rt.state.phase
         let time = Self.time(of: event) ?? Date()
+        switch event {
+        case let .joined(_, name, _):
+            recordEvent(rt, reason: "NodeJoined", message: "node \(name) joined the continuous job (\(rt.state.counts.total) nodes now)", at: time)
+        case let .closed(_, reason, _):
+            recordEvent(rt, reason: "Closed", message: reason, at: time)
+        default:
+            break
+        }
         if rt.state.isFailureCertain && !jobBefore.failureCertain && phase == .inProgress {
             recordEvent(rt, type: "Warning", reason: "FailureTolerateExceeded",
                         message: (rt.state.reason ?? "") + "; the nodes not yet dispatched will not be", at: time)
@@ -67,7 +75,8 @@ extension Controller {
 
     private static func time(of event: NodeEvent) -> Date? {
         switch event {
-        case let .dispatched(_, _, at), let .timedOut(_, _, at), let .failedByController(_, _, _, at), let .cancelled(_, _, at): return at
+        case let .dispatched(_, _, at), let .timedOut(_, _, at), let .failedByController(_, _, _, at), let .cancelled(_, _, at),
+             let .joined(_, _, at), let .closed(_, _, at): return at
         case .report: return nil
         }
     }

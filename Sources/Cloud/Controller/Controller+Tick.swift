@@ -7,7 +7,7 @@ import PrePullKit
 extension Controller {
     /// Timeouts, then summaries and watch notifications of changed jobs.
     func tick() {
-        let now = Date()
+        let now = wallClock()
         let clock = ContinuousClock.now
         for rt in jobs.values {
             var expired = false
@@ -21,7 +21,12 @@ extension Controller {
                     expired = true
                 }
             }
-            if expired { pump(rt) }
+            if rt.dispatchFollowsClock, !rt.isFinished, owns(rt) {
+                closeAtDeadline(rt, now: now)
+                pump(rt)
+            } else if expired {
+                pump(rt)
+            }
             summarize(rt, clock: clock)
         }
         repairReports(now: clock)

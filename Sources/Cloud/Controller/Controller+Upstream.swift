@@ -19,6 +19,7 @@ extension Controller {
         }
         pendingBatch.nodes.append(entry)
         metrics.nodesOnline.record(registry.onlineCount)
+        joinContinuousJobs(node: entry)
         if cameOnline {
             for rt in jobs.values where !rt.isFinished && owns(rt) {
                 guard let n = rt.state.node(node) else { continue }

@@ -54,9 +54,14 @@ actor Controller {
     var eventLog = JobEventLog()
     var seq: UInt64
     var pendingBatch = StoreBatch()
+    /// The wall clock of dispatch decisions, node timeouts, deadlines and creation times (a test
+    /// sets its own to step through a rollout's minutes and windows; docs/rollout.md).
+    let wallClock: @Sendable () -> Date
 
     init(store: any CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
-         summaryInterval: Duration, leaseTTL: Duration = .seconds(5), repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes, executor: MQTTEventLoop, logger: Logger) {
+         summaryInterval: Duration, leaseTTL: Duration = .seconds(5), repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes,
+         wallClock: @escaping @Sendable () -> Date = { Date() }, executor: MQTTEventLoop, logger: Logger) {
+        self.wallClock = wallClock
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
         self.shared = store as? any SharedCloudStore
@@ -100,7 +105,7 @@ actor Controller {
             applyRecordingEvents(rt, e)
             events += 1
         }
-        rt.rebuildBookkeeping()
+        rt.rebuildBookkeeping(wallNow: wallClock())
         jobs[rt.uid] = rt
         uidByName[rt.name] = rt.uid
         logger.info("job restored", metadata: [

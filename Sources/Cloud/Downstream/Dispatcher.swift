@@ -35,26 +35,74 @@ enum Dispatcher {
     static let notDispatchedPrefix = "not dispatched:"
 
     /// What to do now; the caller applies the decisions (fold events, publishes) and removes the
-    /// decided nodes from `waiting`.
-    static func decide(_ job: ActiveJob, registry: NodeRegistry) -> [Decision] {
+    /// decided nodes from `waiting`. `now` is the controller's wall clock (injectable in tests):
+    /// the rollout's rate and the maintenance windows are judged by it (docs/rollout.md).
+    static func decide(_ job: ActiveJob, registry: NodeRegistry, now: Date = Date()) -> [Decision] {
         guard !job.isFinished, job.state.cancellation == nil, !job.waiting.isEmpty else { return [] }
         if job.state.isFailureCertain {
             let c = job.state.counts
             let reason = "\(notDispatchedPrefix) the job already failed (\(c.failedForTolerance) of \(c.total) nodes failed, failureTolerate \(job.template.failureTolerate))"
             return job.waiting.map { .fail(node: $0, reason: reason) }
         }
+        let rollout = job.job.spec.rollout
+        if let abort = rollout?.abortReason(counts: job.state.counts) {
+            let reason = "\(notDispatchedPrefix) \(abort)"
+            return job.waiting.map { .fail(node: $0, reason: reason) }
+        }
         var free = job.concurrency - job.state.counts.inProgress
+        if let rate = rollout?.ratePerMinute(successes: job.state.counts.successful) {
+            free = min(free, rate - job.startsInLastMinute(now: now))
+        }
         guard free > 0 else { return [] }
+        let windows = job.job.spec.maintenanceWindows
+        let open = windows.map { $0.isOpen(at: now) }
+        // Nothing may start while every window is closed (nodes no window applies to fail at the next opening).
+        if !windows.isEmpty, !open.contains(true) { return [] }
+        var caps = LabelCaps(rollout?.maxInFlightPerLabel ?? [], inFlight: job.deadlines.keys, registry: registry)
+        let continuous = job.state.continuous
         var decisions: [Decision] = []
         for node in job.waiting where free > 0 {
             guard let n = registry[node] else {
-                decisions.append(.fail(node: node, reason: unknownNodeReason(node)))
+                // A continuous job waits for a named node to appear.
+                if !continuous { decisions.append(.fail(node: node, reason: unknownNodeReason(node))) }
                 continue
             }
             guard n.isOnline else { continue }
+            if !windows.isEmpty {
+                let applying = windows.indices.filter { windows[$0].applies(to: n.labels) }
+                if applying.isEmpty {
+                    decisions.append(.fail(node: node, reason: "\(notDispatchedPrefix) no maintenance window applies to node \(node) (its labels: \(n.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))"))
+                    continue
+                }
+                guard applying.contains(where: { open[$0] }) else { continue }
+            }
+            guard caps.admit(labels: n.labels) else { continue }
             decisions.append(.dispatch(node: node))
             free -= 1
         }
         return decisions
+    }
+}
+
+/// `rollout.maxInFlightPerLabel` during one decision: the nodes in flight per (cap, label value).
+struct LabelCaps {
+    let caps: [LabelInFlightCap]
+    var inFlight: [[String: Int]]
+
+    init(_ caps: [LabelInFlightCap], inFlight nodes: some Sequence<String>, registry: NodeRegistry) {
+        self.caps = caps
+        inFlight = Array(repeating: [:], count: caps.count)
+        guard !caps.isEmpty else { return }
+        for node in nodes {
+            let labels = registry[node]?.labels ?? [:]
+            for (i, cap) in caps.enumerated() { inFlight[i][labels[cap.labelKey] ?? "", default: 0] += 1 }
+        }
+    }
+
+    /// Counts the node in when every cap has room for its label values.
+    mutating func admit(labels: [String: String]) -> Bool {
+        for (i, cap) in caps.enumerated() where inFlight[i][labels[cap.labelKey] ?? "", default: 0] >= cap.maxInFlight { return false }
+        for (i, cap) in caps.enumerated() { inFlight[i][labels[cap.labelKey] ?? "", default: 0] += 1 }
+        return true
     }
 }

@@ -71,7 +71,13 @@ public enum APIResponses {
     }
 
     static func job(_ job: ImagePrePullJob, version: JobVersion = .v1alpha2, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? version == .v1alpha1 ? ManifestEncoder().encodeJSON(v1alpha1: job) : ManifestEncoder().encodeJSON(job)) ?? Data("{}".utf8)
+        let encoded: Data?
+        switch version {
+        case .v1alpha2: encoded = try? ManifestEncoder().encodeJSON(job.kubeEdgeView())
+        case .v1alpha1: encoded = try? ManifestEncoder().encodeJSON(v1alpha1: job.kubeEdgeView())
+        case .prepullV1alpha1: encoded = try? ManifestEncoder().encodeJSON(job.prepullView())
+        }
+        let data = encoded ?? Data("{}".utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -105,26 +111,3 @@ struct NodeList: Encodable {
     var items: [EdgeNode]
 }
 
-/// The version a job route serves: v1alpha2 (stored) or v1alpha1 (converted on the way out).
-enum JobVersion: Sendable, Equatable {
-    case v1alpha2, v1alpha1
-
-    var apiVersion: String { self == .v1alpha1 ? ImagePrePullJob.v1alpha1 : ImagePrePullJob.v1alpha2 }
-
-    /// A job as this version writes it.
-    enum Object: Encodable {
-        case v1alpha2(ImagePrePullJob)
-        case v1alpha1(ImagePrePullJobV1alpha1)
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case let .v1alpha2(job): try job.encode(to: encoder)
-            case let .v1alpha1(job): try job.encode(to: encoder)
-            }
-        }
-    }
-
-    func object(_ job: ImagePrePullJob) -> Object {
-        self == .v1alpha1 ? .v1alpha1(ImagePrePullJobV1alpha1(job)) : .v1alpha2(job)
-    }
-}

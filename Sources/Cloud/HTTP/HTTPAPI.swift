@@ -9,6 +9,7 @@ import PrePullKit
 /// | method | path | |
 /// |---|---|---|
 /// | POST | /apis/operations.kubeedge.io/v1alpha2/imageprepulljobs | apply a job (YAML or JSON; v1alpha1 converted) |
+/// | ... | /apis/operations.kubeedge.io/v1alpha1/..., /apis/prepull.io/v1alpha1/... | the same jobs in those versions (`JobVersion`) |
 /// | GET | /apis/operations.kubeedge.io/v1alpha2/imageprepulljobs | list |
 /// | GET | /apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/{name} | job with status; `?watch=true` streams |
 /// | DELETE | /apis/operations.kubeedge.io/v1alpha2/imageprepulljobs/{name} | delete (cancels its tasks) |
@@ -43,7 +44,8 @@ enum HTTPAPI {
         addKubernetesRoutes(to: router, controller: controller, version: version)
         addDashboardRoutes(to: router, controller: controller, history: history)
 
-        for (base, version) in [(APIPaths.jobs, JobVersion.v1alpha2), (APIPaths.v1alpha1Jobs, JobVersion.v1alpha1)] {
+        for version in JobVersion.allCases {
+            let base = version.collectionPath
             router.post(RouterPath(base)) { request, context in
                 let manifest = try await singleManifest(request, context: context)
                 guard let job = manifest.job else { throw CloudAPIError.badRequest("expected an ImagePrePullJob, got a Secret") }

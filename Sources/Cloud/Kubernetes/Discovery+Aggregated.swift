@@ -78,11 +78,11 @@ extension Discovery {
         AggregatedList(items: [AggregatedGroup(metadata: .init(name: ""), versions: [aggregated(coreResources, group: "", version: "v1")])])
     }
 
-    /// `GET /apis`: `operations.kubeedge.io`, preferred (stored) version first.
+    /// `GET /apis`: `operations.kubeedge.io` then `prepull.io`, each preferred version first.
     static var aggregatedGroups: AggregatedList {
-        AggregatedList(items: [AggregatedGroup(
-            metadata: .init(name: ImagePrePullJob.group),
-            versions: jobVersions.map { aggregated(jobResources(version: $0), group: ImagePrePullJob.group, version: $0) })])
+        AggregatedList(items: JobVersion.groups.map { g in
+            AggregatedGroup(metadata: .init(name: g.name), versions: g.versions.map { aggregated(jobResources($0), group: g.name, version: $0.version) })
+        })
     }
 
     static func aggregatedResponse(_ list: AggregatedList) -> Response {

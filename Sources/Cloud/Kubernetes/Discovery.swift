@@ -1,8 +1,8 @@
 import PrePullKit
 
 /// Kubernetes API discovery for what prepull serves, as kube-apiserver answers it: the core group
-/// (`/api`, `/api/v1`: nodes, secrets, events) and `operations.kubeedge.io` (`/apis`, the group,
-/// and its two versions). kubectl reads these before any other request.
+/// (`/api`, `/api/v1`: nodes, secrets, events), `operations.kubeedge.io` (`/apis`, the group,
+/// and its two versions) and `prepull.io/v1alpha1`. kubectl reads these before any other request.
 ///
 /// The job resource is cluster-scoped, as KubeEdge's CRD declares it; `ipj` is prepull's short
 /// name (KubeEdge's CRD has none).
@@ -53,26 +53,33 @@ enum Discovery {
         var serverAddressByClientCIDRs: [ServerAddress]
     }
 
-    /// The versions of `operations.kubeedge.io`, preferred (stored) first.
-    static let jobVersions = ["v1alpha2", "v1alpha1"]
-
-    static var jobGroup: APIGroup {
-        let versions = jobVersions.map { GroupVersion(groupVersion: "\(ImagePrePullJob.group)/\($0)", version: $0) }
-        return APIGroup(name: ImagePrePullJob.group, versions: versions, preferredVersion: versions[0])
+    /// The job's groups (`JobVersion.groups`): KubeEdge's first, so that kubectl resolves
+    /// `imageprepulljobs` and `ipj` to it; prepull.io's resource has no short name or category,
+    /// which would be ambiguous.
+    static var jobGroups: [APIGroup] {
+        JobVersion.groups.map { g in
+            let versions = g.versions.map { GroupVersion(groupVersion: $0.apiVersion, version: $0.version) }
+            return APIGroup(name: g.name, versions: versions, preferredVersion: versions[0])
+        }
     }
 
     static let jobResource = APIResource(
         name: "imageprepulljobs", singularName: "imageprepulljob", namespaced: false, kind: ImagePrePullJob.kind,
         verbs: ["create", "delete", "get", "list", "patch", "update", "watch"], shortNames: ["ipj"], categories: ["kubeedge"])
 
-    static func jobResources(version: String) -> APIResourceList {
+    static func jobResources(_ version: JobVersion) -> APIResourceList {
+        var job = jobResource
+        if version.group != ImagePrePullJob.group {
+            job.shortNames = nil
+            job.categories = nil
+        }
         var status = jobResource
         status.name = "imageprepulljobs/status"
         status.singularName = ""
         status.verbs = ["get"]
         status.shortNames = nil
         status.categories = nil
-        return APIResourceList(groupVersion: "\(ImagePrePullJob.group)/\(version)", resources: [jobResource, status])
+        return APIResourceList(groupVersion: version.apiVersion, resources: [job, status])
     }
 
     static let coreResources = APIResourceList(

@@ -15,22 +15,23 @@ extension HTTPAPI {
         router.get("/api/v1") { _, _ in APIResponses.json(Discovery.coreResources) }
         router.get("/apis") { request, _ in
             if Discovery.wantsAggregated(request) { return Discovery.aggregatedResponse(Discovery.aggregatedGroups) }
-            return APIResponses.json(Discovery.APIGroupList(groups: [Discovery.jobGroup]))
+            return APIResponses.json(Discovery.APIGroupList(groups: Discovery.jobGroups))
         }
-        router.get(RouterPath("/apis/\(ImagePrePullJob.group)")) { _, _ in
-            struct Group: Encodable {
-                var kind = "APIGroup"
-                var apiVersion = "v1"
-                var name: String
-                var versions: [Discovery.GroupVersion]
-                var preferredVersion: Discovery.GroupVersion
+        for g in Discovery.jobGroups {
+            router.get(RouterPath("/apis/\(g.name)")) { _, _ in
+                struct Group: Encodable {
+                    var kind = "APIGroup"
+                    var apiVersion = "v1"
+                    var name: String
+                    var versions: [Discovery.GroupVersion]
+                    var preferredVersion: Discovery.GroupVersion
+                }
+                return APIResponses.json(Group(name: g.name, versions: g.versions, preferredVersion: g.preferredVersion))
             }
-            let g = Discovery.jobGroup
-            return APIResponses.json(Group(name: g.name, versions: g.versions, preferredVersion: g.preferredVersion))
         }
-        for version in Discovery.jobVersions {
-            router.get(RouterPath("/apis/\(ImagePrePullJob.group)/\(version)")) { _, _ in
-                APIResponses.json(Discovery.jobResources(version: version))
+        for version in JobVersion.allCases {
+            router.get(RouterPath("/apis/\(version.apiVersion)")) { _, _ in
+                APIResponses.json(Discovery.jobResources(version))
             }
         }
     

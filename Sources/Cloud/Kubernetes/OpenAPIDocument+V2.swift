@@ -13,7 +13,7 @@ extension OpenAPIDocument {
     static var v2: JSONDocument {
         var seen = Set<String>()
         var all: [(String, JSONDocument)] = []
-        for gv in ["v1"] + Discovery.jobVersions.map({ "\(jobGroup)/\($0)" }) {
+        for gv in ["v1"] + JobVersion.allCases.map(\.apiVersion) {
             for (name, schema) in definitions(groupVersion: gv, refPrefix: "#/definitions/") where seen.insert(name).inserted {
                 all.append((name, schema))
             }

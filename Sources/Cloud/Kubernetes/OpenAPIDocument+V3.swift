@@ -7,7 +7,7 @@ import PrePullKit
 /// validation to the server (which refuses unknown fields with their paths).
 extension OpenAPIDocument {
     /// The group-versions with a document, as the index names them.
-    static let v3GroupVersions = ["api/v1"] + Discovery.jobVersions.map { "apis/\(ImagePrePullJob.group)/\($0)" }
+    static let v3GroupVersions = ["api/v1"] + JobVersion.allCases.map { "apis/\($0.apiVersion)" }
 
     /// Every v3 document's bytes, by group-version path (built once: the types do not change).
     static let v3Documents: [String: Data] = Dictionary(uniqueKeysWithValues: v3GroupVersions.map { ($0, bytes(v3(groupVersion: $0))) })
@@ -94,13 +94,13 @@ extension OpenAPIDocument {
 
     static func paths(groupVersion: String) -> [(String, JSONDocument)] {
         if groupVersion == "v1" { return corePaths() }
-        let version = String(groupVersion.split(separator: "/").last ?? "")
+        let v = JobVersion.allCases.first { $0.apiVersion == groupVersion } ?? .v1alpha2
         let kind = ImagePrePullJob.kind
-        let job = ref(definitionName(version: version, kind: kind))
-        let list = ref(definitionName(version: version, kind: "ImagePrePullJobList"))
-        let g = gvk(jobGroup, version, kind)
-        let id = "OperationsKubeedgeIo\(version.prefix(1).uppercased() + version.dropFirst())ImagePrePullJob"
-        let base = "/apis/\(jobGroup)/\(version)/imageprepulljobs"
+        let job = ref(definitionName(v, kind: kind))
+        let list = ref(definitionName(v, kind: "ImagePrePullJobList"))
+        let g = gvk(v.group, v.version, kind)
+        let id = (v.group.split(separator: ".") + [Substring(v.version)]).map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined() + "ImagePrePullJob"
+        let base = v.collectionPath
         let jobBody = JSONDocument.object([("required", true), ("content", content(job, types: ["application/json", "application/yaml"]))])
         return [
             (base, .object([

@@ -7,13 +7,23 @@ import PrePullKit
 /// the event and the secret are recorded from the decoders the API runs (`Schema.of`), not kept by
 /// hand.
 enum OpenAPIDocument {
-    static let jobGroup = ImagePrePullJob.group
     static let metaPrefix = "io.k8s.apimachinery.pkg.apis.meta.v1."
     static let corePrefix = "io.k8s.api.core.v1."
 
-    /// `io.kubeedge.operations.v1alpha2.ImagePrePullJob`: group reversed, as Kubernetes names them.
-    static func definitionName(version: String, kind: String) -> String {
-        "io.kubeedge.operations.\(version).\(kind)"
+    /// `io.kubeedge.operations.v1alpha2.ImagePrePullJob`, `io.prepull.v1alpha1.ImagePrePullJob`:
+    /// group reversed, as Kubernetes names them.
+    static func definitionName(_ version: JobVersion, kind: String) -> String {
+        "\(version.group.split(separator: ".").reversed().joined(separator: ".")).\(version.version).\(kind)"
+    }
+
+    /// The job's schema in `version`: KubeEdge's versions without prepull.io's fields.
+    static func jobSchema(_ version: JobVersion) -> Schema {
+        let prepullFields = ImagePrePullJobSpec.prepullFields
+        switch version {
+        case .prepullV1alpha1: return Schema.of(ImagePrePullJob.self)
+        case .v1alpha2: return Schema.of(ImagePrePullJob.self).removing(prepullFields, at: ["spec"])
+        case .v1alpha1: return Schema.of(ImagePrePullJobV1alpha1.self).removing(prepullFields, at: ["spec"])
+        }
     }
 
     static func gvk(_ group: String, _ version: String, _ kind: String) -> JSONDocument {
@@ -61,13 +71,12 @@ enum OpenAPIDocument {
                 (metaPrefix + "Status", statusSchema),
             ]
         }
-        let version = String(groupVersion.split(separator: "/").last ?? "")
-        let job = definitionName(version: version, kind: ImagePrePullJob.kind)
+        let v = JobVersion.allCases.first { $0.apiVersion == groupVersion } ?? .v1alpha2
+        let job = definitionName(v, kind: ImagePrePullJob.kind)
         return [
-            (job, withGVK(json(version == "v1alpha1" ? Schema.of(ImagePrePullJobV1alpha1.self) : Schema.of(ImagePrePullJob.self)),
-                          gvk(jobGroup, version, ImagePrePullJob.kind))),
-            (definitionName(version: version, kind: "ImagePrePullJobList"),
-             list(of: job, gvk: gvk(jobGroup, version, "ImagePrePullJobList"), refPrefix: refPrefix)),
+            (job, withGVK(json(jobSchema(v)), gvk(v.group, v.version, ImagePrePullJob.kind))),
+            (definitionName(v, kind: "ImagePrePullJobList"),
+             list(of: job, gvk: gvk(v.group, v.version, "ImagePrePullJobList"), refPrefix: refPrefix)),
             (metaPrefix + "Status", statusSchema),
             (metaPrefix + "Patch", .object([
                 ("description", "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."),

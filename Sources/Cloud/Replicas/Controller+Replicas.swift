@@ -56,7 +56,7 @@ extension Controller {
     func takeOver(_ uid: String, events: [StoredEvent]) {
         guard let rt = jobs[uid], rt.awaitingTakeOver else { return }
         foldRemote(events)
-        rt.rebuildBookkeeping()
+        rt.rebuildBookkeeping(wallNow: wallClock())
         rt.awaitingTakeOver = false
         // The previous owner may not have published the latest state (the final one included).
         rt.summaryOwed = true

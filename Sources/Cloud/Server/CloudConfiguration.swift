@@ -65,6 +65,9 @@ public struct CloudConfiguration: Sendable {
     /// ... how long a request's head may take to arrive, and its body after the head.
     public var httpHeadTimeout: Duration = .seconds(10)
     public var httpBodyTimeout: Duration = .seconds(30)
+    /// The controller's wall clock (dispatch decisions, timeouts, deadlines, windows); tests step
+    /// their own through a rollout's minutes and windows.
+    public var wallClock: @Sendable () -> Date = { Date() }
 
     public init(mqtt: MQTTConfiguration, dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 8080,
                 token: String? = nil, topics: Topics = Topics()) {

@@ -8,7 +8,7 @@ import PrePullKit
 /// when it changed the job's state, so a replayed report (same seq) is not stored again.
 public struct StoredEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
-        case report, dispatched, timedOut, failed, cancelled
+        case report, dispatched, timedOut, failed, cancelled, joined, closed
     }
 
     public var jobUID: String
@@ -46,6 +46,10 @@ public struct StoredEvent: Sendable, Equatable {
             return StoredEvent(jobUID: uid, node: node, kind: .failed, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
         case let .cancelled(uid, reason, at):
             return StoredEvent(jobUID: uid, node: "", kind: .cancelled, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
+        case let .joined(uid, node, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .joined, seq: 0, timeMs: at.epochMilliseconds)
+        case let .closed(uid, reason, at):
+            return StoredEvent(jobUID: uid, node: "", kind: .closed, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
         }
     }
 
@@ -65,6 +69,8 @@ public struct StoredEvent: Sendable, Equatable {
         case .timedOut: event = node.map { .timedOut(jobUID: jobUID, node: $0, at: at) }
         case .failed: event = node.map { .failedByController(jobUID: jobUID, node: $0, reason: reason ?? "failed", at: at) }
         case .cancelled: event = .cancelled(jobUID: jobUID, reason: reason ?? "cancelled", at: at)
+        case .joined: event = node.map { .joined(jobUID: jobUID, node: $0, at: at) }
+        case .closed: event = .closed(jobUID: jobUID, reason: reason ?? "closed", at: at)
         }
         return event.map { ($0, nil) }
     }

@@ -5,7 +5,18 @@ public enum APIPaths {
     public static let jobs = "/apis/operations.kubeedge.io/v1alpha2/imageprepulljobs"
     /// `operations.kubeedge.io/v1alpha1` jobs (accepted, converted to v1alpha2).
     public static let v1alpha1Jobs = "/apis/operations.kubeedge.io/v1alpha1/imageprepulljobs"
+    /// `prepull.io/v1alpha1` jobs: v1alpha2 and prepull's rollout fields (docs/rollout.md).
+    public static let prepullJobs = "/apis/prepull.io/v1alpha1/imageprepulljobs"
     public static func job(_ name: String) -> String { "\(jobs)/\(name)" }
+    public static func prepullJob(_ name: String) -> String { "\(prepullJobs)/\(name)" }
+    /// Where a job written in `apiVersion` is created.
+    public static func jobs(apiVersion: String) -> String {
+        switch apiVersion {
+        case ImagePrePullJob.prepullV1alpha1: prepullJobs
+        case ImagePrePullJob.v1alpha1: v1alpha1Jobs
+        default: jobs
+        }
+    }
     public static let nodes = "/api/v1/nodes"
     /// Core v1 events of the jobs (cluster-scoped objects: `/api/v1/events`, as kubectl asks).
     public static let events = "/api/v1/events"

@@ -1,13 +1,23 @@
-/// `ImagePrePullJob` of `operations.kubeedge.io` (v1alpha1 and v1alpha2 accepted; v1alpha2 written).
+/// `ImagePrePullJob` of `operations.kubeedge.io` (v1alpha1 and v1alpha2 accepted; v1alpha2 written),
+/// and of prepull's own `prepull.io/v1alpha1`: v1alpha2 plus the rollout fields of `ImagePrePullJobSpec`
+/// (docs/rollout.md). Both are this one model; a KubeEdge version refuses prepull's fields.
 public struct ImagePrePullJob: Sendable, Codable, Equatable {
     public static let group = "operations.kubeedge.io"
     public static let kind = "ImagePrePullJob"
     public static let v1alpha1 = "operations.kubeedge.io/v1alpha1"
     public static let v1alpha2 = "operations.kubeedge.io/v1alpha2"
-    public static let acceptedAPIVersions: Set<String> = [v1alpha1, v1alpha2]
+    /// prepull's own group and version: a superset of v1alpha2.
+    public static let prepullGroup = "prepull.io"
+    public static let prepullV1alpha1 = "prepull.io/v1alpha1"
+    public static let kubeEdgeAPIVersions: Set<String> = [v1alpha1, v1alpha2]
+    public static let acceptedAPIVersions: Set<String> = [v1alpha1, v1alpha2, prepullV1alpha1]
 
-    /// The apiVersion the object was read with; encoding always writes v1alpha2.
+    /// The apiVersion the object was read with; encoding writes prepull.io/v1alpha1 for a job of
+    /// that version and v1alpha2 for any other.
     public var apiVersion: String
+
+    /// Written in prepull.io/v1alpha1 (its rollout fields count; KubeEdge's versions have none).
+    public var isPrepullVersion: Bool { apiVersion == Self.prepullV1alpha1 }
     public var metadata: ObjectMeta
     public var spec: ImagePrePullJobSpec
     public var status: ImagePrePullJobStatus?
@@ -52,11 +62,16 @@ public struct ImagePrePullJob: Sendable, Codable, Equatable {
         metadata = try c.decodeIfPresent(ObjectMeta.self, forKey: .metadata) ?? ObjectMeta(name: "")
         spec = try c.decode(ImagePrePullJobSpec.self, forKey: .spec)
         status = try c.decodeIfPresent(ImagePrePullJobStatus.self, forKey: .status)
+        if let field = spec.prepullFieldNames.first, apiVersion != Self.prepullV1alpha1 {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: c.codingPath + [CodingKeys.spec, ImagePrePullJobSpec.CodingKeys(rawValue: field)!],
+                debugDescription: "\(field) is a field of \(Self.prepullV1alpha1), not of \(apiVersion) (write apiVersion: \(Self.prepullV1alpha1))"))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(Self.v1alpha2, forKey: .apiVersion)
+        try c.encode(isPrepullVersion ? Self.prepullV1alpha1 : Self.v1alpha2, forKey: .apiVersion)
         try c.encode(Self.kind, forKey: .kind)
         try c.encode(metadata, forKey: .metadata)
         try c.encode(spec, forKey: .spec)
@@ -66,16 +81,64 @@ public struct ImagePrePullJob: Sendable, Codable, Equatable {
 
 public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     public var imagePrePullTemplate: ImagePrePullTemplate
+    // prepull.io/v1alpha1 only (docs/rollout.md); nil or empty when not given.
+    /// Start rate, ramp, per-label caps, abort criteria.
+    public var rollout: JobRollout?
+    /// Nodes start pulls only inside one of these windows (empty: at any time).
+    public var maintenanceWindows: [MaintenanceWindow]
+    /// The job ends this long after it was applied: nodes not finished then fail.
+    public var activeDeadlineSeconds: Int?
+    /// The finished job is deleted this long after it finished (instead of `--finished-job-retention`).
+    public var ttlSecondsAfterFinished: Int?
+    /// `Always` or `Never` (see `CompletionPolicy`); kept as written so the validator can name a bad value.
+    public var completionPolicy: String?
 
-    public init(imagePrePullTemplate: ImagePrePullTemplate) {
+    public init(imagePrePullTemplate: ImagePrePullTemplate, rollout: JobRollout? = nil, maintenanceWindows: [MaintenanceWindow] = [],
+                activeDeadlineSeconds: Int? = nil, ttlSecondsAfterFinished: Int? = nil, completionPolicy: String? = nil) {
         self.imagePrePullTemplate = imagePrePullTemplate
+        self.rollout = rollout
+        self.maintenanceWindows = maintenanceWindows
+        self.activeDeadlineSeconds = activeDeadlineSeconds
+        self.ttlSecondsAfterFinished = ttlSecondsAfterFinished
+        self.completionPolicy = completionPolicy
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case imagePrePullTemplate }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case imagePrePullTemplate, rollout, maintenanceWindows, activeDeadlineSeconds, ttlSecondsAfterFinished, completionPolicy
+    }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         imagePrePullTemplate = try c.decode(ImagePrePullTemplate.self, forKey: .imagePrePullTemplate)
+        rollout = try c.decodeIfPresent(JobRollout.self, forKey: .rollout)
+        maintenanceWindows = try c.decodeIfPresent([MaintenanceWindow].self, forKey: .maintenanceWindows) ?? []
+        activeDeadlineSeconds = try c.decodeIfPresent(Int.self, forKey: .activeDeadlineSeconds)
+        ttlSecondsAfterFinished = try c.decodeIfPresent(Int.self, forKey: .ttlSecondsAfterFinished)
+        completionPolicy = try c.decodeIfPresent(String.self, forKey: .completionPolicy)
     }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(imagePrePullTemplate, forKey: .imagePrePullTemplate)
+        try c.encodeIfPresent(rollout, forKey: .rollout)
+        if !maintenanceWindows.isEmpty { try c.encode(maintenanceWindows, forKey: .maintenanceWindows) }
+        try c.encodeIfPresent(activeDeadlineSeconds, forKey: .activeDeadlineSeconds)
+        try c.encodeIfPresent(ttlSecondsAfterFinished, forKey: .ttlSecondsAfterFinished)
+        try c.encodeIfPresent(completionPolicy, forKey: .completionPolicy)
+    }
+
+    /// The prepull.io/v1alpha1 fields given, by JSON name.
+    public var prepullFieldNames: [String] {
+        var names: [String] = []
+        if rollout != nil { names.append(CodingKeys.rollout.rawValue) }
+        if !maintenanceWindows.isEmpty { names.append(CodingKeys.maintenanceWindows.rawValue) }
+        if activeDeadlineSeconds != nil { names.append(CodingKeys.activeDeadlineSeconds.rawValue) }
+        if ttlSecondsAfterFinished != nil { names.append(CodingKeys.ttlSecondsAfterFinished.rawValue) }
+        if completionPolicy != nil { names.append(CodingKeys.completionPolicy.rawValue) }
+        return names
+    }
+
+    /// The policy (Always when not given or not valid; the validator refuses a bad one).
+    public var completion: CompletionPolicy { completionPolicy.flatMap(CompletionPolicy.init(rawValue:)) ?? RolloutDefaults.completionPolicy }
 }

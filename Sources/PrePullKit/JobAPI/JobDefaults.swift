@@ -24,10 +24,12 @@ extension ImagePrePullTemplate {
 }
 
 extension ImagePrePullJob {
-    /// This job with `ImagePrePullTemplate.withDefaults()` applied.
+    /// This job with `ImagePrePullTemplate.withDefaults()` applied, and in prepull.io/v1alpha1
+    /// `ImagePrePullJobSpec.withPrepullDefaults()`.
     public func withDefaults() -> ImagePrePullJob {
         var j = self
         j.spec.imagePrePullTemplate = spec.imagePrePullTemplate.withDefaults()
+        if isPrepullVersion { j.spec = j.spec.withPrepullDefaults() }
         return j
     }
 }

@@ -18,6 +18,7 @@ public enum JobValidator {
         }
         errors += validate(metadata: job.metadata)
         errors += validate(template: job.spec.imagePrePullTemplate, path: templatePath)
+        errors += validate(prepullFields: job.spec)
         return errors
     }
 

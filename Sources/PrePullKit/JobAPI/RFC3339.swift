@@ -1,8 +1,8 @@
 import Foundation
 
 /// RFC 3339 timestamps as Kubernetes writes them (`2026-11-25T08:00:00Z`).
-enum RFC3339 {
-    static func format(_ date: Date) -> String {
+public enum RFC3339 {
+    public static func format(_ date: Date) -> String {
         let whole = Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
         if whole == date {
             return Date.ISO8601FormatStyle().format(date)
@@ -10,7 +10,7 @@ enum RFC3339 {
         return Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
     }
 
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         if let d = try? Date.ISO8601FormatStyle().parse(text) { return d }
         return try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
     }

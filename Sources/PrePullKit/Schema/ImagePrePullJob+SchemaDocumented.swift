@@ -5,7 +5,7 @@
 extension ImagePrePullJob: SchemaDocumented {
     public static let schemaDescription = "ImagePrePullJob pre-pulls images on edge nodes (operations.kubeedge.io, served by prepull)."
     public static let fieldDescriptions = [
-        "apiVersion": "operations.kubeedge.io/v1alpha2 (v1alpha1 is accepted and converted).",
+        "apiVersion": "operations.kubeedge.io/v1alpha2 (v1alpha1 is accepted and converted), or prepull.io/v1alpha1 for the rollout fields of spec.",
         "kind": "ImagePrePullJob.",
         "metadata": "Standard object metadata. The job is cluster-scoped: a namespace is cleared.",
         "spec": "What to pull, on which nodes, and how.",
@@ -17,6 +17,11 @@ extension ImagePrePullJobSpec: SchemaDocumented {
     public static let schemaDescription = "The specification of the job."
     public static let fieldDescriptions = [
         "imagePrePullTemplate": "The images, the nodes, and the rules of the pull. Immutable once applied.",
+        "rollout": "prepull.io/v1alpha1: start rate, exponential ramp, per-label in-flight caps and abort criteria (default: none).",
+        "maintenanceWindows": "prepull.io/v1alpha1: nodes start pulls only inside one of these recurring windows (default: at any time).",
+        "activeDeadlineSeconds": "prepull.io/v1alpha1: seconds from apply after which the job ends; nodes not finished then fail (default: no deadline).",
+        "ttlSecondsAfterFinished": "prepull.io/v1alpha1: seconds after the job finished when it is deleted (default: the cloud's --finished-job-retention).",
+        "completionPolicy": "prepull.io/v1alpha1: Always (the job ends when every node ended; the default) or Never (nodes that appear or come to match later get the images too, until deleted or past activeDeadlineSeconds).",
     ]
 }
 

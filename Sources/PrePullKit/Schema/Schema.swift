@@ -44,3 +44,21 @@ public indirect enum Schema: Sendable, Equatable {
         return current
     }
 }
+
+extension Schema {
+    /// This schema without the properties `names` of the object at `path` (a dotted path of
+    /// properties): KubeEdge's versions of the job are its schema without prepull.io's fields.
+    public func removing(_ names: Set<String>, at path: [String]) -> Schema {
+        guard case var .object(o) = self else { return self }
+        if let first = path.first {
+            o.properties = o.properties.map { p in
+                var p = p
+                if p.name == first { p.schema = p.schema.removing(names, at: Array(path.dropFirst())) }
+                return p
+            }
+        } else {
+            o.properties.removeAll { names.contains($0.name) }
+        }
+        return .object(o)
+    }
+}

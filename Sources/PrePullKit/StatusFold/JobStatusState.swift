@@ -28,9 +28,16 @@ public struct JobStatusState: Sendable, Equatable {
     /// Latest time of any terminal signal (result finish, timeout, controller failure, cancel).
     public private(set) var lastTerminalTime: Date?
     public private(set) var cancellation: TimedReason?
+    /// A continuous job (`completionPolicy: Never`): it does not end when its nodes have, until
+    /// it is closed; nodes may join it (`NodeEvent.joined`).
+    public let continuous: Bool
+    /// When a continuous job was closed (its deadline).
+    public private(set) var closure: TimedReason?
     public private(set) var diagnostics = FoldDiagnostics()
 
-    public init(jobUID: String, jobName: String, nodeNames: some Sequence<String>, tolerance: FailureTolerance = .default, images: [String] = []) {
+    public init(jobUID: String, jobName: String, nodeNames: some Sequence<String>, tolerance: FailureTolerance = .default, images: [String] = [],
+                continuous: Bool = false) {
+        self.continuous = continuous
         self.jobUID = jobUID
         self.jobName = jobName
         self.tolerance = tolerance
@@ -51,13 +58,13 @@ public struct JobStatusState: Sendable, Equatable {
         let t = job.spec.imagePrePullTemplate
         self.init(
             jobUID: job.metadata.uid ?? job.metadata.name, jobName: job.metadata.name, nodeNames: nodeNames,
-            tolerance: FailureTolerance(t.failureTolerate) ?? .default, images: t.images)
+            tolerance: FailureTolerance(t.failureTolerate) ?? .default, images: t.images, continuous: job.spec.completion == .never)
     }
 
     public static func == (a: JobStatusState, b: JobStatusState) -> Bool {
         a.jobUID == b.jobUID && a.jobName == b.jobName && a.tolerance == b.tolerance && a.images == b.images
             && a.counts == b.counts && a.startTime == b.startTime && a.lastTerminalTime == b.lastTerminalTime
-            && a.cancellation == b.cancellation && a.nodes == b.nodes
+            && a.cancellation == b.cancellation && a.nodes == b.nodes && a.continuous == b.continuous && a.closure == b.closure
     }
 
     // MARK: reading
@@ -71,15 +78,24 @@ public struct JobStatusState: Sendable, Equatable {
         nodes.lazy.filter { $0.phase == phase }.map(\.name)
     }
 
-    /// See `JobPhaseCalculation.phase`.
-    public var phase: JobPhase { JobPhaseCalculation.phase(counts: counts, tolerance: tolerance, cancelled: cancellation != nil) }
+    /// See `JobPhaseCalculation.phase`; an open continuous job is Pending or InProgress, whatever its nodes did.
+    public var phase: JobPhase {
+        if isOpenContinuous, cancellation == nil { return counts.total > 0 && counts.pending < counts.total ? .inProgress : .initial }
+        return JobPhaseCalculation.phase(counts: counts, tolerance: tolerance, cancelled: cancellation != nil)
+    }
+
+    /// A continuous job not closed yet.
+    public var isOpenContinuous: Bool { continuous && closure == nil }
 
     /// failed/total already exceeds the tolerance: stop dispatching (see `JobPhaseCalculation`).
-    public var isFailureCertain: Bool { JobPhaseCalculation.isFailureCertain(counts: counts, tolerance: tolerance) }
+    /// Never for an open continuous job, whose total grows: its tolerance is judged when it closes.
+    public var isFailureCertain: Bool { !isOpenContinuous && JobPhaseCalculation.isFailureCertain(counts: counts, tolerance: tolerance) }
 
     /// Set once every node has ended (or the job was cancelled).
     public var completionTime: Date? {
         if let c = cancellation { return max(c.at, lastTerminalTime ?? c.at) }
+        if isOpenContinuous { return nil }
+        if let c = closure, counts.finished == counts.total { return max(c.at, lastTerminalTime ?? c.at) }
         return counts.finished == counts.total ? lastTerminalTime : nil
     }
 
@@ -97,9 +113,23 @@ public struct JobStatusState: Sendable, Equatable {
             diagnostics.droppedUnknownJob += 1
             return false
         }
-        if case let .cancelled(_, reason, at) = event {
+        switch event {
+        case let .cancelled(_, reason, at):
             cancellation.offerEarliest(TimedReason(reason: reason, at: at))
             return true
+        case let .closed(_, reason, at):
+            guard continuous else { return false }
+            closure.offerEarliest(TimedReason(reason: reason, at: at))
+            return true
+        case let .joined(_, name, _):
+            guard continuous, index[name] == nil else { return false }
+            index[name] = nodes.count
+            nodes.append(NodeFoldState(name: name))
+            counts.total += 1
+            counts.pending += 1
+            return true
+        default:
+            break
         }
         guard let name = event.node, let i = index[name] else {
             diagnostics.droppedUnknownNode += 1
@@ -121,7 +151,7 @@ public struct JobStatusState: Sendable, Equatable {
         case let .failedByController(_, _, reason, at):
             nodes[i].controllerFailure.offerEarliest(TimedReason(reason: reason, at: at))
             lastTerminalTime.offerMax(at)
-        case .cancelled:
+        case .cancelled, .closed, .joined:
             break
         }
         let after = nodes[i].phase

@@ -13,11 +13,17 @@ public enum NodeEvent: Sendable, Equatable {
     case failedByController(jobUID: String, node: String, reason: String, at: Date)
     /// The job was cancelled (deleted); the job becomes Failure.
     case cancelled(jobUID: String, reason: String, at: Date)
+    /// A continuous job (`completionPolicy: Never`) took in a node that appeared, or came to
+    /// match its selector, after the apply: the node joins Pending (nothing if already in the job).
+    case joined(jobUID: String, node: String, at: Date)
+    /// A continuous job was closed (its `activeDeadlineSeconds` passed): it ends once its nodes have.
+    case closed(jobUID: String, reason: String, at: Date)
 
     public var jobUID: String {
         switch self {
         case let .report(r): return r.jobUID
-        case let .dispatched(uid, _, _), let .timedOut(uid, _, _), let .failedByController(uid, _, _, _), let .cancelled(uid, _, _):
+        case let .dispatched(uid, _, _), let .timedOut(uid, _, _), let .failedByController(uid, _, _, _), let .cancelled(uid, _, _),
+             let .joined(uid, _, _), let .closed(uid, _, _):
             return uid
         }
     }
@@ -26,8 +32,8 @@ public enum NodeEvent: Sendable, Equatable {
     public var node: String? {
         switch self {
         case let .report(r): return r.node
-        case let .dispatched(_, node, _), let .timedOut(_, node, _), let .failedByController(_, node, _, _): return node
-        case .cancelled: return nil
+        case let .dispatched(_, node, _), let .timedOut(_, node, _), let .failedByController(_, node, _, _), let .joined(_, node, _): return node
+        case .cancelled, .closed: return nil
         }
     }
 }

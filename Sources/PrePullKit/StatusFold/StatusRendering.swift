@@ -41,6 +41,12 @@ extension JobStatusState {
     public var reason: String? {
         if let c = cancellation { return "cancelled: \(c.reason)" }
         let failed = counts.failedForTolerance
+        if isOpenContinuous {
+            return "continuous (completionPolicy Never): \(counts.successful) of \(counts.total) nodes so far Successful, \(failed) failed"
+        }
+        if let c = closure, completionTime != nil {
+            return "closed: \(c.reason); \(failed) of \(counts.total) nodes failed, " + (phase == .failure ? "more than" : "within") + " failureTolerate \(tolerance)"
+        }
         switch phase {
         case .failure:
             return "\(failed) of \(counts.total) nodes failed, more than failureTolerate \(tolerance)"

@@ -1,0 +1,50 @@
+import Foundation
+import PrePullKit
+
+/// What prepull.io/v1alpha1 adds to a job's life (docs/rollout.md): the deadline that ends it and
+/// the nodes a continuous job takes in. The start rate, label caps, abort rule and windows are
+/// the `Dispatcher`'s; `tick` runs it for jobs whose dispatch follows the clock.
+extension Controller {
+    /// At `activeDeadlineSeconds` after the apply, by the controller's wall clock: every node not
+    /// finished fails (a running one gets `taskCancel`), a continuous job is closed, and the job
+    /// ends by `failureTolerate` like any other.
+    func closeAtDeadline(_ rt: ActiveJob, now: Date) {
+        guard let seconds = rt.job.spec.activeDeadlineSeconds, let created = rt.job.metadata.creationTimestamp,
+              created.addingTimeInterval(TimeInterval(seconds)) <= now, !rt.isFinished
+        else { return }
+        let why = "activeDeadlineSeconds (\(seconds)) passed"
+        let open = rt.state.nodes.filter { !$0.phase.isTerminal }
+        recordEvent(rt, type: "Warning", reason: "DeadlineExceeded", message: "\(why): \(open.count) nodes not finished fail", at: now)
+        logger.info("job deadline passed", metadata: ["job": "\(rt.name)", "unfinished": "\(open.count)"])
+        if rt.state.continuous { fold(rt, .closed(jobUID: rt.uid, reason: why, at: now)) }
+        rt.waiting.removeAll()
+        for node in open {
+            if node.phase == .inProgress {
+                sendCancel(rt, node: node.name, reason: why)
+                fold(rt, .failedByController(jobUID: rt.uid, node: node.name, reason: "\(why): its pull was cancelled", at: now))
+            } else {
+                fold(rt, .failedByController(jobUID: rt.uid, node: node.name, reason: "\(Dispatcher.notDispatchedPrefix) \(why)", at: now))
+            }
+        }
+    }
+
+    /// A node online now joins every open continuous job (`completionPolicy: Never`) whose label
+    /// selector it matches and which does not have it yet (it appeared, or its labels changed).
+    /// The owner decides; the `joined` fact reaches the store and the other replicas like any.
+    func joinContinuousJobs(node entry: RegisteredNode) {
+        guard entry.isOnline else { return }
+        let now = wallClock()
+        for rt in jobs.values where rt.state.isOpenContinuous && rt.state.cancellation == nil && owns(rt) {
+            guard let selector = rt.template.labelSelector, rt.state.node(entry.name) == nil,
+                  selector.matches(labels: entry.labels)
+            else { continue }
+            guard rt.state.counts.total < maxNodes else {
+                logger.warning("continuous job is full: node not taken in", metadata: ["job": "\(rt.name)", "node": "\(entry.name)", "nodes": "\(rt.state.counts.total)"])
+                continue
+            }
+            fold(rt, .joined(jobUID: rt.uid, node: entry.name, at: now))
+            rt.waiting.append(entry.name)
+            pump(rt)
+        }
+    }
+}

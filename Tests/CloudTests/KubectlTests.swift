@@ -90,6 +90,45 @@ struct KubectlTests {
         }
     }
 
+    @Test("a prepull.io/v1alpha1 job: kubectl apply creates it there, get through prepull.io shows the rollout, KubeEdge's shows none; explain documents it; ipj stays KubeEdge's",
+          arguments: Kubectl.all)
+    func prepullVersion(kubectl: Kubectl) async throws {
+        try await kubectl.session { dir in
+            try await withHarness { h in
+                _ = try await h.node("shop-1", .init(labels: ["fleet": "shops", "site": "a"]))
+                try await h.waitForOnlineNodes(1)
+                let s = h.api.server
+                let apply = try await kubectl.run(["apply", "-f", RepositoryPaths.path("examples/rollout-job.yaml")], server: s, in: dir)
+                #expect(apply.code == 0 && apply.output.contains("imageprepulljob.prepull.io/shops-rollout created"), "\(apply.output)")
+                let again = try await kubectl.run(["apply", "-f", RepositoryPaths.path("examples/rollout-job.yaml")], server: s, in: dir)
+                #expect(again.code == 0 && again.output.contains("shops-rollout unchanged"), "\(again.output)")
+                let own = try await kubectl.run(["get", "imageprepulljobs.prepull.io", "shops-rollout", "-o", "yaml"], server: s, in: dir)
+                #expect(own.code == 0 && own.output.contains("apiVersion: prepull.io/v1alpha1") && own.output.contains("maxInFlightPerLabel:")
+                        && own.output.contains("timeZone: Europe/Berlin") && own.output.contains("completionPolicy: Always"), "\(own.output)")
+                let kubeEdge = try await kubectl.run(["get", "ipj", "shops-rollout", "-o", "yaml"], server: s, in: dir)
+                #expect(kubeEdge.code == 0 && kubeEdge.output.contains("apiVersion: operations.kubeedge.io/v1alpha2") && !kubeEdge.output.contains("rollout:"),
+                        "\(kubeEdge.output)")
+                let explain = try await kubectl.run(["explain", "imageprepulljobs.spec.rollout", "--api-version=prepull.io/v1alpha1"], server: s, in: dir)
+                #expect(explain.code == 0, "\(explain.output)")
+                for field in ["startPerMinute", "ramp", "maxPerMinute", "maxInFlightPerLabel", "abort"] {
+                    #expect(explain.output.contains(field), "\(field): \(explain.output)")
+                }
+                // A KubeEdge apiVersion with a prepull.io field: refused, naming it (by the server).
+                let wrong = try String(contentsOfFile: RepositoryPaths.path("examples/rollout-job.yaml"), encoding: .utf8)
+                    .replacingOccurrences(of: "prepull.io/v1alpha1", with: "operations.kubeedge.io/v1alpha2").replacingOccurrences(of: "shops-rollout", with: "wrong")
+                try wrong.write(toFile: dir.file("wrong.yaml"), atomically: true, encoding: .utf8)
+                let refused = try await kubectl.run(["apply", "-f", dir.file("wrong.yaml")], server: s, in: dir)
+                // (kubectl 1.20 refuses it itself, from the v1alpha2 schema, which has no such field.)
+                let named = kubectl.name == Kubectl.v1_20.name
+                    ? refused.output.contains("unknown field \"rollout\" in io.kubeedge.operations.v1alpha2.ImagePrePullJob.spec")
+                    : refused.output.contains("spec.rollout") && refused.output.contains("prepull.io/v1alpha1")
+                #expect(refused.code != 0 && named, "\(refused.output)")
+                let delete = try await kubectl.run(["delete", "imageprepulljobs.prepull.io", "shops-rollout"], server: s, in: dir)
+                #expect(delete.code == 0 && delete.output.contains("\"shops-rollout\" deleted"), "\(delete.output)")
+            }
+        }
+    }
+
     @Test("describe a job with an unknown node, a failed pull and a timed-out node: each reason in the status and in the Events table",
           arguments: Kubectl.all)
     func describeFailures(kubectl: Kubectl) async throws {

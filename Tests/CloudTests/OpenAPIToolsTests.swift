@@ -38,7 +38,7 @@ struct OpenAPIToolsTests {
             defer { dir.remove() }
             let index = try JSONSerialization.jsonObject(with: try await Self.fetch(h.api, "/openapi/v3")) as? [String: Any]
             let paths = (index?["paths"] as? [String: Any])?.keys.sorted() ?? []
-            #expect(paths == ["api/v1", "apis/operations.kubeedge.io/v1alpha1", "apis/operations.kubeedge.io/v1alpha2"])
+            #expect(paths == ["api/v1", "apis/operations.kubeedge.io/v1alpha1", "apis/operations.kubeedge.io/v1alpha2", "apis/prepull.io/v1alpha1"])
             var files: [String] = []
             for path in paths {
                 let file = dir.file(path.replacingOccurrences(of: "/", with: "_") + ".json")

@@ -84,4 +84,72 @@ struct RestartTests {
             throw error
         }
     }
+
+    @Test("kill -9 a continuous job's cloud: the node that joined it is in the store, the restart keeps it, and a node after the restart joins too",
+          arguments: StoreTests.Engine.allCases)
+    func continuousJobAcrossRestart(engine: StoreTests.Engine) async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
+        let postgres = engine == .postgres ? try await offPool { try PostgresServer() } : nil
+        defer { postgres?.shutdown() }
+        let store = try postgres.map { try $0.makeDatabase() }
+        let broker = try MosquittoBroker(.plain)
+        let dir = try TemporaryDirectory(prefix: "prepull-restart-continuous")
+        let loop = MQTTEventLoop(name: "restart-continuous")
+        let port = try FreePort.allocate()
+        let api = APIClient(server: "http://127.0.0.1:\(port)")
+        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"), store: store)
+        var nodes: [ScriptedNode] = []
+        defer {
+            cloud.kill9()
+            loop.shutdown()
+            broker.shutdown()
+            dir.remove()
+        }
+        func start(_ name: String) async throws -> ScriptedNode {
+            let n = try ScriptedNode(name: name, configuration: broker.clientConfiguration(clientID: "node-\(name)"),
+                                     options: .init(labels: ["fleet": "late"]), eventLoop: loop)
+            try await n.start()
+            nodes.append(n)
+            return n
+        }
+        do {
+            try await eventually("cloud HTTP up", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
+            _ = try await start("cc-1")
+            try await eventually("cc-1 online") { try await api.nodes().contains { $0.metadata.name == "cc-1" && $0.isOnline } }
+            let (status, body) = try await api.send(.POST, APIPaths.prepullJobs, body: Data("""
+                apiVersion: prepull.io/v1alpha1
+                kind: ImagePrePullJob
+                metadata: {name: always-on}
+                spec:
+                  imagePrePullTemplate:
+                    images: [docker.io/library/busybox:1.36]
+                    labelSelector: {matchLabels: {fleet: late}}
+                  completionPolicy: Never
+                """.utf8), contentType: "application/yaml")
+            #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
+            let joined = try await start("cc-2")
+            try await eventually("cc-1 and cc-2 Successful") { try await api.job("always-on").status?.counts?.successful == 2 }
+            try await Task.sleep(for: .milliseconds(600))  // past the store's flush
+            cloud.kill9()
+            let killedAt = Date()
+            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"), store: store)
+            try await eventually("cloud back", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
+            var job = try await api.job("always-on")
+            #expect(job.status?.counts?.total == 2 && job.status?.counts?.successful == 2 && job.status?.phase == .inProgress)
+            let late = try await start("cc-3")
+            try await eventually("cc-3 joined after the restart and Successful") {
+                job = try await api.job("always-on")
+                return job.node("cc-3")?.phase == .successful
+            }
+            #expect(job.status?.counts?.total == 3 && job.status?.phase == .inProgress)
+            #expect(late.createTasks.count == 1)
+            #expect(joined.createTasks.filter { $0.wallTime > killedAt }.isEmpty, "the node that had finished got no task again")
+            for n in nodes { await n.stop(announceOffline: false) }
+            cloud.stop()
+        } catch {
+            for n in nodes { await n.stop(announceOffline: false) }
+            throw error
+        }
+    }
 }
+

@@ -67,7 +67,7 @@ extension Controller {
             let created = rt.job.metadata.creationTimestamp ?? Date()
             publisher.send(topic: topic, payload: Data(payload), qos: .atLeastOnce, counted: (.task, rt.name)) {
                 metrics.tasksSent.increment()
-                if !resend { metrics.dispatchLatency.recordNanoseconds(Int64(Date().timeIntervalSince(created) * 1e9)) }
+                if !resend { metrics.dispatchLatency.recordNanoseconds(max(0, Int64(Date().timeIntervalSince(created) * 1e9))) }
             }
             if resend { logger.debug("task re-sent", metadata: ["job": "\(rt.name)", "node": "\(node)"]) }
         } catch {

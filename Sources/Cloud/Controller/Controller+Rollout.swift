@@ -28,23 +28,36 @@ extension Controller {
         }
     }
 
+    /// Every online node the registry knows that matches an open continuous job and is not in it
+    /// joins it: when this replica starts or takes the job over, nodes may have come while
+    /// nobody dispatched it.
+    func joinOnlineNodes(_ rt: ActiveJob) {
+        guard let selector = rt.template.labelSelector, rt.state.isOpenContinuous else { return }
+        let now = wallClock()
+        for name in registry.names(matching: selector) where rt.state.node(name) == nil {
+            if let entry = registry[name] { join(entry, into: rt, now: now) }
+        }
+    }
+
     /// A node online now joins every open continuous job (`completionPolicy: Never`) whose label
     /// selector it matches and which does not have it yet (it appeared, or its labels changed).
     /// The owner decides; the `joined` fact reaches the store and the other replicas like any.
     func joinContinuousJobs(node entry: RegisteredNode) {
         guard entry.isOnline else { return }
         let now = wallClock()
-        for rt in jobs.values where rt.state.isOpenContinuous && rt.state.cancellation == nil && owns(rt) {
-            guard let selector = rt.template.labelSelector, rt.state.node(entry.name) == nil,
-                  selector.matches(labels: entry.labels)
-            else { continue }
-            guard rt.state.counts.total < maxNodes else {
-                logger.warning("continuous job is full: node not taken in", metadata: ["job": "\(rt.name)", "node": "\(entry.name)", "nodes": "\(rt.state.counts.total)"])
-                continue
-            }
-            fold(rt, .joined(jobUID: rt.uid, node: entry.name, at: now))
-            rt.waiting.append(entry.name)
-            pump(rt)
+        for rt in jobs.values where rt.state.isOpenContinuous { join(entry, into: rt, now: now) }
+    }
+
+    private func join(_ entry: RegisteredNode, into rt: ActiveJob, now: Date) {
+        guard entry.isOnline, rt.state.cancellation == nil, owns(rt), let selector = rt.template.labelSelector,
+              rt.state.node(entry.name) == nil, selector.matches(labels: entry.labels)
+        else { return }
+        guard rt.state.counts.total < maxNodes else {
+            logger.warning("continuous job is full: node not taken in", metadata: ["job": "\(rt.name)", "node": "\(entry.name)", "nodes": "\(rt.state.counts.total)"])
+            return
         }
+        fold(rt, .joined(jobUID: rt.uid, node: entry.name, at: now))
+        rt.waiting.append(entry.name)
+        pump(rt)
     }
 }

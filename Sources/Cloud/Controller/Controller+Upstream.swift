@@ -19,7 +19,6 @@ extension Controller {
         }
         pendingBatch.nodes.append(entry)
         metrics.nodesOnline.record(registry.onlineCount)
-        joinContinuousJobs(node: entry)
         if cameOnline {
             for rt in jobs.values where !rt.isFinished && owns(rt) {
                 guard let n = rt.state.node(node) else { continue }
@@ -30,6 +29,8 @@ extension Controller {
                 }
             }
         }
+        // After the re-sends above: a node taken in now gets its task once.
+        joinContinuousJobs(node: entry)
         commit()
     }
 

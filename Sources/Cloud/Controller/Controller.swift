@@ -118,7 +118,10 @@ actor Controller {
     /// After a restart: run the dispatcher for every open job (nodes whose presence is retained
     /// come back online through `presence`, which re-sends their open tasks).
     func resume() {
-        for rt in jobs.values { pump(rt) }
+        for rt in jobs.values {
+            joinOnlineNodes(rt)
+            pump(rt)
+        }
         commit()
     }
 

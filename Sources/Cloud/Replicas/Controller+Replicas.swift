@@ -66,6 +66,8 @@ extension Controller {
         ])
         // The previous owner is gone or cut off, with whatever reports it took and did not store.
         askInFlightAgain(rt)
+        // Nodes that came while another replica (or none) owned a continuous job.
+        joinOnlineNodes(rt)
         pump(rt)
         commit()
     }

@@ -106,6 +106,8 @@ let package = Package(
             name: "Cloud",
             dependencies: ["Locking", "KubernetesProtobuf",
                 "MQTT", "PrePullKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -113,7 +113,9 @@ public struct APIClient: Sendable {
             return (try await apply(job, minimal: true), "created")
         } catch let e as APIError where e.status == 409 {
             let current = try await self.job(job.metadata.name)
-            let wanted = job.withDefaults()
+            var wanted = job.withDefaults()
+            // Written by the cloud at apply: not part of what the user asks for.
+            wanted.spec.resolvedImages = current.spec.resolvedImages
             if current.spec.withPrepullDefaults() == wanted.spec.withPrepullDefaults() && current.metadata.labels == job.metadata.labels && current.metadata.annotations == job.metadata.annotations {
                 return (current, "unchanged")
             }

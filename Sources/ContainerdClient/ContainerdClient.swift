@@ -23,6 +23,7 @@ public final class ContainerdClient: Sendable {
     private let grpc: GRPCClient<HTTP2ClientTransport.Posix>
     private let images: Runtime_V1_ImageService.Client<HTTP2ClientTransport.Posix>
     private let content: Containerd_Services_Content_V1_Content.Client<HTTP2ClientTransport.Posix>
+    private let imageRecords: Containerd_Services_Images_V1_Images.Client<HTTP2ClientTransport.Posix>
     private let connections: Task<Void, Never>
 
     /// Creates the client and starts connecting in the background; it never blocks. An absent
@@ -45,6 +46,7 @@ public final class ContainerdClient: Sendable {
         self.grpc = grpc
         self.images = Runtime_V1_ImageService.Client(wrapping: grpc)
         self.content = Containerd_Services_Content_V1_Content.Client(wrapping: grpc)
+        self.imageRecords = Containerd_Services_Images_V1_Images.Client(wrapping: grpc)
         self.connections = Task {
             // Returns when the client shuts down; a transport failure ends it early and every
             // later call fails with a clear error.
@@ -129,7 +131,69 @@ public final class ContainerdClient: Sendable {
         return response.statuses.map(IngestStatus.init)
     }
 
+    // MARK: - containerd images service (image records: a name, a target descriptor, labels)
+
+    /// The image record `name` in `namespace`, or nil when there is none.
+    public func imageRecord(_ name: String, namespace: String = ContainerdClient.criNamespace) async throws(ContainerdError) -> ImageRecord? {
+        var request = Containerd_Services_Images_V1_GetImageRequest()
+        request.name = name
+        do {
+            let response = try await call("Images.Get") {
+                try await self.imageRecords.get(request, metadata: Self.namespace(namespace), options: self.options(timeout: self.callTimeout))
+            }
+            return response.hasImage ? ImageRecord(response.image) : nil
+        } catch where error.code == .notFound {
+            return nil
+        }
+    }
+
+    /// Points the image record `name` at `target` (created when there is none, else updated),
+    /// keeping its other labels and adding `labels`. The CRI plugin sees the change through
+    /// containerd's events and lists `name` among the image's tags.
+    public func putImageRecord(_ name: String, target: ImageRecord.Target, labels: [String: String] = [:],
+                               namespace: String = ContainerdClient.criNamespace) async throws(ContainerdError) {
+        var image = Containerd_Services_Images_V1_Image()
+        image.name = name
+        image.target = target.descriptor
+        image.labels = labels
+        var create = Containerd_Services_Images_V1_CreateImageRequest()
+        create.image = image
+        do {
+            _ = try await call("Images.Create") {
+                try await self.imageRecords.create(create, metadata: Self.namespace(namespace), options: self.options(timeout: self.callTimeout))
+            }
+        } catch where error.code == .alreadyExists {
+            var update = Containerd_Services_Images_V1_UpdateImageRequest()
+            update.image = image
+            update.updateMask = Google_Protobuf_FieldMask(protoPaths: ["target"] + labels.keys.sorted().map { "labels.\($0)" })
+            _ = try await call("Images.Update") {
+                try await self.imageRecords.update(update, metadata: Self.namespace(namespace), options: self.options(timeout: self.callTimeout))
+            }
+        }
+    }
+
+    /// Sets (a value) or removes (nil) one label of the image record `name`.
+    public func setImageLabel(_ name: String, key: String, value: String?, namespace: String = ContainerdClient.criNamespace)
+        async throws(ContainerdError)
+    {
+        var image = Containerd_Services_Images_V1_Image()
+        image.name = name
+        if let value { image.labels = [key: value] }
+        var update = Containerd_Services_Images_V1_UpdateImageRequest()
+        update.image = image
+        update.updateMask = Google_Protobuf_FieldMask(protoPaths: ["labels.\(key)"])
+        _ = try await call("Images.Update") {
+            try await self.imageRecords.update(update, metadata: Self.namespace(namespace), options: self.options(timeout: self.callTimeout))
+        }
+    }
+
     // MARK: - plumbing
+
+    private static func namespace(_ namespace: String) -> Metadata {
+        var metadata = Metadata()
+        metadata.addString(namespace, forKey: "containerd-namespace")
+        return metadata
+    }
 
     private func options(timeout: Duration?) -> CallOptions {
         var options = CallOptions.defaults

@@ -183,3 +183,41 @@ public struct ContainerdError: Error, Sendable, Hashable, CustomStringConvertibl
         }
     }
 }
+
+/// An image record of containerd's images service: a name pointing at a target (the manifest or
+/// index descriptor), with labels (the CRI plugin's `io.cri-containerd.pinned`, for one).
+public struct ImageRecord: Sendable, Hashable {
+    public struct Target: Sendable, Hashable {
+        public var mediaType: String
+        public var digest: String
+        public var size: Int64
+
+        public init(mediaType: String, digest: String, size: Int64) {
+            self.mediaType = mediaType
+            self.digest = digest
+            self.size = size
+        }
+
+        var descriptor: Containerd_Services_Images_V1_Descriptor {
+            var d = Containerd_Services_Images_V1_Descriptor()
+            d.mediaType = mediaType
+            d.digest = digest
+            d.size = size
+            return d
+        }
+    }
+
+    public var name: String
+    public var target: Target
+    public var labels: [String: String]
+
+    init(_ image: Containerd_Services_Images_V1_Image) {
+        name = image.name
+        target = Target(mediaType: image.target.mediaType, digest: image.target.digest, size: image.target.size)
+        labels = image.labels
+    }
+
+    /// The CRI plugin's label for an image kubelet's garbage collection must keep (containerd 1.7+).
+    public static let pinnedLabel = "io.cri-containerd.pinned"
+    public static let pinnedValue = "pinned"
+}

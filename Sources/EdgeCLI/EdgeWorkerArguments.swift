@@ -56,6 +56,12 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
     @Option(name: .customLong("forget-after"), help: "Seconds after which a finished task whose result the broker took is forgotten (a taskCancel forgets it at once).")
     var forgetAfter: Int = Int(EdgeWorkerOptions.defaultForgetAfter.components.seconds)
 
+    @Option(name: .customLong("disk-margin"), help: "MiB kept free beyond what a task's resolved images need (the disk check of a job with resolveDigests).")
+    var diskMarginMiB: Int64 = NodeChecks.defaultDiskMarginBytes / (1024 * 1024)
+
+    @Option(name: .customLong("unpin-check-interval"), help: "Seconds between looks at pins with an unpinAfterSeconds.")
+    var unpinCheckInterval: Int = 60
+
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
@@ -73,6 +79,8 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         where !(0...100).contains(value) {
             throw ValidationError("\(flag) must be a percentage in 0...100")
         }
+        guard (0...1_048_576).contains(diskMarginMiB) else { throw ValidationError("--disk-margin must be 0...1048576 MiB, not \(diskMarginMiB)") }
+        guard (1...86_400).contains(unpinCheckInterval) else { throw ValidationError("--unpin-check-interval must be 1...86400 seconds, not \(unpinCheckInterval)") }
         guard (1...31_536_000).contains(forgetAfter) else { throw ValidationError("--forget-after must be 1...31536000 seconds, not \(forgetAfter)") }
         for label in labels where !label.contains("=") { throw ValidationError("--label '\(label)' is not k=v") }
         if let metricsListen, ListenAddress(metricsListen) == nil {
@@ -84,13 +92,15 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
         logging.bootstrap()
         let logger = Logger(label: "prepull.edge")
         let base = try tls.configuration(broker: broker, clientID: node)
-        let options = EdgeWorkerOptions(
+        var options = EdgeWorkerOptions(
             nodeName: node, topics: try Topics(root: topicRoot), labels: labelMap(labels),
             versions: ["prepull": PrepullVersion.current, "runtime": "containerd"],
             checkThresholds: [.disk: diskThreshold, .mem: memThreshold, .cpu: cpuThreshold],
             maxParallelPulls: maxParallelPulls,
             retryBackoff: Backoff(initial: .milliseconds(max(1, retryBackoffMs))),
             noProgressTimeout: .seconds(max(1, noProgressTimeout)), forgetAfter: .seconds(forgetAfter))
+        options.diskMarginBytes = diskMarginMiB * 1024 * 1024
+        options.unpinCheckInterval = .seconds(unpinCheckInterval)
 
         // First: a SIGTERM during the containerd probe below is then remembered and ends the start,
         // instead of killing the process with the default action.

@@ -47,6 +47,9 @@ struct CloudCommand: AsyncParsableCommand {
     var httpIdleTimeout: Double = 60
     @Option(name: .customLong("report-gap-grace"), help: "Seconds a report a node numbered may arrive late before the cloud asks the node again (default 1; 5 with --store/--store-file, where a report may come through another replica and the database).")
     var reportGapGrace: Double?
+    @Option(name: .customLong("insecure-registry"), help: "A registry (HOST[:PORT]) the cloud reads over plain HTTP when a job's resolveDigests asks it for digests (repeatable; loopback registries always are).")
+    var insecureRegistries: [String] = []
+
     @Option(name: .customLong("silence-probe"), help: "Seconds a dispatched, online node may say nothing before the cloud sends its task again (doubling, at most 300).")
     var silenceProbe: Double = 30
     @Option(name: .customLong("finished-job-retention"), help: "Seconds a finished job is kept before it is deleted (its nodes forget it); 0 keeps it until deleted.")
@@ -120,6 +123,7 @@ struct CloudCommand: AsyncParsableCommand {
         let sharedStore = config.storeURL != nil
         config.reportGapGrace = .milliseconds(Int64((reportGapGrace ?? (sharedStore ? 5 : 1)) * 1000))
         config.silenceProbe = .milliseconds(Int64(silenceProbe * 1000))
+        config.insecureRegistries = Set(insecureRegistries)
         config.finishedJobRetention = finishedJobRetention == 0 ? nil : .milliseconds(Int64(finishedJobRetention * 1000))
         config.httpHeadTimeout = .milliseconds(Int64(httpHeadTimeout * 1000))
         config.httpBodyTimeout = .milliseconds(Int64(httpBodyTimeout * 1000))

@@ -69,3 +69,29 @@ private struct Percentages: NodeChecking {
     func measure(_ item: CheckItem) async throws -> Double { used[item] ?? 0 }
     func freeDiskBytes() -> Int64? { nil }
 }
+
+@Suite struct DiskNeedTests {
+    static let measured = CheckResult(succeeded: true, timeMs: 1, items: [
+        CheckItemResult(item: .disk, succeeded: true, measuredPercent: 40, thresholdPercent: 80),
+        CheckItemResult(item: .mem, succeeded: true, measuredPercent: 10, thresholdPercent: 80),
+    ])
+
+    @Test func theNeedIsThreeTimesTheCompressedBytesPlusTheMargin() {
+        #expect(NodeChecks.diskNeed(compressed: 100, margin: 7) == 307)
+        #expect(NodeChecks.diskNeed(compressed: .max / 2, margin: 1) == .max)  // saturates, never traps
+        #expect(NodeChecks.diskNeed(compressed: -5, margin: -5) == 0)
+    }
+
+    @Test func enoughFreeSpaceLeavesTheResultAlone() {
+        let mib: Int64 = 1024 * 1024
+        #expect(NodeChecks.checkingDiskBytes(Self.measured, free: 400 * mib, compressed: 100 * mib, images: 2, margin: 64 * mib) == Self.measured)
+        #expect(NodeChecks.checkingDiskBytes(Self.measured, free: nil, compressed: 100 * mib, images: 2, margin: 0) == Self.measured)
+    }
+
+    @Test func tooLittleFailsTheDiskItemWithTheSizes() {
+        let mib: Int64 = 1024 * 1024
+        let r = NodeChecks.checkingDiskBytes(Self.measured, free: 300 * mib, compressed: 100 * mib, images: 2, margin: 64 * mib)
+        #expect(!r.succeeded && !r.items[0].succeeded && r.items[1].succeeded)
+        #expect(r.reason == "check failed: disk 300 MiB free, the images need 364 MiB (2 images not present, 100 MiB compressed ×3 unpacked, + 64 MiB margin)")
+    }
+}

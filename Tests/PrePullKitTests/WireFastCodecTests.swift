@@ -52,6 +52,27 @@ import Testing
         }
     }
 
+    @Test("prepull.io's task fields take the Codable path and come back whole; a pinned pull result stays on the fast path")
+    func prepullFields() throws {
+        let digest = "sha256:" + String(repeating: "cd", count: 32)
+        let task = WireFixtures.env(1, .taskCreate(TaskCreate(
+            images: ["nginx:1.24.0", "app:v2"], timeoutSeconds: 300, imagePullPolicy: .always,
+            resolved: [ResolvedImage(image: "nginx:1.24.0", digest: digest, sizeBytes: 1234), ResolvedImage(image: "app:v2", error: "not resolved at apply: x")],
+            pin: ImagePinning(unpinAfterSeconds: 60))))
+        #expect(WireFastCodec.encode(task) == nil)
+        let bytes = try codable(task)
+        #expect(fastDecode(bytes) == nil, "the fast decoder must not drop the fields it does not read")
+        #expect(try codec.decode(topic: task.topic(in: codec.topics), payload: try codec.encode(task)) == task)
+
+        let pinned = WireFixtures.env(4, .pullResult(PullResult(succeeded: true, timeMs: 1_700_000_000_000, images: [
+            ImagePullResult(image: "nginx:1.24.0", succeeded: true, digest: digest, attempts: 1, durationMs: 5, pinned: false),
+            ImagePullResult(image: "app:v2", succeeded: true, attempts: 0, durationMs: 1, alreadyPresent: true, pinned: true),
+        ])))
+        let fast = try #require(WireFastCodec.encode(pinned))
+        #expect(fast == (try codable(pinned)), "\(String(decoding: fast, as: UTF8.self))")
+        #expect(fastDecode(fast) == pinned)
+    }
+
     @Test("strings to escape and numbers it cannot print exactly go to JSONEncoder, with the same result")
     func escapesFallBack() throws {
         let awkward = ["say \"hi\"", "back\\slash", "tab\there", "line\nbreak", "\u{1}"]

@@ -22,6 +22,9 @@ extension Controller {
         // the object is cleared, as kube-apiserver does, and not validated.
         job.metadata.namespace = nil
         var errors = JobValidator.validate(job)
+        if !job.spec.resolvedImages.isEmpty {
+            errors.append(FieldError(path: "spec.resolvedImages", message: "written by the cloud at apply (with resolveDigests): leave it out"))
+        }
         let t = job.spec.imagePrePullTemplate
         if let text = t.imageSecrets, !text.isEmpty {
             if let ref = SecretReference(text) {
@@ -43,6 +46,9 @@ extension Controller {
         if nodes.isEmpty, job.spec.completion != .never {
             // A job over no node would never end: say so instead of accepting it.
             throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, [FieldError(path: "\(JobValidator.templatePath).labelSelector", message: "matches no node the cloud has seen")])
+        }
+        if let resolution = job.spec.resolveDigests {
+            job.spec.resolvedImages = try await resolveImages(job, onError: resolution.policy)
         }
         try checkTaskFits(job, nodes: nodes)
         try requireStore("cannot create job \(name)")
@@ -226,6 +232,8 @@ extension Controller {
             ("rollout", was.rollout != now.rollout), ("maintenanceWindows", was.maintenanceWindows != now.maintenanceWindows),
             ("activeDeadlineSeconds", was.activeDeadlineSeconds != now.activeDeadlineSeconds),
             ("ttlSecondsAfterFinished", was.ttlSecondsAfterFinished != now.ttlSecondsAfterFinished), ("completionPolicy", was.completionPolicy != now.completionPolicy),
+            ("imagePullPolicy", was.imagePullPolicy != now.imagePullPolicy), ("resolveDigests", was.resolveDigests != now.resolveDigests),
+            ("pinImages", was.pinImages != now.pinImages), ("resolvedImages", was.resolvedImages != now.resolvedImages),
         ] where changed {
             errors.append(FieldError(path: "spec.\(field)", message: "field is immutable (delete the job and apply it again)"))
         }

@@ -37,13 +37,13 @@ extension Controller {
         return seq
     }
 
-    /// The task message of `template` for `node`, with the credentials of its secret.
-    func taskEnvelope(jobName: String, jobUID: String, template t: ImagePrePullTemplate, node: String, seq: UInt64) -> Envelope {
+    /// The task message of a job's `spec` for `node`, with the credentials of its secret.
+    func taskEnvelope(jobName: String, jobUID: String, spec: ImagePrePullJobSpec, node: String, seq: UInt64) -> Envelope {
         var credentials: RegistryAuths?
-        if let text = t.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
+        if let text = spec.imagePrePullTemplate.imageSecrets, let ref = SecretReference(text), let s = secrets[ref] { credentials = s.auths }
         return Envelope.job(
             id: MessageID.next(), timestampMs: Date().epochMilliseconds, jobName: jobName, jobUID: jobUID,
-            nodeName: node, seq: seq, body: .taskCreate(TaskCreate(template: t, credentials: credentials)))
+            nodeName: node, seq: seq, body: .taskCreate(TaskCreate(spec: spec, credentials: credentials)))
     }
 
     /// Refuses, at apply, a job whose task could never be sent: encoded for its longest node
@@ -51,7 +51,7 @@ extension Controller {
     func checkTaskFits(_ job: ImagePrePullJob, nodes: [String]) throws(CloudAPIError) {
         let longest = nodes.max { $0.utf8.count < $1.utf8.count } ?? ""
         let probe = taskEnvelope(jobName: job.metadata.name, jobUID: UUID().uuidString.lowercased(),
-                                 template: job.spec.imagePrePullTemplate, node: longest, seq: .max)
+                                 spec: job.spec, node: longest, seq: .max)
         do {
             _ = try codec.encode(probe)
         } catch {
@@ -60,7 +60,7 @@ extension Controller {
     }
 
     func sendTask(_ rt: ActiveJob, node: String, resend: Bool) {
-        let envelope = taskEnvelope(jobName: rt.name, jobUID: rt.uid, template: rt.template, node: node, seq: nextSeq())
+        let envelope = taskEnvelope(jobName: rt.name, jobUID: rt.uid, spec: rt.job.spec, node: node, seq: nextSeq())
         do {
             let (topic, payload) = try codec.publication(envelope)
             let metrics = metrics

@@ -61,3 +61,42 @@ extension Controller {
         pump(rt)
     }
 }
+
+extension Controller {
+    /// `spec.resolveDigests`: every image's digest and size, from its registry with the job's
+    /// credentials, all at once. With `RefuseApply` one that cannot be resolved refuses the apply
+    /// (422, each such image at its path); with `FailImage` it carries its reason to the nodes.
+    func resolveImages(_ job: ImagePrePullJob, onError: DigestResolution.OnError) async throws(CloudAPIError) -> [ResolvedImage] {
+        let images = job.spec.imagePrePullTemplate.images
+        let credentials = job.spec.imagePrePullTemplate.imageSecrets.flatMap(SecretReference.init).flatMap { secrets[$0]?.auths }
+        let resolver = registries
+        let started = ContinuousClock.now
+        let results = await withTaskGroup(of: (Int, Result<(digest: String, sizeBytes: Int64), RegistryResolver.Failure>).self) { group in
+            for (i, image) in images.enumerated() {
+                group.addTask { (i, await resolver.resolve(image, credentials: credentials)) }
+            }
+            var all = Array(repeating: Result<(digest: String, sizeBytes: Int64), RegistryResolver.Failure>.failure(.init(description: "not resolved")), count: images.count)
+            for await (i, r) in group { all[i] = r }
+            return all
+        }
+        var resolved: [ResolvedImage] = []
+        var errors: [FieldError] = []
+        for (i, (image, result)) in zip(images, results).enumerated() {
+            switch result {
+            case let .success(r):
+                resolved.append(ResolvedImage(image: image, digest: r.digest, sizeBytes: r.sizeBytes))
+            case let .failure(f):
+                resolved.append(ResolvedImage(image: image, error: "not resolved at apply: \(f)"))
+                errors.append(FieldError(path: "\(JobValidator.templatePath).images[\(i)]", message: "cannot resolve \"\(image)\": \(f) (spec.resolveDigests.onError: RefuseApply)"))
+            }
+        }
+        logger.info("images resolved", metadata: [
+            "job": "\(job.metadata.name)", "images": "\(resolved.map { "\($0.image)=\($0.digest ?? "error")" })",
+            "ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+        ])
+        if onError == .refuseApply, !errors.isEmpty {
+            throw .invalidObject(kind: ImagePrePullJob.kind, name: job.metadata.name, errors)
+        }
+        return resolved
+    }
+}

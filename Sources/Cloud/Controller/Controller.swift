@@ -57,11 +57,14 @@ actor Controller {
     /// The wall clock of dispatch decisions, node timeouts, deadlines and creation times (a test
     /// sets its own to step through a rollout's minutes and windows; docs/rollout.md).
     let wallClock: @Sendable () -> Date
+    /// Resolves tags to digests at apply (`spec.resolveDigests`).
+    let registries: RegistryResolver
 
     init(store: any CloudStore, batcher: StoreBatcher, publisher: Publisher, codec: WireCodec, metrics: CloudMetrics,
          summaryInterval: Duration, leaseTTL: Duration = .seconds(5), repair: ReportRepair.Settings = .init(), finishedJobRetention: Duration? = nil, maxNodes: Int = CloudConfiguration.defaultMaxNodes,
-         wallClock: @escaping @Sendable () -> Date = { Date() }, executor: MQTTEventLoop, logger: Logger) {
+         wallClock: @escaping @Sendable () -> Date = { Date() }, insecureRegistries: Set<String> = [], executor: MQTTEventLoop, logger: Logger) {
         self.wallClock = wallClock
+        self.registries = RegistryResolver(http: .shared, insecureRegistries: insecureRegistries, timeout: .seconds(20))
         self.unownedExecutor = executor.asUnownedSerialExecutor()
         self.store = store
         self.shared = store as? any SharedCloudStore

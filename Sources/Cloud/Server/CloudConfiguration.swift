@@ -68,6 +68,9 @@ public struct CloudConfiguration: Sendable {
     /// The controller's wall clock (dispatch decisions, timeouts, deadlines, windows); tests step
     /// their own through a rollout's minutes and windows.
     public var wallClock: @Sendable () -> Date = { Date() }
+    /// Registries (`host[:port]`) the cloud reads over plain HTTP when it resolves digests
+    /// (loopback registries always are).
+    public var insecureRegistries: Set<String> = []
 
     public init(mqtt: MQTTConfiguration, dataDirectory: String, listenHost: String = "127.0.0.1", listenPort: Int = 8080,
                 token: String? = nil, topics: Topics = Topics()) {

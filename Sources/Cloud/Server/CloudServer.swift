@@ -81,7 +81,7 @@ public final class CloudServer: Sendable {
         let controller = Controller(
             store: store, batcher: batcher, publisher: publisher, codec: codec, metrics: metrics, summaryInterval: c.summaryInterval, leaseTTL: c.leaseTTL,
             repair: ReportRepair.Settings(gapGrace: c.reportGapGrace, silence: c.silenceProbe, maxSilence: max(c.silenceProbe, .seconds(300))),
-            finishedJobRetention: c.finishedJobRetention, maxNodes: c.maxNodes, wallClock: c.wallClock, executor: client.eventLoop, logger: logger)
+            finishedJobRetention: c.finishedJobRetention, maxNodes: c.maxNodes, wallClock: c.wallClock, insecureRegistries: c.insecureRegistries, executor: client.eventLoop, logger: logger)
         // The store's engine runs (a PostgreSQL pool) for as long as the server does.
         let storeTask = Task { [store] in await store.run() }
         defer { storeTask.cancel() }

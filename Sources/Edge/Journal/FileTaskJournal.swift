@@ -6,7 +6,7 @@ import Locking
 /// A journal in a directory (`prepull edge --state DIR`):
 ///
 /// `DIR/jobs/<key>.json`: one ``JournalEntry`` per job uid (`<key>` is the uid when it is a
-/// safe file name, else `x` + the hex of its UTF-8).
+/// safe file name, else `x` + the hex of its UTF-8); `DIR/pins.json`: the ``ImagePin``s to remove.
 ///
 /// Every write is atomic: the JSON goes to a temp file in the same directory, which is fsync'ed,
 /// renamed over the old file, and the directory is fsync'ed; a crash leaves the old or the new
@@ -71,6 +71,24 @@ public final class FileTaskJournal: TaskJournal {
             Self.fsyncDirectory(jobsDirectory)
             revisions.withLock { _ = $0.removeValue(forKey: jobUID) }
         }
+    }
+
+    var pinsFile: String { directory + "/pins.json" }
+
+    public nonisolated(nonsending) func loadPins() async throws -> [ImagePin] {
+        try await onQueue { [self] in
+            guard let data = FileManager.default.contents(atPath: pinsFile) else { return [] }
+            do {
+                return try JSONDecoder().decode([ImagePin].self, from: data)
+            } catch {
+                onCorruptFile("pins file \(pinsFile) is unreadable and was skipped: \(error)")
+                return []
+            }
+        }
+    }
+
+    public nonisolated(nonsending) func writePins(_ pins: [ImagePin]) async throws {
+        try await onQueue { [self] in try Self.atomicWrite(try Self.encoder.encode(pins), to: pinsFile) }
     }
 
     // MARK: plumbing

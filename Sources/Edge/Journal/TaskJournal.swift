@@ -14,6 +14,9 @@ public protocol TaskJournal: Sendable {
     nonisolated(nonsending) func loadEntries() async throws -> [JournalEntry]
     nonisolated(nonsending) func write(_ entry: JournalEntry) async throws
     nonisolated(nonsending) func remove(jobUID: String) async throws
+    /// The pins waiting to be removed (`ImagePin`), and the whole list written anew.
+    nonisolated(nonsending) func loadPins() async throws -> [ImagePin]
+    nonisolated(nonsending) func writePins(_ pins: [ImagePin]) async throws
 }
 
 /// A journal in memory (lost at exit): for hollow fleets and tests.
@@ -21,6 +24,7 @@ public final class InMemoryTaskJournal: TaskJournal {
     private struct State {
         var entries: [String: JournalEntry] = [:]
         var writes = 0
+        var pins: [ImagePin] = []
     }
 
     private let state = Locked(State())
@@ -48,4 +52,8 @@ public final class InMemoryTaskJournal: TaskJournal {
     public nonisolated(nonsending) func remove(jobUID: String) async throws {
         _ = state.withLock { $0.entries.removeValue(forKey: jobUID) }
     }
+
+    public nonisolated(nonsending) func loadPins() async throws -> [ImagePin] { state.withLock { $0.pins } }
+
+    public nonisolated(nonsending) func writePins(_ pins: [ImagePin]) async throws { state.withLock { $0.pins = pins } }
 }

@@ -45,6 +45,36 @@ public final class ContainerdRuntime: Runtime {
         }
     }
 
+    /// containerd's image record of the tag now targets the record of the digest (created or
+    /// updated through the images service; the CRI plugin follows through containerd's events).
+    public func tag(_ image: ImageReference, to pulled: ImageReference) async throws {
+        do {
+            guard let record = try await client.imageRecord(pulled.normalized) else {
+                throw RuntimeError(.other, "containerd has no image record \(pulled.normalized) to point \(image.normalized) at")
+            }
+            try await client.putImageRecord(image.normalized, target: record.target, labels: ["io.cri-containerd.image": "managed"])
+        } catch let error as RuntimeError {
+            throw error
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    /// The CRI plugin's `io.cri-containerd.pinned` label on each record, then CRI's own answer:
+    /// containerd 1.7 and later report such an image pinned (and kubelet's GC keeps it); 1.6
+    /// keeps the label but reports `pinned: false` (docs/rollout.md, "Pins").
+    public func setPinned(_ images: [ImageReference], _ pinned: Bool) async throws -> Bool {
+        do {
+            for image in images {
+                try await client.setImageLabel(image.normalized, key: ImageRecord.pinnedLabel, value: pinned ? ImageRecord.pinnedValue : nil)
+            }
+            guard let first = images.first else { return false }
+            return try await client.imageStatus(first.normalized)?.pinned ?? false
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
     public func remove(_ image: ImageReference) async throws {
         do {
             try await client.removeImage(image.normalized)
@@ -164,6 +194,7 @@ public final class ContainerdRuntime: Runtime {
 
 extension RuntimeImage {
     init(_ info: ImageInfo) {
-        self.init(id: info.id, digest: info.manifestDigest ?? info.id, sizeBytes: Int64(clamping: info.size))
+        let digests = info.repoDigests.compactMap { ref -> String? in ref.lastIndex(of: "@").map { String(ref[ref.index(after: $0)...]) } }
+        self.init(id: info.id, digest: info.manifestDigest ?? info.id, sizeBytes: Int64(clamping: info.size), digests: digests)
     }
 }

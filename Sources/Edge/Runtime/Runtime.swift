@@ -27,6 +27,14 @@ public protocol Runtime: Sendable {
     /// Removes `image`; removing an absent image is not an error.
     func remove(_ image: ImageReference) async throws
 
+    /// Points `image`'s tag at `pulled`, an image present by digest (`repo@sha256:...`), so that
+    /// a pod naming the tag runs the digest the job resolved (`spec.resolveDigests`).
+    func tag(_ image: ImageReference, to pulled: ImageReference) async throws
+
+    /// Sets (or removes) the pin that keeps `images` from the kubelet's image garbage collection;
+    /// returns whether the runtime then reports the image pinned (CRI `ImageStatus.pinned`).
+    func setPinned(_ images: [ImageReference], _ pinned: Bool) async throws -> Bool
+
     /// One cheap call, at start-up: says early (in the log) when the runtime does not answer, and
     /// opens its connection before the first task instead of inside it.
     func probe() async throws
@@ -34,6 +42,12 @@ public protocol Runtime: Sendable {
 
 extension Runtime {
     public func probe() async throws {}
+
+    /// A runtime without tags of its own (the simulated one) has nothing to point.
+    public func tag(_ image: ImageReference, to pulled: ImageReference) async throws {}
+
+    /// A runtime without pins reports none.
+    public func setPinned(_ images: [ImageReference], _ pinned: Bool) async throws -> Bool { false }
 
     /// A pull that only the calling task's cancellation stops.
     public nonisolated(nonsending) func pull(_ image: ImageReference, credential: RegistryCredential?,
@@ -51,11 +65,14 @@ public struct RuntimeImage: Sendable, Equatable, Hashable {
     public var digest: String
     /// Size in bytes as the runtime accounts it.
     public var sizeBytes: Int64
+    /// Every manifest digest the runtime knows the image by (a tag moved between pulls: several).
+    public var digests: [String]
 
-    public init(id: String, digest: String, sizeBytes: Int64) {
+    public init(id: String, digest: String, sizeBytes: Int64, digests: [String] = []) {
         self.id = id
         self.digest = digest
         self.sizeBytes = sizeBytes
+        self.digests = digests.isEmpty ? [digest] : digests
     }
 }
 

@@ -24,13 +24,16 @@ extension EdgeWorker {
                 durationMs: Int64(((clock.now - started) / .milliseconds(1)).rounded()), reason: reason,
                 alreadyPresent: alreadyPresent)
         }
-        let outcome: ImagePullResult
+        var outcome: ImagePullResult
         if let reference = try? ImageReference(image) {
             // The slot is taken here, not inside `pullReference`: an image waiting for its turn
             // then holds only this small frame, not the pull's.
             if await pullSlots.acquire() {
                 outcome = await pullReference(uid, image: image, reference: reference, retryTimes: retryTimes,
                                               timeoutSeconds: timeoutSeconds, deadline: deadline, result: result)
+                if outcome.succeeded, let task = jobs[uid]?.entry.task, let pin = task.pin, !interrupted(uid) {
+                    outcome.pinned = await self.pin(Self.plan(task, image: image, reference: reference), pin, jobUID: uid)
+                }
                 pullSlots.release()
             } else {
                 outcome = result(false, attempts: 0, reason: "cancelled")
@@ -63,8 +66,12 @@ extension EdgeWorker {
     ) async -> ImagePullResult {
         let deadlineReason = "the node's deadline (timeoutSeconds \(timeoutSeconds)) passed"
         if ContinuousClock.now >= deadline { return result(false, 0, nil, deadlineReason, false) }
+        // prepull.io: the digest the cloud resolved, and whether what the node has will do.
+        let plan = jobs[uid].map { Self.plan($0.entry.task, image: image, reference: reference) }
+            ?? ImagePlan(reference: reference, pull: reference, digest: nil, unresolved: nil, policy: .ifNotPresent)
+        if let unresolved = plan.unresolved { return result(false, 0, nil, unresolved, false) }
         do {
-            if let present = try await runtime.imageStatus(reference) {
+            if let present = try await runtime.imageStatus(reference), Self.satisfies(present, plan) {
                 stats.imagesAlreadyPresent += 1
                 return result(true, 0, present, nil, true)
             }
@@ -80,10 +87,13 @@ extension EdgeWorker {
             attempts += 1
             stats.pullAttempts += 1
             metrics?.pullAttempts.increment()
-            switch await attempt(uid, image: image, reference: reference, credential: credential, deadline: deadline,
+            switch await attempt(uid, image: image, reference: plan.pull, credential: credential, deadline: deadline,
                                  deadlineReason: deadlineReason) {
             case .success(let pulled):
-                return result(true, attempts, pulled, nil, false)
+                if let problem = await pointTag(plan) { return result(false, attempts, pulled, problem, false) }
+                // Reported under the tag: the digest it names now.
+                let tagged = plan.digest == nil ? pulled : ((try? await runtime.imageStatus(reference)) ?? nil) ?? pulled
+                return result(true, attempts, tagged, nil, false)
             case .failure(let error):
                 lastError = error
                 metrics?.pullFailed(error.kind)

@@ -40,7 +40,9 @@ extension EdgeWorker {
     private func check(_ uid: String, _ task: TaskCreate) async -> Bool {
         var thresholds = options.checkThresholds
         for (item, value) in task.checkThresholds ?? [:] { thresholds[item] = value }
-        let result = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
+        let measured = await NodeChecks.run(task.checkItems, thresholds: thresholds, using: checks)
+        // With resolved images, the disk also against the bytes they need.
+        let result = task.resolved == nil ? measured : await checkDiskBytes(measured, task)
         if interrupted(uid) { return false }
         // Not persisted on its own (one fsync fewer before the pull): after a crash the
         // check simply runs again. A failed check is written by `finish`.

@@ -43,6 +43,10 @@ public actor EdgeWorker {
     var watched: [UInt64: WatchedAttempt] = [:]
     var nextAttemptID: UInt64 = 0
     var stats = EdgeWorkerStats()
+    /// Pins to remove at their time (`pinImages.unpinAfterSeconds`), as the journal holds them.
+    var pins: [ImagePin] = []
+    /// The task that removes due pins (started when there is one).
+    var unpinning: Task<Void, Never>?
 
     /// A held task. A class (owned by the actor, never shared outside it): async frames that
     /// look a job up then hold one reference, not copies of the whole entry.
@@ -154,6 +158,8 @@ public actor EdgeWorker {
         for entry in entries {
             jobs[entry.jobUID] = Job(entry: entry, credentials: nil, seq: entry.seqReserved)
         }
+        pins = (try? await journal.loadPins()) ?? []
+        startUnpinning()
         if !entries.isEmpty {
             logger.info("journal loaded", metadata: [
                 "tasks": "\(entries.count)", "unfinished": "\(entries.filter { !$0.isFinished }.count)"])
@@ -212,6 +218,7 @@ public actor EdgeWorker {
         }
         await client.disconnect()
         for task in background { task.cancel() }
+        unpinning?.cancel()
         logger.info("edge worker stopped")
     }
 

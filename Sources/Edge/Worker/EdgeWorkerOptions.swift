@@ -29,6 +29,10 @@ public struct EdgeWorkerOptions: Sendable {
     public var forgetAfter: Duration
     /// Seqs reserved per journal write, so a restart continues above every seq used.
     public var seqReserveBlock: UInt64
+    /// Free disk kept beyond what a task's resolved images need (the disk check; docs/rollout.md).
+    public var diskMarginBytes: Int64 = NodeChecks.defaultDiskMarginBytes
+    /// How often pins with an `unpinAfterSeconds` are looked at.
+    public var unpinCheckInterval: Duration = .seconds(60)
     /// Where the worker's nonisolated work runs: the runtime's calls, the task intake, the
     /// per-image children. `nil`: Swift's global executor (a real node: containerd's gRPC calls stay
     /// off the MQTT thread). A hollow fleet passes its MQTT event loop, so that a node's whole task

@@ -92,9 +92,23 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     public var ttlSecondsAfterFinished: Int?
     /// `Always` or `Never` (see `CompletionPolicy`); kept as written so the validator can name a bad value.
     public var completionPolicy: String?
+    /// `IfNotPresent` or `Always` (see `ImagePullPolicy`), kept as written.
+    public var imagePullPolicy: String?
+    /// Resolve every tag to a digest and a size at apply (nil: the nodes pull the tags as written).
+    public var resolveDigests: DigestResolution?
+    /// Pin what the nodes pulled against the kubelet's image garbage collection.
+    public var pinImages: ImagePinning?
+    /// Written by the cloud at apply with `resolveDigests` (refused in what a user applies).
+    public var resolvedImages: [ResolvedImage]
 
     public init(imagePrePullTemplate: ImagePrePullTemplate, rollout: JobRollout? = nil, maintenanceWindows: [MaintenanceWindow] = [],
-                activeDeadlineSeconds: Int? = nil, ttlSecondsAfterFinished: Int? = nil, completionPolicy: String? = nil) {
+                activeDeadlineSeconds: Int? = nil, ttlSecondsAfterFinished: Int? = nil, completionPolicy: String? = nil,
+                imagePullPolicy: String? = nil, resolveDigests: DigestResolution? = nil, pinImages: ImagePinning? = nil,
+                resolvedImages: [ResolvedImage] = []) {
+        self.imagePullPolicy = imagePullPolicy
+        self.resolveDigests = resolveDigests
+        self.pinImages = pinImages
+        self.resolvedImages = resolvedImages
         self.imagePrePullTemplate = imagePrePullTemplate
         self.rollout = rollout
         self.maintenanceWindows = maintenanceWindows
@@ -105,6 +119,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case imagePrePullTemplate, rollout, maintenanceWindows, activeDeadlineSeconds, ttlSecondsAfterFinished, completionPolicy
+        case imagePullPolicy, resolveDigests, pinImages, resolvedImages
     }
 
     public init(from decoder: any Decoder) throws {
@@ -116,6 +131,10 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         activeDeadlineSeconds = try c.decodeIfPresent(Int.self, forKey: .activeDeadlineSeconds)
         ttlSecondsAfterFinished = try c.decodeIfPresent(Int.self, forKey: .ttlSecondsAfterFinished)
         completionPolicy = try c.decodeIfPresent(String.self, forKey: .completionPolicy)
+        imagePullPolicy = try c.decodeIfPresent(String.self, forKey: .imagePullPolicy)
+        resolveDigests = try c.decodeIfPresent(DigestResolution.self, forKey: .resolveDigests)
+        pinImages = try c.decodeIfPresent(ImagePinning.self, forKey: .pinImages)
+        resolvedImages = try c.decodeIfPresent([ResolvedImage].self, forKey: .resolvedImages) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -126,6 +145,10 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         try c.encodeIfPresent(activeDeadlineSeconds, forKey: .activeDeadlineSeconds)
         try c.encodeIfPresent(ttlSecondsAfterFinished, forKey: .ttlSecondsAfterFinished)
         try c.encodeIfPresent(completionPolicy, forKey: .completionPolicy)
+        try c.encodeIfPresent(imagePullPolicy, forKey: .imagePullPolicy)
+        try c.encodeIfPresent(resolveDigests, forKey: .resolveDigests)
+        try c.encodeIfPresent(pinImages, forKey: .pinImages)
+        if !resolvedImages.isEmpty { try c.encode(resolvedImages, forKey: .resolvedImages) }
     }
 
     /// The prepull.io/v1alpha1 fields given, by JSON name.
@@ -136,9 +159,16 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         if activeDeadlineSeconds != nil { names.append(CodingKeys.activeDeadlineSeconds.rawValue) }
         if ttlSecondsAfterFinished != nil { names.append(CodingKeys.ttlSecondsAfterFinished.rawValue) }
         if completionPolicy != nil { names.append(CodingKeys.completionPolicy.rawValue) }
+        if imagePullPolicy != nil { names.append(CodingKeys.imagePullPolicy.rawValue) }
+        if resolveDigests != nil { names.append(CodingKeys.resolveDigests.rawValue) }
+        if pinImages != nil { names.append(CodingKeys.pinImages.rawValue) }
+        if !resolvedImages.isEmpty { names.append(CodingKeys.resolvedImages.rawValue) }
         return names
     }
 
     /// The policy (Always when not given or not valid; the validator refuses a bad one).
     public var completion: CompletionPolicy { completionPolicy.flatMap(CompletionPolicy.init(rawValue:)) ?? RolloutDefaults.completionPolicy }
+
+    /// The pull policy (IfNotPresent when not given or not valid; the validator refuses a bad one).
+    public var pullPolicy: ImagePullPolicy { imagePullPolicy.flatMap(ImagePullPolicy.init(rawValue:)) ?? RolloutDefaults.imagePullPolicy }
 }

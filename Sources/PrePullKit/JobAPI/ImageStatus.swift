@@ -13,6 +13,8 @@ public struct ImageStatus: Sendable, Codable, Equatable {
     public var startTime: Date?
     public var finishTime: Date?
     public var alreadyPresent: Bool?
+    /// prepull.io's `pinImages`: whether the node's runtime reports the image pinned.
+    public var pinned: Bool?
 
     public init(
         image: String, status: ConditionStatus? = nil, reason: String? = nil, digest: String? = nil,
@@ -32,7 +34,7 @@ public struct ImageStatus: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case image, status, reason, digest, bytesDone, bytesTotal, attempts, startTime, finishTime, alreadyPresent
+        case image, status, reason, digest, bytesDone, bytesTotal, attempts, startTime, finishTime, alreadyPresent, pinned
     }
 
     public init(from decoder: any Decoder) throws {
@@ -47,6 +49,7 @@ public struct ImageStatus: Sendable, Codable, Equatable {
         startTime = try c.decodeRFC3339IfPresent(forKey: .startTime)
         finishTime = try c.decodeRFC3339IfPresent(forKey: .finishTime)
         alreadyPresent = try c.decodeIfPresent(Bool.self, forKey: .alreadyPresent)
+        pinned = try c.decodeIfPresent(Bool.self, forKey: .pinned)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,5 +64,6 @@ public struct ImageStatus: Sendable, Codable, Equatable {
         try c.encodeRFC3339IfPresent(startTime, forKey: .startTime)
         try c.encodeRFC3339IfPresent(finishTime, forKey: .finishTime)
         try c.encodeIfPresent(alreadyPresent, forKey: .alreadyPresent)
+        try c.encodeIfPresent(pinned, forKey: .pinned)
     }
 }

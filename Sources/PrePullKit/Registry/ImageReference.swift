@@ -42,6 +42,10 @@ public struct ImageReference: Sendable, Equatable, Hashable, CustomStringConvert
 
     public var description: String { normalized }
 
+    /// The same repository at `digest` (`repo@sha256:...`), without a tag: what a node pulls when
+    /// the cloud resolved the tag at apply.
+    public func pinned(to digest: String) -> ImageReference { ImageReference(domain: domain, path: path, tag: nil, digest: digest) }
+
     public init(_ text: String) throws(ImageReferenceError) {
         self = try Self.parse(text)
     }

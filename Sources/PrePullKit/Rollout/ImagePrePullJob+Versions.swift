@@ -32,13 +32,16 @@ extension ImagePrePullJobSpec {
     /// A prepull.io field is given with other than its default.
     public var setsPrepullFields: Bool {
         rollout != nil || !maintenanceWindows.isEmpty || activeDeadlineSeconds != nil || ttlSecondsAfterFinished != nil || completion != .always
+            || pullPolicy != .ifNotPresent || resolveDigests != nil || pinImages != nil || !resolvedImages.isEmpty
     }
 
-    /// The defaults of prepull.io/v1alpha1's fields that are not given: completionPolicy Always.
+    /// The defaults of prepull.io/v1alpha1's fields that are not given: completionPolicy Always,
+    /// imagePullPolicy IfNotPresent.
     /// (A ramp's and an abort rule's own fields take theirs when decoded; see `RolloutDefaults`.)
     public func withPrepullDefaults() -> ImagePrePullJobSpec {
         var s = self
         if s.completionPolicy == nil { s.completionPolicy = RolloutDefaults.completionPolicy.rawValue }
+        if s.imagePullPolicy == nil { s.imagePullPolicy = RolloutDefaults.imagePullPolicy.rawValue }
         return s
     }
 }

@@ -75,6 +75,15 @@ extension JobValidator {
         if let p = s.completionPolicy, CompletionPolicy(rawValue: p) == nil {
             fail("completionPolicy", "\"\(p)\" is not a completion policy (Always or Never)")
         }
+        if let p = s.imagePullPolicy, ImagePullPolicy(rawValue: p) == nil {
+            fail("imagePullPolicy", "\"\(p)\" is not a pull policy (IfNotPresent or Always)")
+        }
+        if let r = s.resolveDigests, DigestResolution.OnError(rawValue: r.onError) == nil {
+            fail("resolveDigests.onError", "\"\(r.onError)\" is not one of RefuseApply, FailImage")
+        }
+        if let n = s.pinImages?.unpinAfterSeconds, !(1...year).contains(n) {
+            fail("pinImages.unpinAfterSeconds", "\(n): between 1 and \(year) (a year)")
+        }
         return errors
     }
 }

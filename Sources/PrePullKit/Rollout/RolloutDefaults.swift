@@ -16,4 +16,5 @@ public enum RolloutDefaults {
     /// Rates are per minute; at most this many (a million nodes a minute is no limit at all).
     public static let maxPerMinute = 1_000_000
     public static let completionPolicy = CompletionPolicy.always
+    public static let imagePullPolicy = ImagePullPolicy.ifNotPresent
 }

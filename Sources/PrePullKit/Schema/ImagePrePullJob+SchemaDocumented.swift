@@ -22,6 +22,10 @@ extension ImagePrePullJobSpec: SchemaDocumented {
         "activeDeadlineSeconds": "prepull.io/v1alpha1: seconds from apply after which the job ends; nodes not finished then fail (default: no deadline).",
         "ttlSecondsAfterFinished": "prepull.io/v1alpha1: seconds after the job finished when it is deleted (default: the cloud's --finished-job-retention).",
         "completionPolicy": "prepull.io/v1alpha1: Always (the job ends when every node ended; the default) or Never (nodes that appear or come to match later get the images too, until deleted or past activeDeadlineSeconds).",
+        "imagePullPolicy": "prepull.io/v1alpha1: IfNotPresent (a node keeps an image it has under the tag; the default) or Always (it pulls again unless its image for the tag has the digest resolved at apply).",
+        "resolveDigests": "prepull.io/v1alpha1: the cloud resolves every tag to a digest and a size at apply; every node pulls that digest, and checks its free disk against the size (default: not resolved).",
+        "pinImages": "prepull.io/v1alpha1: nodes pin what they pulled against the kubelet's image garbage collection (containerd's io.cri-containerd.pinned label; default: not pinned).",
+        "resolvedImages": "prepull.io/v1alpha1, written by the cloud at apply with resolveDigests: each image's digest and size, or why it could not be resolved.",
     ]
 }
 

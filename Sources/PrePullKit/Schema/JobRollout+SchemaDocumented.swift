@@ -46,3 +46,27 @@ extension MaintenanceWindow: SchemaDocumented {
         "nodeSelector": "The nodes it applies to (default: every node). A node no window applies to fails.",
     ]
 }
+
+extension DigestResolution: SchemaDocumented {
+    public static let schemaDescription = "Tags resolved to digests and sizes by the cloud at apply, from the registry, with the job's imageSecrets."
+    public static let fieldDescriptions = [
+        "onError": "RefuseApply (the default: an image that cannot be resolved refuses the apply, naming it) or FailImage (that image fails on every node with the reason).",
+    ]
+}
+
+extension ImagePinning: SchemaDocumented {
+    public static let schemaDescription = "Pins on what the nodes pulled, so that the kubelet's image garbage collection keeps it."
+    public static let fieldDescriptions = [
+        "unpinAfterSeconds": "The node removes the pin this long after the pull (1 to a year; default: kept).",
+    ]
+}
+
+extension ResolvedImage: SchemaDocumented {
+    public static let schemaDescription = "One image as the cloud resolved it at apply."
+    public static let fieldDescriptions = [
+        "image": "The image as written in images.",
+        "digest": "The digest the tag pointed at (sha256:...): every node pulls it.",
+        "sizeBytes": "The compressed size for linux/amd64 (config and layers): what the node's disk check counts.",
+        "error": "Why the image could not be resolved (onError: FailImage).",
+    ]
+}

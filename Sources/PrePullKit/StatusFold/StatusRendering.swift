@@ -123,6 +123,7 @@ extension NodeFoldState {
                 out[i].digest = r.digest
                 out[i].attempts = r.attempts
                 out[i].alreadyPresent = r.alreadyPresent
+                out[i].pinned = r.pinned
                 out[i].startTime = r.startTimeMs.map(Date.init(epochMilliseconds:))
                 out[i].finishTime = r.finishTimeMs.map(Date.init(epochMilliseconds:))
                 if let size = r.sizeBytes {

@@ -84,5 +84,7 @@ extension TaskCreate {
         }
         try c.within(timeoutSeconds, 0...WireLimits.maxTimeoutSeconds, "timeoutSeconds")
         try c.within(retryTimes, 0...WireLimits.maxRetryTimes, "retryTimes")
+        if let resolved { try c.count(resolved.count, max: WireLimits.maxImages, "resolved") }
+        if let seconds = pin?.unpinAfterSeconds { try c.within(seconds, 1...WireLimits.maxTimeoutSeconds, "pin.unpinAfterSeconds") }
     }
 }

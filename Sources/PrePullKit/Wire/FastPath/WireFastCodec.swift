@@ -88,8 +88,9 @@ enum WireFastCodec {
     }
 
     private static func taskCreate(_ t: TaskCreate, _ w: inout W) throws(W.Unsupported) {
-        // Credentials are rare and go through JSONEncoder (RegistryAuths has its own encoding).
-        guard t.credentials == nil else { throw W.Unsupported() }
+        // Credentials are rare and go through JSONEncoder (RegistryAuths has its own encoding), as
+        // do prepull.io's pull policy, resolved digests and pins.
+        guard t.credentials == nil, t.imagePullPolicy == nil, t.resolved == nil, t.pin == nil else { throw W.Unsupported() }
         try w.object { (w: inout W) throws(W.Unsupported) in
             w.key("checkItems")
             try w.array(t.checkItems) { (w: inout W, item: CheckItem) throws(W.Unsupported) in try w.string(item.rawValue) }
@@ -179,6 +180,7 @@ enum WireFastCodec {
                 if let v = i.finishTimeMs { w.key("finishTimeMs"); w.int(v) }
                 w.key("image")
                 try w.string(i.image)
+                if let v = i.pinned { w.key("pinned"); w.bool(v) }
                 if let v = i.reason { w.key("reason"); try w.string(v) }
                 if let v = i.sizeBytes { w.key("sizeBytes"); w.int(v) }
                 if let v = i.startTimeMs { w.key("startTimeMs"); w.int(v) }
@@ -329,8 +331,8 @@ enum WireFastCodec {
                 timeout = try r.int(Int.self)
             } else if r.key(key, is: "retryTimes") {
                 retry = try r.optional { (r: inout R) throws(R.Unsupported) in try r.int(Int.self) }
-            } else if r.key(key, is: "credentials") {
-                // Credentials take the Codable path (RegistryAuths decodes the docker-config shape).
+            } else if r.key(key, is: "credentials") || r.key(key, is: "imagePullPolicy") || r.key(key, is: "resolved") || r.key(key, is: "pin") {
+                // These take the Codable path (RegistryAuths decodes the docker-config shape).
                 guard try r.optional({ (r: inout R) throws(R.Unsupported) in try r.skipValue() }) == nil else { throw R.Unsupported() }
             } else {
                 try r.skipValue()
@@ -404,7 +406,7 @@ enum WireFastCodec {
 
     private static func imageResult(_ r: inout R) throws(R.Unsupported) -> ImagePullResult {
         var image: String?, succeeded: Bool?, digest: String?, size: Int64?, attempts: Int?, start: Int64?, finish: Int64?
-        var duration: Int64?, reason: String?, present: Bool?
+        var duration: Int64?, reason: String?, present: Bool?, pinned: Bool?
         try r.object { (r: inout R, key: R.Key) throws(R.Unsupported) in
             if r.key(key, is: "image") { image = try r.string() }
             else if r.key(key, is: "succeeded") { succeeded = try r.bool() }
@@ -416,11 +418,12 @@ enum WireFastCodec {
             else if r.key(key, is: "durationMs") { duration = try r.int(Int64.self) }
             else if r.key(key, is: "reason") { reason = try optionalString(&r) }
             else if r.key(key, is: "alreadyPresent") { present = try r.bool() }
+            else if r.key(key, is: "pinned") { pinned = try r.optional { (r: inout R) throws(R.Unsupported) in try r.bool() } }
             else { try r.skipValue() }
         }
         return ImagePullResult(image: try required(image), succeeded: try required(succeeded), digest: digest, sizeBytes: size,
                                attempts: try required(attempts), startTimeMs: start, finishTimeMs: finish,
-                               durationMs: try required(duration), reason: reason, alreadyPresent: try required(present))
+                               durationMs: try required(duration), reason: reason, alreadyPresent: try required(present), pinned: pinned)
     }
 
     private static func nodeResult(_ r: inout R) throws(R.Unsupported) -> NodeResult {

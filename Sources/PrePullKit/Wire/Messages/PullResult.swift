@@ -31,12 +31,16 @@ public struct ImagePullResult: Sendable, Codable, Equatable {
     public var reason: String?
     /// The image was already on the node; nothing was pulled.
     public var alreadyPresent: Bool
+    /// With the task's `pin`: whether the runtime reports the image pinned after the node pinned
+    /// it (containerd 1.6 keeps the label but says false); nil when not asked to pin.
+    public var pinned: Bool?
 
     public init(
         image: String, succeeded: Bool, digest: String? = nil, sizeBytes: Int64? = nil, attempts: Int,
         startTimeMs: Int64? = nil, finishTimeMs: Int64? = nil, durationMs: Int64, reason: String? = nil,
-        alreadyPresent: Bool = false
+        alreadyPresent: Bool = false, pinned: Bool? = nil
     ) {
+        self.pinned = pinned
         self.image = image
         self.succeeded = succeeded
         self.digest = digest

@@ -11,12 +11,22 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
     public var timeoutSeconds: Int
     public var retryTimes: Int
     public var credentials: RegistryAuths?
+    /// prepull.io/v1alpha1 (docs/rollout.md): `Always` re-pulls unless the node's image for the tag
+    /// has the resolved digest (nil: IfNotPresent), ...
+    public var imagePullPolicy: ImagePullPolicy?
+    /// ... the digest and size the cloud resolved for each image at apply (nil: pull the tags), ...
+    public var resolved: [ResolvedImage]?
+    /// ... and whether (and for how long) to pin what was pulled.
+    public var pin: ImagePinning?
 
     public init(
         images: [String], checkItems: [CheckItem] = [.disk], checkThresholds: [CheckItem: Double]? = nil,
         timeoutSeconds: Int = JobDefaults.timeoutSeconds, retryTimes: Int = JobDefaults.retryTimes,
-        credentials: RegistryAuths? = nil
+        credentials: RegistryAuths? = nil, imagePullPolicy: ImagePullPolicy? = nil, resolved: [ResolvedImage]? = nil, pin: ImagePinning? = nil
     ) {
+        self.imagePullPolicy = imagePullPolicy
+        self.resolved = resolved
+        self.pin = pin
         self.images = images
         self.checkItems = checkItems
         self.checkThresholds = checkThresholds
@@ -33,7 +43,19 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
             credentials: credentials)
     }
 
-    enum CodingKeys: String, CodingKey { case images, checkItems, checkThresholds, timeoutSeconds, retryTimes, credentials }
+    /// The task for a job's spec: its template, and prepull.io's pull policy, resolved digests
+    /// and pins (left out when they are the defaults, so a KubeEdge job's task is as before).
+    public init(spec: ImagePrePullJobSpec, credentials: RegistryAuths? = nil) {
+        self.init(template: spec.imagePrePullTemplate, credentials: credentials)
+        imagePullPolicy = spec.pullPolicy == .always ? .always : nil
+        resolved = spec.resolvedImages.isEmpty ? nil : spec.resolvedImages
+        pin = spec.pinImages
+    }
+
+    /// The resolution of `image`, if the cloud resolved it.
+    public func resolution(of image: String) -> ResolvedImage? { resolved?.first { $0.image == image } }
+
+    enum CodingKeys: String, CodingKey { case images, checkItems, checkThresholds, timeoutSeconds, retryTimes, credentials, imagePullPolicy, resolved, pin }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -55,6 +77,9 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
         timeoutSeconds = try c.decode(Int.self, forKey: .timeoutSeconds)
         retryTimes = try c.decodeIfPresent(Int.self, forKey: .retryTimes) ?? 0
         credentials = try c.decodeIfPresent(RegistryAuths.self, forKey: .credentials)
+        imagePullPolicy = try c.decodeIfPresent(ImagePullPolicy.self, forKey: .imagePullPolicy)
+        resolved = try c.decodeIfPresent([ResolvedImage].self, forKey: .resolved)
+        pin = try c.decodeIfPresent(ImagePinning.self, forKey: .pin)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -67,11 +92,18 @@ public struct TaskCreate: Sendable, Codable, Equatable, CustomStringConvertible,
         try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
         try c.encode(retryTimes, forKey: .retryTimes)
         try c.encodeIfPresent(credentials, forKey: .credentials)
+        try c.encodeIfPresent(imagePullPolicy, forKey: .imagePullPolicy)
+        try c.encodeIfPresent(resolved, forKey: .resolved)
+        try c.encodeIfPresent(pin, forKey: .pin)
     }
 
     public var description: String {
         let creds = credentials.map { "<redacted: \($0.entries.count) registries>" } ?? "none"
-        return "TaskCreate(images: \(images), checkItems: \(checkItems.map(\.rawValue)), timeoutSeconds: \(timeoutSeconds), retryTimes: \(retryTimes), credentials: \(creds))"
+        var extra = ""
+        if let imagePullPolicy { extra += ", imagePullPolicy: \(imagePullPolicy.rawValue)" }
+        if let resolved { extra += ", resolved: \(resolved.map { $0.digest ?? "error" })" }
+        if let pin { extra += ", pin: \(pin.unpinAfterSeconds.map { "\($0)s" } ?? "kept")" }
+        return "TaskCreate(images: \(images), checkItems: \(checkItems.map(\.rawValue)), timeoutSeconds: \(timeoutSeconds), retryTimes: \(retryTimes)\(extra), credentials: \(creds))"
     }
 
     public var customMirror: Mirror {

@@ -34,6 +34,10 @@ public final class ScriptedNode: Sendable {
         /// The first report of each of these operations is numbered and kept (a re-sent task
         /// re-publishes it) but never published: a report lost on the way to the cloud.
         public var lose: Set<MessageOperation> = []
+        /// Answers a `taskCancel` as a real edge does (docs/protocol.md 3.2): an unfinished task
+        /// reports `cancelled: REASON` results, then the node forgets the job (a later task for it
+        /// runs anew). Off: a cancel only stops the work, and the job stays held.
+        public var answersCancel = false
         public init(behavior: Behavior = .succeed, workTime: Duration = .milliseconds(20), progressSteps: Int = 2, labels: [String: String] = [:],
                     lose: Set<MessageOperation> = []) {
             self.lose = lose
@@ -177,12 +181,28 @@ public final class ScriptedNode: Sendable {
             }
             let work = Task { await self.work(job: job, uid: uid, task: task) }
             state.withLock { $0.work[uid] = work }
-        case .taskCancel:
+        case let .taskCancel(cancel):
             let w = state.withLock { s -> Task<Void, Never>? in
                 s.received.append(ReceivedTask(jobName: job, jobUID: uid, isCancel: true, at: .now, wallTime: Date(), credentials: nil))
                 return s.work[uid]
             }
             w?.cancel()
+            guard options.answersCancel else { return }
+            Task {
+                await w?.value
+                let (finished, images) = self.state.withLock { s in (s.resultAt[uid] != nil, s.received.last { $0.jobUID == uid && !$0.isCancel } != nil) }
+                if !finished, images {
+                    let why = "cancelled: " + (cancel.reason ?? "the job was cancelled")
+                    let now = Date().epochMilliseconds
+                    try? await self.send(job: job, uid: uid, body: .pullResult(PullResult(succeeded: false, reason: why, timeMs: now, images: [])))
+                    try? await self.send(job: job, uid: uid, body: .nodeResult(NodeResult(phase: .failure, reason: why, finishTimeMs: now)))
+                }
+                self.state.withLock { s in
+                    s.sent[uid] = nil
+                    s.work[uid] = nil
+                    s.resultAt[uid] = nil
+                }
+            }
         default:
             return
         }

@@ -17,26 +17,50 @@ struct RestartTests {
             logPath: log)
     }
 
-    @Test("kill -9 mid 50-node job, restart on the same store: completes, nothing lost, no finished node dispatched again",
-          arguments: StoreTests.Engine.allCases)
-    func killNineAndRestart(engine: StoreTests.Engine) async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
-        let postgres = engine == .postgres ? try await offPool { try PostgresServer() } : nil
-        defer { postgres?.shutdown() }
-        let store = try postgres.map { try $0.makeDatabase() }
-        let broker = try MosquittoBroker(.plain)
-        let dir = try TemporaryDirectory(prefix: "prepull-restart")
-        let loop = MQTTEventLoop(name: "restart-nodes")
-        let port = try FreePort.allocate()
-        let api = APIClient(server: "http://127.0.0.1:\(port)")
-        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"), store: store)
-        var nodes: [ScriptedNode] = []
-        defer {
+    /// A plain broker, a store (SQLite in the data dir, or a PostgreSQL database), and `prepull
+    /// cloud` as a process on it, restarted by `restartCloud`; nodes on their own event loop.
+    final class Bed: @unchecked Sendable {
+        let postgres: PostgresServer?
+        let store: String?
+        let broker: MosquittoBroker
+        let dir: TemporaryDirectory
+        let loop: MQTTEventLoop
+        let port: Int
+        let api: APIClient
+        var cloud: ManagedProcess
+
+        init(engine: StoreTests.Engine, prefix: String) async throws {
+            #expect(FileManager.default.isExecutableFile(atPath: RestartTests.binary), "build first: \(RestartTests.binary)")
+            postgres = engine == .postgres ? try await offPool { try PostgresServer() } : nil
+            store = try postgres.map { try $0.makeDatabase() }
+            broker = try MosquittoBroker(.plain)
+            dir = try TemporaryDirectory(prefix: prefix)
+            loop = MQTTEventLoop(name: prefix)
+            port = try FreePort.allocate()
+            api = APIClient(server: "http://127.0.0.1:\(port)")
+            cloud = try RestartTests.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"), store: store)
+        }
+
+        func restartCloud(log: String) throws {
+            cloud = try RestartTests.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file(log), store: store)
+        }
+
+        func shutdown() {
             cloud.kill9()
             loop.shutdown()
             broker.shutdown()
             dir.remove()
+            postgres?.shutdown()
         }
+    }
+
+    @Test("kill -9 mid 50-node job, restart on the same store: completes, nothing lost, no finished node dispatched again",
+          arguments: StoreTests.Engine.allCases)
+    func killNineAndRestart(engine: StoreTests.Engine) async throws {
+        let bed = try await Bed(engine: engine, prefix: "prepull-restart")
+        defer { bed.shutdown() }
+        let (broker, dir, loop, api) = (bed.broker, bed.dir, bed.loop, bed.api)
+        var nodes: [ScriptedNode] = []
         do {
             try await eventually("cloud HTTP up", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
             let names = (0..<50).map { String(format: "r-node-%02d", $0) }
@@ -51,12 +75,12 @@ struct RestartTests {
             let created = try await api.apply(Manifests.job("restart-job", nodes: names, concurrency: 5, timeoutSeconds: 60))
             let uid = try #require(created.metadata.uid)
             try await eventually("20 results", timeout: .seconds(20)) { nodes.filter { $0.resultTime(jobUID: uid) != nil }.count >= 20 }
-            cloud.kill9()
+            bed.cloud.kill9()
             let killedAt = Date()
             let finishedBeforeKill = nodes.filter { ($0.resultTime(jobUID: uid) ?? .distantFuture) < killedAt.addingTimeInterval(-0.3) }
             #expect(finishedBeforeKill.count >= 5)
             try await Task.sleep(for: .milliseconds(500))
-            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"), store: store)
+            try bed.restartCloud(log: "cloud-2.log")
             try await eventually("cloud back", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
             var job = try await api.job("restart-job")
             try await eventually("job end", timeout: .seconds(60)) {
@@ -78,7 +102,7 @@ struct RestartTests {
             let log2 = (try? String(contentsOfFile: dir.file("cloud-2.log"), encoding: .utf8)) ?? ""
             #expect(log2.contains("job restored"))
             for n in nodes { await n.stop(announceOffline: false) }
-            cloud.stop()
+            bed.cloud.stop()
         } catch {
             for n in nodes { await n.stop(announceOffline: false) }
             throw error
@@ -88,23 +112,10 @@ struct RestartTests {
     @Test("kill -9 a continuous job's cloud: the node that joined it is in the store, the restart keeps it, and a node after the restart joins too",
           arguments: StoreTests.Engine.allCases)
     func continuousJobAcrossRestart(engine: StoreTests.Engine) async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
-        let postgres = engine == .postgres ? try await offPool { try PostgresServer() } : nil
-        defer { postgres?.shutdown() }
-        let store = try postgres.map { try $0.makeDatabase() }
-        let broker = try MosquittoBroker(.plain)
-        let dir = try TemporaryDirectory(prefix: "prepull-restart-continuous")
-        let loop = MQTTEventLoop(name: "restart-continuous")
-        let port = try FreePort.allocate()
-        let api = APIClient(server: "http://127.0.0.1:\(port)")
-        var cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-1.log"), store: store)
+        let bed = try await Bed(engine: engine, prefix: "prepull-restart-continuous")
+        defer { bed.shutdown() }
+        let (broker, loop, api) = (bed.broker, bed.loop, bed.api)
         var nodes: [ScriptedNode] = []
-        defer {
-            cloud.kill9()
-            loop.shutdown()
-            broker.shutdown()
-            dir.remove()
-        }
         func start(_ name: String) async throws -> ScriptedNode {
             let n = try ScriptedNode(name: name, configuration: broker.clientConfiguration(clientID: "node-\(name)"),
                                      options: .init(labels: ["fleet": "late"]), eventLoop: loop)
@@ -130,9 +141,9 @@ struct RestartTests {
             let joined = try await start("cc-2")
             try await eventually("cc-1 and cc-2 Successful") { try await api.job("always-on").status?.counts?.successful == 2 }
             try await Task.sleep(for: .milliseconds(600))  // past the store's flush
-            cloud.kill9()
+            bed.cloud.kill9()
             let killedAt = Date()
-            cloud = try Self.startCloud(broker: broker, data: dir.file("data"), port: port, log: dir.file("cloud-2.log"), store: store)
+            try bed.restartCloud(log: "cloud-2.log")
             try await eventually("cloud back", timeout: .seconds(20)) { try await api.send(.GET, "/readyz").status == 200 }
             var job = try await api.job("always-on")
             #expect(job.status?.counts?.total == 2 && job.status?.counts?.successful == 2 && job.status?.phase == .inProgress)
@@ -145,7 +156,7 @@ struct RestartTests {
             #expect(late.createTasks.count == 1)
             #expect(joined.createTasks.filter { $0.wallTime > killedAt }.isEmpty, "the node that had finished got no task again")
             for n in nodes { await n.stop(announceOffline: false) }
-            cloud.stop()
+            bed.cloud.stop()
         } catch {
             for n in nodes { await n.stop(announceOffline: false) }
             throw error

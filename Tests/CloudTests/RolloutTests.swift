@@ -192,6 +192,45 @@ struct RolloutTests {
         }
     }
 
+    @Test("onWindowClose: Cancel pauses a running pull as its window closes (cancelled, not failed, no timeout) and runs it again in the next window")
+    func cancelAtWindowClose() async throws {
+        let clock = ManualClock(RFC3339.parse("2026-12-07T10:00:00Z")!)
+        try await withHarness(configure: { $0.wallClock = clock.read }) { h in
+            var options = ScriptedNode.Options(workTime: .seconds(2))
+            options.answersCancel = true
+            let nodes = try await h.nodes(["wc-1", "wc-2"], options: options)
+            try await h.waitForOnlineNodes(2)
+            let recorder = try await Self.recorder(h, job: "window-cancel")
+            try await Self.apply(h, Self.job("window-cancel", template: "nodeNames: [wc-1, wc-2]\nconcurrency: 2", """
+                maintenanceWindows:
+                  - {start: "10:00", durationMinutes: 30}
+                onWindowClose: Cancel
+                """))
+            try await eventually("both pulling") { Stream(recorder.all).tasks.count == 2 }
+            // The window closes while both pull (within their 3600 s timeout).
+            clock.set(RFC3339.parse("2026-12-07T10:30:30Z")!)
+            try await eventually("both cancelled") { nodes.allSatisfy { $0.received.contains { $0.isCancel } } }
+            try await eventually("the cancelled results refused") { try await h.metricsText().contains(#"prepull_messages_dropped_total{reason="cancelled_by_window_close"} 4"#) }
+            var job = try await h.api.job("window-cancel")
+            #expect(job.status?.counts?.inProgress == 2 && job.status?.counts?.failed == 0, "paused, not failed: \(String(describing: job.status?.counts))")
+            let closedEvents = try await h.api.events(of: job)
+            #expect(closedEvents.contains { $0.reason == "WindowClosed" && $0.message.hasPrefix("2 running pulls cancelled") }, "\(closedEvents.map { "\($0.reason): \($0.message)" })")
+            // A day later, past the 3600 s timeout: nothing timed out while paused, nothing started outside the window.
+            clock.set(RFC3339.parse("2026-12-08T09:59:00Z")!)
+            try await Task.sleep(for: .milliseconds(500))
+            job = try await h.api.job("window-cancel")
+            #expect(job.status?.counts?.inProgress == 2 && job.status?.counts?.unknown == 0)
+            #expect(Stream(recorder.all).tasks.count == 2)
+            // The next window: each node gets its task again and finishes.
+            clock.set(RFC3339.parse("2026-12-08T10:00:30Z")!)
+            job = try await h.waitForEnd("window-cancel")
+            #expect(job.status?.phase == .completed && job.status?.counts?.successful == 2, "\(String(describing: job.status))")
+            #expect(Stream(recorder.all).tasks.sorted() == ["wc-1", "wc-1", "wc-2", "wc-2"])
+            #expect(try await h.api.events(of: job).contains { $0.reason == "WindowOpened" })
+            await recorder.stop()
+        }
+    }
+
     @Test("activeDeadlineSeconds fails what is unfinished and cancels what runs; ttlSecondsAfterFinished deletes the job")
     func deadlineAndTTL() async throws {
         let clock = ManualClock()

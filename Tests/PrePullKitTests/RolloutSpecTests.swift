@@ -109,6 +109,11 @@ import Testing
             ({ $0.activeDeadlineSeconds = 0 }, "spec.activeDeadlineSeconds", "between 1"),
             ({ $0.ttlSecondsAfterFinished = -1 }, "spec.ttlSecondsAfterFinished", "between 0"),
             ({ $0.completionPolicy = "Sometimes" }, "spec.completionPolicy", "Always or Never"),
+            ({ $0.onWindowClose = "Cancel" }, "spec.onWindowClose", "give maintenanceWindows too"),
+            ({ $0.onWindowClose = "Stop"; $0.maintenanceWindows = [MaintenanceWindow(start: "02:00", durationMinutes: 60)] }, "spec.onWindowClose", "not one of Finish, Cancel"),
+            ({ $0.imagePullPolicy = "Never" }, "spec.imagePullPolicy", "IfNotPresent or Always"),
+            ({ $0.resolveDigests = DigestResolution(onError: "Ignore") }, "spec.resolveDigests.onError", "RefuseApply, FailImage"),
+            ({ $0.pinImages = ImagePinning(unpinAfterSeconds: 0) }, "spec.pinImages.unpinAfterSeconds", "between 1"),
         ]
         for (edit, path, words) in cases {
             let errors = Self.spec(edit)
@@ -185,4 +190,27 @@ import Testing
         #expect(!plainJoined && !plainClosed)
         #expect(plain.counts.total == 1)
     }
+
+    @Test func aPausedNodeStaysInProgressAndItsCancelledResultsAreRefused() {
+        var state = JobStatusState(jobUID: "u", jobName: "w", nodeNames: ["n"], images: ["nginx"])
+        let t = Date()
+        state.apply(.dispatched(jobUID: "u", node: "n", at: t))
+        let cancelled = NodeReport(jobUID: "u", node: "n", seq: 4, time: t, kind: .result(NodeResult(phase: .failure, reason: "cancelled: window closed", finishTimeMs: 1)))
+        let cancelledPull = NodeReport(jobUID: "u", node: "n", seq: 3, time: t, kind: .pull(PullResult(succeeded: false, reason: "cancelled: window closed", timeMs: 1, images: [])))
+        // Not paused: a cancel result is a failure like any (a deleted job's nodes send them).
+        #expect(state.refusal(of: cancelled) == nil)
+        state.apply(.paused(jobUID: "u", node: "n", at: t.addingTimeInterval(10)))
+        #expect(state.node("n")?.isPaused == true && state.node("n")?.phase == .inProgress)
+        #expect(state.refusal(of: cancelled) == .cancelledByWindowClose && state.refusal(of: cancelledPull) == .cancelledByWindowClose)
+        // Another failure of a paused node is not a cancel: it counts.
+        let failed = NodeReport(jobUID: "u", node: "n", seq: 5, time: t, kind: .result(NodeResult(phase: .failure, reason: "pull failed", finishTimeMs: 1)))
+        #expect(state.refusal(of: failed) == nil)
+        // Resumed: no longer paused; the latest of each wins, in any order.
+        var other = state
+        state.apply(.resumed(jobUID: "u", node: "n", at: t.addingTimeInterval(20)))
+        other.apply(.resumed(jobUID: "u", node: "n", at: t.addingTimeInterval(20)))
+        other.apply(.paused(jobUID: "u", node: "n", at: t.addingTimeInterval(10)))
+        #expect(state.node("n")?.isPaused == false && state == other)
+    }
 }
+

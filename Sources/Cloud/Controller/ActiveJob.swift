@@ -45,6 +45,8 @@ final class ActiveJob {
     /// With `rollout.startPerMinute`: when nodes were dispatched in the last minute (oldest first),
     /// by the controller's wall clock.
     var recentStarts: [Date] = []
+    /// `onWindowClose: Cancel`: which windows were open at the last look (nil: not looked yet).
+    var windowsOpen: [Bool]?
 
     var uid: String { state.jobUID }
     var name: String { job.metadata.name }
@@ -80,11 +82,13 @@ final class ActiveJob {
         deadlines = [:]
         heard = [:]
         let now = ContinuousClock.now
-        for node in state.nodes where node.phase == .inProgress {
-            let start = node.dispatchedAt ?? wallNow
+        for node in state.nodes where node.phase == .inProgress && !node.isPaused {
+            // A node resumed after its window closed has its timeout from the resume.
+            let start = max(node.dispatchedAt ?? wallNow, node.resumedAt ?? .distantPast)
             deadlines[node.name] = start.addingTimeInterval(timeout)
             heard[node.name] = HeardFrom(at: now)
         }
+        windowsOpen = nil
         // The start rate counts the dispatches of the last minute, also those before a restart.
         let cutoff = wallNow.addingTimeInterval(-60)
         recentStarts = state.nodes.compactMap(\.dispatchedAt).filter { $0 > cutoff }.sorted()

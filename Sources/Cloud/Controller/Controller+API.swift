@@ -234,6 +234,7 @@ extension Controller {
             ("ttlSecondsAfterFinished", was.ttlSecondsAfterFinished != now.ttlSecondsAfterFinished), ("completionPolicy", was.completionPolicy != now.completionPolicy),
             ("imagePullPolicy", was.imagePullPolicy != now.imagePullPolicy), ("resolveDigests", was.resolveDigests != now.resolveDigests),
             ("pinImages", was.pinImages != now.pinImages), ("resolvedImages", was.resolvedImages != now.resolvedImages),
+            ("onWindowClose", was.onWindowClose != now.onWindowClose),
         ] where changed {
             errors.append(FieldError(path: "spec.\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
@@ -267,6 +268,6 @@ extension Controller {
     func nodes() -> [RegisteredNode] { registry.all }
 
     func events(matching selector: EventFieldSelector) -> (items: [KubernetesEvent], resourceVersion: String) {
-        (eventLog.list(matching: selector), String(eventLog.resourceVersion))
+        (eventLog.list(matching: selector, now: wallClock()), String(eventLog.resourceVersion))
     }
 }

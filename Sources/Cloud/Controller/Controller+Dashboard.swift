@@ -32,7 +32,7 @@ extension Controller {
     /// The events of job `name`, oldest first.
     func eventLines(job name: String) -> [EventLine] {
         guard let selector = try? EventFieldSelector(parsing: "involvedObject.name=\(name)") else { return [] }
-        return eventLog.list(matching: selector).map {
+        return eventLog.list(matching: selector, now: wallClock()).map {
             EventLine(timeMs: $0.lastTimestamp.epochMilliseconds, type: $0.type, reason: $0.reason, message: $0.message, count: $0.count)
         }
     }

@@ -5,8 +5,8 @@ import PrePullKit
 /// deleted) and every node that failed, timed out, was unknown or was not dispatched, with the
 /// reason text the status has. `kubectl describe` lists them under "Events".
 extension Controller {
-    func recordEvent(_ rt: ActiveJob, type: String = "Normal", reason: String, message: String, at time: Date = Date()) {
-        eventLog.record(job: rt.name, jobUID: rt.uid, type: type, reason: reason, message: message, at: time)
+    func recordEvent(_ rt: ActiveJob, type: String = "Normal", reason: String, message: String, at time: Date? = nil) {
+        eventLog.record(job: rt.name, jobUID: rt.uid, type: type, reason: reason, message: message, at: time ?? wallClock())
     }
 
     /// "Created", at the job's creation time (also when a restart loads the job).
@@ -76,7 +76,7 @@ extension Controller {
     private static func time(of event: NodeEvent) -> Date? {
         switch event {
         case let .dispatched(_, _, at), let .timedOut(_, _, at), let .failedByController(_, _, _, at), let .cancelled(_, _, at),
-             let .joined(_, _, at), let .closed(_, _, at): return at
+             let .joined(_, _, at), let .closed(_, _, at), let .paused(_, _, at), let .resumed(_, _, at): return at
         case .report: return nil
         }
     }

@@ -100,3 +100,65 @@ extension Controller {
         return resolved
     }
 }
+
+extension Controller {
+    /// `onWindowClose: Cancel`, whenever a window opens or closes (looked at every tick): a node
+    /// still pulling when the last window that applies to it closes is paused (`taskCancel`; it
+    /// stays InProgress, its timeout and silence probe stopped, and the `cancelled` results its
+    /// edge sends are refused); a paused node gets its task again, with a new timeout, as one of
+    /// its windows opens and it is online. The edge forgot the cancelled task, so it runs it anew
+    /// (images already pulled are reported present).
+    func followWindows(_ rt: ActiveJob, now: Date) {
+        let windows = rt.job.spec.maintenanceWindows
+        guard rt.job.spec.windowClose == .cancel, !windows.isEmpty else { return }
+        let open = windows.map { $0.isOpen(at: now) }
+        guard open != rt.windowsOpen else { return }
+        rt.windowsOpen = open
+        var paused = 0
+        for node in Array(rt.deadlines.keys).sorted() where rt.state.node(node)?.phase == .inProgress && !inWindow(node, windows, open) {
+            rt.deadlines[node] = nil
+            rt.heard[node] = nil
+            fold(rt, .paused(jobUID: rt.uid, node: node, at: now))
+            sendCancel(rt, node: node, reason: Self.windowClosedReason)
+            paused += 1
+        }
+        let resumed = resumePaused(rt, now: now) { self.inWindow($0, windows, open) }
+        if paused > 0 {
+            recordEvent(rt, reason: "WindowClosed", message: "\(paused) running pulls cancelled as their window closed; they start again in their next window (onWindowClose: Cancel)", at: now)
+        }
+        if resumed > 0 {
+            recordEvent(rt, reason: "WindowOpened", message: "\(resumed) paused nodes got their task again", at: now)
+        }
+    }
+
+    static let windowClosedReason = "maintenance window closed: the pull starts again in the node's next window (onWindowClose: Cancel)"
+
+    /// Paused nodes that `mayRun` and are online get their task again; returns how many.
+    @discardableResult
+    func resumePaused(_ rt: ActiveJob, now: Date, only: String? = nil, mayRun: (String) -> Bool) -> Int {
+        var resumed = 0
+        for node in rt.state.nodes where node.isPaused && node.phase == .inProgress && (only == nil || only == node.name) {
+            guard registry[node.name]?.isOnline == true, mayRun(node.name) else { continue }
+            fold(rt, .resumed(jobUID: rt.uid, node: node.name, at: now))
+            rt.deadlines[node.name] = now.addingTimeInterval(rt.timeout)
+            rt.heard[node.name] = HeardFrom(at: .now)
+            sendTask(rt, node: node.name, resend: false)
+            resumed += 1
+        }
+        return resumed
+    }
+
+    /// A paused node that comes online inside one of its windows resumes at once.
+    func resumeOnPresence(_ rt: ActiveJob, node: String) {
+        let windows = rt.job.spec.maintenanceWindows
+        guard rt.job.spec.windowClose == .cancel, rt.state.node(node)?.isPaused == true else { return }
+        let now = wallClock()
+        let open = windows.map { $0.isOpen(at: now) }
+        resumePaused(rt, now: now, only: node) { self.inWindow($0, windows, open) }
+    }
+
+    func inWindow(_ node: String, _ windows: [MaintenanceWindow], _ open: [Bool]) -> Bool {
+        let labels = registry[node]?.labels ?? [:]
+        return windows.indices.contains { open[$0] && windows[$0].applies(to: labels) }
+    }
+}

@@ -23,6 +23,7 @@ extension Controller {
             }
             if rt.dispatchFollowsClock, !rt.isFinished, owns(rt) {
                 closeAtDeadline(rt, now: now)
+                followWindows(rt, now: now)
                 pump(rt)
             } else if expired {
                 pump(rt)

@@ -24,6 +24,8 @@ extension Controller {
                 guard let n = rt.state.node(node) else { continue }
                 if n.phase == .inProgress, rt.deadlines[node] != nil {
                     sendTask(rt, node: node, resend: true)
+                } else if n.isPaused {
+                    resumeOnPresence(rt, node: node)
                 } else if n.phase == .pending {
                     pump(rt)
                 }

@@ -121,7 +121,7 @@ public enum DropReason: String, Sendable, CaseIterable {
     case outOfRange = "out_of_range"
     /// Reports that do not fit their task (`ReportRefusal`).
     case unknownImage = "unknown_image", incompletePullResult = "incomplete_pull_result", resultWithoutPull = "result_without_pull"
-    case failedPullAfterSuccess = "failed_pull_after_success"
+    case failedPullAfterSuccess = "failed_pull_after_success", cancelledByWindowClose = "cancelled_by_window_close"
     /// Presence older than the node's last, or of a new node when the registry is full.
     case stalePresence = "stale_presence", registryFull = "registry_full"
     case other
@@ -148,6 +148,7 @@ extension DropReason {
         case .incompletePullResult: self = .incompletePullResult
         case .resultWithoutPull: self = .resultWithoutPull
         case .failedPullAfterSuccess: self = .failedPullAfterSuccess
+        case .cancelledByWindowClose: self = .cancelledByWindowClose
         }
     }
 }

@@ -8,7 +8,7 @@ import PrePullKit
 /// when it changed the job's state, so a replayed report (same seq) is not stored again.
 public struct StoredEvent: Sendable, Equatable {
     public enum Kind: String, Sendable {
-        case report, dispatched, timedOut, failed, cancelled, joined, closed
+        case report, dispatched, timedOut, failed, cancelled, joined, closed, paused, resumed
     }
 
     public var jobUID: String
@@ -50,6 +50,10 @@ public struct StoredEvent: Sendable, Equatable {
             return StoredEvent(jobUID: uid, node: node, kind: .joined, seq: 0, timeMs: at.epochMilliseconds)
         case let .closed(uid, reason, at):
             return StoredEvent(jobUID: uid, node: "", kind: .closed, seq: 0, timeMs: at.epochMilliseconds, reason: reason)
+        case let .paused(uid, node, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .paused, seq: 0, timeMs: at.epochMilliseconds)
+        case let .resumed(uid, node, at):
+            return StoredEvent(jobUID: uid, node: node, kind: .resumed, seq: 0, timeMs: at.epochMilliseconds)
         }
     }
 
@@ -71,6 +75,8 @@ public struct StoredEvent: Sendable, Equatable {
         case .cancelled: event = .cancelled(jobUID: jobUID, reason: reason ?? "cancelled", at: at)
         case .joined: event = node.map { .joined(jobUID: jobUID, node: $0, at: at) }
         case .closed: event = .closed(jobUID: jobUID, reason: reason ?? "closed", at: at)
+        case .paused: event = node.map { .paused(jobUID: jobUID, node: $0, at: at) }
+        case .resumed: event = node.map { .resumed(jobUID: jobUID, node: $0, at: at) }
         }
         return event.map { ($0, nil) }
     }

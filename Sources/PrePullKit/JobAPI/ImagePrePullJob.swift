@@ -86,6 +86,8 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     public var rollout: JobRollout?
     /// Nodes start pulls only inside one of these windows (empty: at any time).
     public var maintenanceWindows: [MaintenanceWindow]
+    /// `Finish` or `Cancel` (see `WindowClosePolicy`), kept as written.
+    public var onWindowClose: String?
     /// The job ends this long after it was applied: nodes not finished then fail.
     public var activeDeadlineSeconds: Int?
     /// The finished job is deleted this long after it finished (instead of `--finished-job-retention`).
@@ -104,7 +106,8 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     public init(imagePrePullTemplate: ImagePrePullTemplate, rollout: JobRollout? = nil, maintenanceWindows: [MaintenanceWindow] = [],
                 activeDeadlineSeconds: Int? = nil, ttlSecondsAfterFinished: Int? = nil, completionPolicy: String? = nil,
                 imagePullPolicy: String? = nil, resolveDigests: DigestResolution? = nil, pinImages: ImagePinning? = nil,
-                resolvedImages: [ResolvedImage] = []) {
+                resolvedImages: [ResolvedImage] = [], onWindowClose: String? = nil) {
+        self.onWindowClose = onWindowClose
         self.imagePullPolicy = imagePullPolicy
         self.resolveDigests = resolveDigests
         self.pinImages = pinImages
@@ -119,7 +122,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case imagePrePullTemplate, rollout, maintenanceWindows, activeDeadlineSeconds, ttlSecondsAfterFinished, completionPolicy
-        case imagePullPolicy, resolveDigests, pinImages, resolvedImages
+        case imagePullPolicy, resolveDigests, pinImages, resolvedImages, onWindowClose
     }
 
     public init(from decoder: any Decoder) throws {
@@ -135,6 +138,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         resolveDigests = try c.decodeIfPresent(DigestResolution.self, forKey: .resolveDigests)
         pinImages = try c.decodeIfPresent(ImagePinning.self, forKey: .pinImages)
         resolvedImages = try c.decodeIfPresent([ResolvedImage].self, forKey: .resolvedImages) ?? []
+        onWindowClose = try c.decodeIfPresent(String.self, forKey: .onWindowClose)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -149,6 +153,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         try c.encodeIfPresent(resolveDigests, forKey: .resolveDigests)
         try c.encodeIfPresent(pinImages, forKey: .pinImages)
         if !resolvedImages.isEmpty { try c.encode(resolvedImages, forKey: .resolvedImages) }
+        try c.encodeIfPresent(onWindowClose, forKey: .onWindowClose)
     }
 
     /// The prepull.io/v1alpha1 fields given, by JSON name.
@@ -163,11 +168,15 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
         if resolveDigests != nil { names.append(CodingKeys.resolveDigests.rawValue) }
         if pinImages != nil { names.append(CodingKeys.pinImages.rawValue) }
         if !resolvedImages.isEmpty { names.append(CodingKeys.resolvedImages.rawValue) }
+        if onWindowClose != nil { names.append(CodingKeys.onWindowClose.rawValue) }
         return names
     }
 
     /// The policy (Always when not given or not valid; the validator refuses a bad one).
     public var completion: CompletionPolicy { completionPolicy.flatMap(CompletionPolicy.init(rawValue:)) ?? RolloutDefaults.completionPolicy }
+
+    /// What a running pull does when its window closes (Finish when not given or not valid).
+    public var windowClose: WindowClosePolicy { onWindowClose.flatMap(WindowClosePolicy.init(rawValue:)) ?? .finish }
 
     /// The pull policy (IfNotPresent when not given or not valid; the validator refuses a bad one).
     public var pullPolicy: ImagePullPolicy { imagePullPolicy.flatMap(ImagePullPolicy.init(rawValue:)) ?? RolloutDefaults.imagePullPolicy }

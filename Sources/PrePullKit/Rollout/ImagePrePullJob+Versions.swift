@@ -32,16 +32,17 @@ extension ImagePrePullJobSpec {
     /// A prepull.io field is given with other than its default.
     public var setsPrepullFields: Bool {
         rollout != nil || !maintenanceWindows.isEmpty || activeDeadlineSeconds != nil || ttlSecondsAfterFinished != nil || completion != .always
-            || pullPolicy != .ifNotPresent || resolveDigests != nil || pinImages != nil || !resolvedImages.isEmpty
+            || pullPolicy != .ifNotPresent || resolveDigests != nil || pinImages != nil || !resolvedImages.isEmpty || windowClose != .finish
     }
 
     /// The defaults of prepull.io/v1alpha1's fields that are not given: completionPolicy Always,
-    /// imagePullPolicy IfNotPresent.
+    /// imagePullPolicy IfNotPresent, and with windows onWindowClose Finish.
     /// (A ramp's and an abort rule's own fields take theirs when decoded; see `RolloutDefaults`.)
     public func withPrepullDefaults() -> ImagePrePullJobSpec {
         var s = self
         if s.completionPolicy == nil { s.completionPolicy = RolloutDefaults.completionPolicy.rawValue }
         if s.imagePullPolicy == nil { s.imagePullPolicy = RolloutDefaults.imagePullPolicy.rawValue }
+        if s.onWindowClose == nil, !s.maintenanceWindows.isEmpty { s.onWindowClose = WindowClosePolicy.finish.rawValue }
         return s
     }
 }

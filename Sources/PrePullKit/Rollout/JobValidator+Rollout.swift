@@ -66,6 +66,13 @@ extension JobValidator {
             if let selector = w.nodeSelector { errors += validate(selector: selector, path: "spec." + p + ".nodeSelector") }
         }
 
+        if let p = s.onWindowClose {
+            if WindowClosePolicy(rawValue: p) == nil {
+                fail("onWindowClose", "\"\(p)\" is not one of Finish, Cancel")
+            } else if s.maintenanceWindows.isEmpty {
+                fail("onWindowClose", "says what a pull does when its window closes: give maintenanceWindows too")
+            }
+        }
         if let n = s.activeDeadlineSeconds, !(1...year).contains(n) {
             fail("activeDeadlineSeconds", "\(n): between 1 and \(year) (a year)")
         }

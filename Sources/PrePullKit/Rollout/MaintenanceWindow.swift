@@ -47,6 +47,16 @@ public struct MaintenanceWindow: Sendable, Codable, Equatable, Hashable {
     }
 }
 
+/// `spec.onWindowClose` (prepull.io/v1alpha1 only): what a pull still running does when the
+/// last window that applies to its node closes.
+public enum WindowClosePolicy: String, Sendable, Codable, CaseIterable {
+    /// It runs to its end (the default).
+    case finish = "Finish"
+    /// It is cancelled (images already pulled stay) and the node starts again in its next window;
+    /// its timeout does not run while it waits.
+    case cancel = "Cancel"
+}
+
 /// `spec.completionPolicy` (prepull.io/v1alpha1 only), as OpenKruise's ImagePullJob names it.
 public enum CompletionPolicy: String, Sendable, Codable, CaseIterable {
     /// The job ends when every node has ended (KubeEdge's behaviour; the default).

@@ -19,6 +19,7 @@ extension ImagePrePullJobSpec: SchemaDocumented {
         "imagePrePullTemplate": "The images, the nodes, and the rules of the pull. Immutable once applied.",
         "rollout": "prepull.io/v1alpha1: start rate, exponential ramp, per-label in-flight caps and abort criteria (default: none).",
         "maintenanceWindows": "prepull.io/v1alpha1: nodes start pulls only inside one of these recurring windows (default: at any time).",
+        "onWindowClose": "prepull.io/v1alpha1, with maintenanceWindows: Finish (a running pull runs to its end; the default) or Cancel (it is cancelled and the node starts again in its next window, its timeout paused meanwhile).",
         "activeDeadlineSeconds": "prepull.io/v1alpha1: seconds from apply after which the job ends; nodes not finished then fail (default: no deadline).",
         "ttlSecondsAfterFinished": "prepull.io/v1alpha1: seconds after the job finished when it is deleted (default: the cloud's --finished-job-retention).",
         "completionPolicy": "prepull.io/v1alpha1: Always (the job ends when every node ended; the default) or Never (nodes that appear or come to match later get the images too, until deleted or past activeDeadlineSeconds).",

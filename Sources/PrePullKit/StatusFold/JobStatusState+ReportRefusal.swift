@@ -14,6 +14,9 @@ public enum ReportRefusal: String, Sendable, Equatable, CaseIterable {
     /// A failed pull result numbered after the node's `Successful` result: it would leave a
     /// Successful node with a failed pull (an edge sends its pull result before its node result).
     case failedPullAfterSuccess = "failed_pull_after_success"
+    /// The `cancelled: ...` pull or node result of a task the cloud cancelled as its window closed
+    /// (`onWindowClose: Cancel`): the node is paused, not failed, and runs again in its next window.
+    case cancelledByWindowClose = "cancelled_by_window_close"
 }
 
 extension JobStatusState {
@@ -24,6 +27,10 @@ extension JobStatusState {
             return nil
         case let .progress(p):
             return p.images.allSatisfy { images.contains($0.image) } ? nil : .unknownImage
+        case let .pull(p) where !p.succeeded && Self.isCancel(p.reason) && node(report.node)?.pausedAt != nil:
+            return .cancelledByWindowClose
+        case let .result(r) where r.phase != .successful && Self.isCancel(r.reason) && node(report.node)?.pausedAt != nil:
+            return .cancelledByWindowClose
         case let .pull(p):
             guard p.images.allSatisfy({ images.contains($0.image) }) else { return .unknownImage }
             if p.succeeded, !p.images.allSatisfy(\.succeeded) || !images.allSatisfy({ image in p.images.contains { $0.image == image && $0.succeeded } }) {
@@ -38,4 +45,7 @@ extension JobStatusState {
             return node(report.node)?.pull?.value.succeeded == true ? nil : .resultWithoutPull
         }
     }
+
+    /// An edge's answer to `taskCancel` (docs/protocol.md 3.2).
+    static func isCancel(_ reason: String?) -> Bool { reason?.hasPrefix("cancelled") == true }
 }

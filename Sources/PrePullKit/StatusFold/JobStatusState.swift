@@ -151,6 +151,10 @@ public struct JobStatusState: Sendable, Equatable {
         case let .failedByController(_, _, reason, at):
             nodes[i].controllerFailure.offerEarliest(TimedReason(reason: reason, at: at))
             lastTerminalTime.offerMax(at)
+        case let .paused(_, _, at):
+            changed = nodes[i].pausedAt.offerMax(at)
+        case let .resumed(_, _, at):
+            changed = nodes[i].resumedAt.offerMax(at)
         case .cancelled, .closed, .joined:
             break
         }

@@ -18,12 +18,17 @@ public enum NodeEvent: Sendable, Equatable {
     case joined(jobUID: String, node: String, at: Date)
     /// A continuous job was closed (its `activeDeadlineSeconds` passed): it ends once its nodes have.
     case closed(jobUID: String, reason: String, at: Date)
+    /// `onWindowClose: Cancel`: the node's running task was cancelled as its last window closed;
+    /// it stays InProgress, its timeout paused, until `resumed`.
+    case paused(jobUID: String, node: String, at: Date)
+    /// The paused node got its task again as one of its windows opened (its timeout restarts here).
+    case resumed(jobUID: String, node: String, at: Date)
 
     public var jobUID: String {
         switch self {
         case let .report(r): return r.jobUID
         case let .dispatched(uid, _, _), let .timedOut(uid, _, _), let .failedByController(uid, _, _, _), let .cancelled(uid, _, _),
-             let .joined(uid, _, _), let .closed(uid, _, _):
+             let .joined(uid, _, _), let .closed(uid, _, _), let .paused(uid, _, _), let .resumed(uid, _, _):
             return uid
         }
     }
@@ -32,7 +37,8 @@ public enum NodeEvent: Sendable, Equatable {
     public var node: String? {
         switch self {
         case let .report(r): return r.node
-        case let .dispatched(_, node, _), let .timedOut(_, node, _), let .failedByController(_, node, _, _), let .joined(_, node, _): return node
+        case let .dispatched(_, node, _), let .timedOut(_, node, _), let .failedByController(_, node, _, _), let .joined(_, node, _),
+             let .paused(_, node, _), let .resumed(_, node, _): return node
         case .cancelled, .closed: return nil
         }
     }

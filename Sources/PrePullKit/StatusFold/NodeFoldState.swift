@@ -21,6 +21,11 @@ public struct NodeFoldState: Sendable, Equatable {
     public internal(set) var pull: SeqRegister<PullResult>?
     public internal(set) var progress: SeqRegister<PullProgress>?
     public internal(set) var result: SeqRegister<NodeResult>?
+    /// `onWindowClose: Cancel`: the latest pause and resume (each the latest: a join).
+    public internal(set) var pausedAt: Date?
+    public internal(set) var resumedAt: Date?
+    /// Waiting, task cancelled, for its next window.
+    public var isPaused: Bool { pausedAt.map { $0 > (resumedAt ?? .distantPast) } ?? false }
     /// Highest seq seen from this node for this job (0 = none).
     public internal(set) var maxSeq: UInt64 = 0
 

@@ -90,6 +90,7 @@ struct RolloutTests {
             }
             let job = try await h.api.job("ramp")
             #expect(job.status?.phase == .inProgress && job.status?.counts?.pending == 6)
+            #expect(job.status?.reason == "start rate: 8 nodes a minute, all started; 6 nodes wait for the next minute", "\(String(describing: job.status?.reason))")
             // The next minute: the remaining 6 start (rate 8, none in the last minute).
             clock.advance(by: 61)
             let done = try await h.waitForEnd("ramp")
@@ -181,7 +182,9 @@ struct RolloutTests {
                 """))
             try await Task.sleep(for: .seconds(1))  // 20 ticks at 10:00
             #expect(Stream(recorder.all).tasks.isEmpty)
-            #expect(try await h.api.job("windowed").status?.phase == .initial)
+            let waiting = try await h.api.job("windowed").status
+            #expect(waiting?.phase == .initial)
+            #expect(waiting?.reason == "waiting for a maintenance window: the next opens at 2026-12-07T12:00:00Z", "\(String(describing: waiting?.reason))")
             clock.set(RFC3339.parse("2026-12-07T12:00:30Z")!)
             let job = try await h.waitForEnd("windowed")
             #expect(job.status?.phase == .completed)
@@ -220,6 +223,7 @@ struct RolloutTests {
             try await Task.sleep(for: .milliseconds(500))
             job = try await h.api.job("window-cancel")
             #expect(job.status?.counts?.inProgress == 2 && job.status?.counts?.unknown == 0)
+            #expect(job.status?.reason == "2 nodes paused until their next window", "\(String(describing: job.status?.reason))")
             #expect(Stream(recorder.all).tasks.count == 2)
             // The next window: each node gets its task again and finishes.
             clock.set(RFC3339.parse("2026-12-08T10:00:30Z")!)

@@ -47,6 +47,9 @@ final class ActiveJob {
     var recentStarts: [Date] = []
     /// `onWindowClose: Cancel`: which windows were open at the last look (nil: not looked yet).
     var windowsOpen: [Bool]?
+    /// Why the rollout starts nothing now (a closed window, the start rate), as the tick last saw
+    /// it: the status reason while the fold has none (`Dispatcher.holdUp`).
+    var holdUp: String?
 
     var uid: String { state.jobUID }
     var name: String { job.metadata.name }
@@ -98,6 +101,7 @@ final class ActiveJob {
     func object() -> ImagePrePullJob {
         var j = job
         j.status = state.status()
+        if let holdUp, j.status?.reason == nil, !isFinished { j.status?.reason = holdUp }
         j.metadata.resourceVersion = String(resourceVersion)
         j.metadata.namespace = nil  // cluster-scoped (jobs stored before 0.2 carry "default")
         return j

@@ -25,6 +25,11 @@ extension Controller {
                 closeAtDeadline(rt, now: now)
                 followWindows(rt, now: now)
                 pump(rt)
+                let holdUp = Dispatcher.holdUp(rt, now: now)
+                if holdUp != rt.holdUp {
+                    rt.holdUp = holdUp
+                    rt.dirty = true
+                }
             } else if expired {
                 pump(rt)
             }

@@ -84,6 +84,26 @@ enum Dispatcher {
     }
 }
 
+extension Dispatcher {
+    /// Why a job with rollout control starts nothing now although nodes wait: every window
+    /// closed (and when the next opens), the start rate spent, or nodes paused until their window.
+    static func holdUp(_ job: ActiveJob, now: Date) -> String? {
+        guard !job.isFinished, job.state.cancellation == nil else { return nil }
+        var parts: [String] = []
+        let windows = job.job.spec.maintenanceWindows
+        if !job.waiting.isEmpty, !windows.isEmpty, !windows.contains(where: { $0.isOpen(at: now) }) {
+            let next = windows.compactMap { $0.nextOpening(after: now) }.min()
+            parts.append("waiting for a maintenance window" + (next.map { ": the next opens at \(RFC3339.format($0))" } ?? ""))
+        } else if !job.waiting.isEmpty, let rate = job.job.spec.rollout?.ratePerMinute(successes: job.state.counts.successful),
+                  job.startsInLastMinute(now: now) >= rate {
+            parts.append("start rate: \(rate) nodes a minute, all started; \(job.waiting.count) nodes wait for the next minute")
+        }
+        let paused = job.job.spec.windowClose == .cancel ? job.state.nodes.count(where: { $0.isPaused && $0.phase == .inProgress }) : 0
+        if paused > 0 { parts.append("\(paused) nodes paused until their next window") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+}
+
 /// `rollout.maxInFlightPerLabel` during one decision: the nodes in flight per (cap, label value).
 struct LabelCaps {
     let caps: [LabelInFlightCap]

@@ -59,10 +59,23 @@ final class ActiveJob {
     var isFinished: Bool { state.completionTime != nil }
     /// The job's dispatch depends on the time as well as on events (a start rate, windows, a
     /// deadline): the tick runs its dispatcher.
-    var dispatchFollowsClock: Bool {
+    var dispatchFollowsClock: Bool { followsClockBesidesCaps || pacedByTick }
+
+    /// A start rate, windows or a deadline: the dispatcher's answer changes with the time alone.
+    var followsClockBesidesCaps: Bool {
         let s = job.spec
         return s.rollout?.startPerMinute != nil || !s.maintenanceWindows.isEmpty || s.activeDeadlineSeconds != nil
     }
+
+    /// `pacedByTick`: something may have freed a slot since the last tick (a node ended, came
+    /// online, joined).
+    var pumpDue = true
+
+    /// With per-label caps a decision scans the waiting nodes past those whose label value is
+    /// full: O(waiting). Run after every finished node, that made a 10,000-node job in 100 sites
+    /// quadratic (10,001 decisions, 31 s in a debug build); the tick runs it instead, at most once
+    /// per tick and only when a slot may have freed (534 decisions, 1.7 s; session 15's note).
+    var pacedByTick: Bool { !(job.spec.rollout?.maxInFlightPerLabel.isEmpty ?? true) }
 
     /// Dispatches in the minute before `now` (forgetting older ones).
     func startsInLastMinute(now: Date) -> Int {

@@ -85,7 +85,7 @@ extension Controller {
             }
             rt.waiting.removeAll { unknown.contains($0) }
         }
-        pump(rt)
+        pump(rt, force: true)
         commit()
         notify(rt, type: .added)
         return withStatus ? rt.object() : job

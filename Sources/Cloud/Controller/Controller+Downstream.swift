@@ -5,10 +5,19 @@ import PrePullKit
 
 /// Cloud to edge: dispatching tasks within `concurrency`, cancels, retained summaries.
 extension Controller {
-    /// Runs the dispatcher until it has nothing more to decide.
-    func pump(_ rt: ActiveJob) {
+    /// Runs the dispatcher until it has nothing more to decide. A job with per-label caps is
+    /// dispatched by the tick only (`ActiveJob.pacedByTick`), except at its apply.
+    func pump(_ rt: ActiveJob, fromTick: Bool = false, force: Bool = false) {
         // Only the job's owner dispatches (docs/replicas.md): its concurrency holds across replicas.
         guard owns(rt) else { return }
+        if rt.pacedByTick, !force {
+            guard fromTick else {
+                rt.pumpDue = true
+                return
+            }
+            guard rt.pumpDue || rt.followsClockBesidesCaps else { return }
+            rt.pumpDue = false
+        }
         for _ in 0..<4 {
             let now = wallClock()
             let decisions = Dispatcher.decide(rt, registry: registry, now: now)

@@ -24,7 +24,7 @@ extension Controller {
             if rt.dispatchFollowsClock, !rt.isFinished, owns(rt) {
                 closeAtDeadline(rt, now: now)
                 followWindows(rt, now: now)
-                pump(rt)
+                pump(rt, fromTick: true)
                 let holdUp = Dispatcher.holdUp(rt, now: now)
                 if holdUp != rt.holdUp {
                     rt.holdUp = holdUp

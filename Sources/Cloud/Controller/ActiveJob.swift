@@ -59,23 +59,31 @@ final class ActiveJob {
     var isFinished: Bool { state.completionTime != nil }
     /// The job's dispatch depends on the time as well as on events (a start rate, windows, a
     /// deadline): the tick runs its dispatcher.
-    var dispatchFollowsClock: Bool { followsClockBesidesCaps || pacedByTick }
-
-    /// A start rate, windows or a deadline: the dispatcher's answer changes with the time alone.
-    var followsClockBesidesCaps: Bool {
-        let s = job.spec
-        return s.rollout?.startPerMinute != nil || !s.maintenanceWindows.isEmpty || s.activeDeadlineSeconds != nil
-    }
+    var dispatchFollowsClock: Bool { pacedByTick || job.spec.activeDeadlineSeconds != nil }
 
     /// `pacedByTick`: something may have freed a slot since the last tick (a node ended, came
     /// online, joined).
     var pumpDue = true
+    /// `pacedByTick`: the windows open and the starts of the last minute at the last decision;
+    /// when the clock alone changes them, the tick decides again.
+    var lastClockKey: [Int]?
+
+    /// What of the time the dispatcher's answer depends on, now.
+    func clockKey(now: Date) -> [Int] {
+        var key = job.spec.maintenanceWindows.map { $0.isOpen(at: now) ? 1 : 0 }
+        if job.spec.rollout?.startPerMinute != nil { key.append(startsInLastMinute(now: now)) }
+        return key
+    }
 
     /// With per-label caps a decision scans the waiting nodes past those whose label value is
     /// full: O(waiting). Run after every finished node, that made a 10,000-node job in 100 sites
     /// quadratic (10,001 decisions, 31 s in a debug build); the tick runs it instead, at most once
     /// per tick and only when a slot may have freed (534 decisions, 1.7 s; session 15's note).
-    var pacedByTick: Bool { !(job.spec.rollout?.maxInFlightPerLabel.isEmpty ?? true) }
+    /// Windows and a start rate skip nodes the same way, and change with the time: they are paced too.
+    var pacedByTick: Bool {
+        let s = job.spec
+        return !(s.rollout?.maxInFlightPerLabel.isEmpty ?? true) || s.rollout?.startPerMinute != nil || !s.maintenanceWindows.isEmpty
+    }
 
     /// Dispatches in the minute before `now` (forgetting older ones).
     func startsInLastMinute(now: Date) -> Int {
@@ -105,6 +113,8 @@ final class ActiveJob {
             heard[node.name] = HeardFrom(at: now)
         }
         windowsOpen = nil
+        pumpDue = true
+        lastClockKey = nil
         // The start rate counts the dispatches of the last minute, also those before a restart.
         let cutoff = wallNow.addingTimeInterval(-60)
         recentStarts = state.nodes.compactMap(\.dispatchedAt).filter { $0 > cutoff }.sorted()

@@ -5,8 +5,8 @@ import PrePullKit
 
 /// Cloud to edge: dispatching tasks within `concurrency`, cancels, retained summaries.
 extension Controller {
-    /// Runs the dispatcher until it has nothing more to decide. A job with per-label caps is
-    /// dispatched by the tick only (`ActiveJob.pacedByTick`), except at its apply.
+    /// Runs the dispatcher until it has nothing more to decide. A job with per-label caps, windows
+    /// or a start rate is dispatched by the tick only (`ActiveJob.pacedByTick`), except at its apply.
     func pump(_ rt: ActiveJob, fromTick: Bool = false, force: Bool = false) {
         // Only the job's owner dispatches (docs/replicas.md): its concurrency holds across replicas.
         guard owns(rt) else { return }
@@ -15,8 +15,10 @@ extension Controller {
                 rt.pumpDue = true
                 return
             }
-            guard rt.pumpDue || rt.followsClockBesidesCaps else { return }
+            let clockKey = rt.clockKey(now: wallClock())
+            guard rt.pumpDue || clockKey != rt.lastClockKey else { return }
             rt.pumpDue = false
+            rt.lastClockKey = clockKey
         }
         for _ in 0..<4 {
             let now = wallClock()

@@ -74,6 +74,7 @@ public enum Formatting {
         line("  Retry Times", "\(t.retryTimes)")
         line("  Image Secrets", t.imageSecrets ?? "<none>")
         flush()
+        if job.isPrepullVersion, job.spec.setsPrepullFields { out += rollout(job.spec) }
         out += "Status:\n"
         line("  Phase", s?.phase?.rawValue ?? "-")
         line("  Reason", s?.reason ?? "")
@@ -126,5 +127,40 @@ enum RFC3339Text {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         return f.string(from: date)
+    }
+}
+
+extension Formatting {
+    /// The prepull.io/v1alpha1 fields a job sets (docs/rollout.md), for `describe`.
+    static func rollout(_ s: ImagePrePullJobSpec) -> String {
+        var rows: [(String, String)] = []
+        if let r = s.rollout {
+            if let start = r.startPerMinute {
+                var rate = "\(start) nodes a minute"
+                if let ramp = r.ramp { rate += ", ×\(ramp.factor) after every \(ramp.everySuccesses) successes" }
+                if let max = r.maxPerMinute { rate += ", at most \(max)" }
+                rows.append(("Start Rate", rate))
+            }
+            for cap in r.maxInFlightPerLabel { rows.append(("In Flight Per Label", "\(cap.maxInFlight) per \(cap.labelKey)")) }
+            if let a = r.abort { rows.append(("Abort", "failed/finished above \(a.failureRatio) after \(a.minFinishedNodes) finished")) }
+        }
+        for w in s.maintenanceWindows {
+            var text = "\(w.start) for \(w.durationMinutes) min, \(w.timeZone)"
+            if !w.days.isEmpty { text += ", " + w.days.joined(separator: ",") }
+            if let sel = w.nodeSelector { text += ", nodes " + sel.selectorText }
+            rows.append(("Window", text))
+        }
+        if !s.maintenanceWindows.isEmpty { rows.append(("On Window Close", s.windowClose.rawValue)) }
+        if let d = s.activeDeadlineSeconds { rows.append(("Active Deadline", "\(d)s")) }
+        if let t = s.ttlSecondsAfterFinished { rows.append(("TTL After Finished", "\(t)s")) }
+        rows.append(("Completion Policy", s.completion.rawValue))
+        rows.append(("Image Pull Policy", s.pullPolicy.rawValue))
+        if let r = s.resolveDigests { rows.append(("Resolve Digests", "on error \(r.policy.rawValue)")) }
+        for r in s.resolvedImages {
+            rows.append(("Resolved", "\(r.image) = " + (r.error ?? "\(r.digest ?? "-") (\(bytes(r.sizeBytes)))")))
+        }
+        if let p = s.pinImages { rows.append(("Pin Images", p.unpinAfterSeconds.map { "unpin after \($0)s" } ?? "kept")) }
+        let width = (rows.map { $0.0.count }.max() ?? 0) + 4
+        return "Rollout:\n" + rows.map { ("  " + $0.0 + ":").padding(toLength: width, withPad: " ", startingAt: 0) + $0.1 + "\n" }.joined()
     }
 }

@@ -335,3 +335,22 @@ struct RolloutTests {
         }
     }
 }
+
+/// `prepull describe` of a prepull.io job: its rollout section, from the example's fields.
+@Suite struct RolloutDescribeTests {
+    @Test func describeShowsTheRolloutFieldsAKubeEdgeJobHasNone() throws {
+        var job = try ManifestDecoder().decodeJob(yaml: String(contentsOfFile: RepositoryPaths.path("examples/rollout-job.yaml"), encoding: .utf8))
+        job.spec.resolvedImages = [ResolvedImage(image: "docker.io/library/busybox:1.36", digest: "sha256:" + String(repeating: "ab", count: 32), sizeBytes: 2 * 1024 * 1024)]
+        let text = Formatting.describe(job)
+        for line in [
+            "Rollout:", "Start Rate:", "5 nodes a minute, ×2.0 after every 20 successes, at most 100", "In Flight Per Label:", "2 per site",
+            "Abort:", "failed/finished above 0.2 after 25 finished", "Window:", "01:30 for 240 min, Europe/Berlin", "On Window Close:", "Finish",
+            "Active Deadline:", "604800s", "TTL After Finished:", "86400s", "Completion Policy:", "Always",
+            "Resolved:", "docker.io/library/busybox:1.36 = sha256:abab", "(2.0 MiB)",
+        ] {
+            #expect(text.contains(line), "\(line) in \(text)")
+        }
+        let kubeEdge = Formatting.describe(try ManifestDecoder().decodeJob(yaml: String(contentsOfFile: RepositoryPaths.path("examples/kubeedge-sample.yaml"), encoding: .utf8)))
+        #expect(!kubeEdge.contains("Rollout:"))
+    }
+}

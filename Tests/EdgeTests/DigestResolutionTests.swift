@@ -249,7 +249,7 @@ struct DigestResolutionTests {
             let node = try #require(job.node("disk-1"))
             #expect(node.phase == .failure)
             let reason = node.reason ?? ""
-            #expect(reason.contains("free, the images need") && reason.contains("1 image not present") && reason.contains("32 MiB compressed ×3 unpacked"), "\(reason)")
+            #expect(reason.contains("free, the images need") && reason.contains("1 image not present") && reason.contains("32.0 MiB compressed ×3 unpacked"), "\(reason)")
             #expect(node.actionFlow.map(\.action) == [.check], "failed in its check, never pulled: \(node.actionFlow)")
             #expect(try await bed.imageStatus("disk-1", image) == nil)
         }

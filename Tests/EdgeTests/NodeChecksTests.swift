@@ -92,6 +92,6 @@ private struct Percentages: NodeChecking {
         let mib: Int64 = 1024 * 1024
         let r = NodeChecks.checkingDiskBytes(Self.measured, free: 300 * mib, compressed: 100 * mib, images: 2, margin: 64 * mib)
         #expect(!r.succeeded && !r.items[0].succeeded && r.items[1].succeeded)
-        #expect(r.reason == "check failed: disk 300 MiB free, the images need 364 MiB (2 images not present, 100 MiB compressed ×3 unpacked, + 64 MiB margin)")
+        #expect(r.reason == "check failed: disk 300.0 MiB free, the images need 364.0 MiB (2 images not present, 100.0 MiB compressed ×3 unpacked, + 64.0 MiB margin)")
     }
 }

@@ -70,7 +70,7 @@ final class ActiveJob {
 
     /// What of the time the dispatcher's answer depends on, now.
     func clockKey(now: Date) -> [Int] {
-        var key = job.spec.maintenanceWindows.map { $0.isOpen(at: now) ? 1 : 0 }
+        var key = job.spec.maintenanceWindows.openFlags(at: now).map { $0 ? 1 : 0 }
         if job.spec.rollout?.startPerMinute != nil { key.append(startsInLastMinute(now: now)) }
         return key
     }

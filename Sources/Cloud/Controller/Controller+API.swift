@@ -227,15 +227,7 @@ extension Controller {
         for field in patched.withDefaults().template.fieldsDiffering(from: current.template) {
             errors.append(FieldError(path: "\(JobValidator.templatePath).\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
-        let (was, now) = (current.spec.withPrepullDefaults(), patched.withDefaults().spec.withPrepullDefaults())
-        for (field, changed) in [
-            ("rollout", was.rollout != now.rollout), ("maintenanceWindows", was.maintenanceWindows != now.maintenanceWindows),
-            ("activeDeadlineSeconds", was.activeDeadlineSeconds != now.activeDeadlineSeconds),
-            ("ttlSecondsAfterFinished", was.ttlSecondsAfterFinished != now.ttlSecondsAfterFinished), ("completionPolicy", was.completionPolicy != now.completionPolicy),
-            ("imagePullPolicy", was.imagePullPolicy != now.imagePullPolicy), ("resolveDigests", was.resolveDigests != now.resolveDigests),
-            ("pinImages", was.pinImages != now.pinImages), ("resolvedImages", was.resolvedImages != now.resolvedImages),
-            ("onWindowClose", was.onWindowClose != now.onWindowClose),
-        ] where changed {
+        for field in patched.withDefaults().spec.withPrepullDefaults().prepullFieldsDiffering(from: current.spec.withPrepullDefaults()) {
             errors.append(FieldError(path: "spec.\(field)", message: "field is immutable (delete the job and apply it again)"))
         }
         errors += JobValidator.validate(metadata: patched.metadata)

@@ -111,7 +111,7 @@ extension Controller {
     func followWindows(_ rt: ActiveJob, now: Date) {
         let windows = rt.job.spec.maintenanceWindows
         guard rt.job.spec.windowClose == .cancel, !windows.isEmpty else { return }
-        let open = windows.map { $0.isOpen(at: now) }
+        let open = windows.openFlags(at: now)
         guard open != rt.windowsOpen else { return }
         rt.windowsOpen = open
         var paused = 0
@@ -153,12 +153,11 @@ extension Controller {
         let windows = rt.job.spec.maintenanceWindows
         guard rt.job.spec.windowClose == .cancel, rt.state.node(node)?.isPaused == true else { return }
         let now = wallClock()
-        let open = windows.map { $0.isOpen(at: now) }
+        let open = windows.openFlags(at: now)
         resumePaused(rt, now: now, only: node) { self.inWindow($0, windows, open) }
     }
 
     func inWindow(_ node: String, _ windows: [MaintenanceWindow], _ open: [Bool]) -> Bool {
-        let labels = registry[node]?.labels ?? [:]
-        return windows.indices.contains { open[$0] && windows[$0].applies(to: labels) }
+        windows.admits(labels: registry[node]?.labels ?? [:], open: open) == true
     }
 }

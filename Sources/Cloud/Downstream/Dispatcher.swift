@@ -55,7 +55,7 @@ enum Dispatcher {
         }
         guard free > 0 else { return [] }
         let windows = job.job.spec.maintenanceWindows
-        let open = windows.map { $0.isOpen(at: now) }
+        let open = windows.openFlags(at: now)
         // Nothing may start while every window is closed (nodes no window applies to fail at the next opening).
         if !windows.isEmpty, !open.contains(true) { return [] }
         var caps = LabelCaps(rollout?.maxInFlightPerLabel ?? [], inFlight: job.deadlines.keys, registry: registry)
@@ -69,12 +69,15 @@ enum Dispatcher {
             }
             guard n.isOnline else { continue }
             if !windows.isEmpty {
-                let applying = windows.indices.filter { windows[$0].applies(to: n.labels) }
-                if applying.isEmpty {
+                switch windows.admits(labels: n.labels, open: open) {
+                case nil:
                     decisions.append(.fail(node: node, reason: "\(notDispatchedPrefix) no maintenance window applies to node \(node) (its labels: \(n.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))"))
                     continue
+                case false?:
+                    continue
+                case true?:
+                    break
                 }
-                guard applying.contains(where: { open[$0] }) else { continue }
             }
             guard caps.admit(labels: n.labels) else { continue }
             decisions.append(.dispatch(node: node))

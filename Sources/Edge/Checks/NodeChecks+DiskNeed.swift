@@ -25,6 +25,7 @@ extension NodeChecks {
         let need = diskNeed(compressed: compressed, margin: margin)
         guard free < need else { return result }
         var r = result
+        let bytes = PrintBytes.binary
         let reason = "disk \(bytes(free)) free, the images need \(bytes(need)) (\(images) image\(images == 1 ? "" : "s") not present, "
             + "\(bytes(compressed)) compressed ×\(unpackFactor) unpacked, + \(bytes(margin)) margin)"
         r.items[index].succeeded = false
@@ -33,18 +34,5 @@ extension NodeChecks {
         r.succeeded = false
         r.reason = "check failed: " + failed.compactMap(\.reason).joined(separator: "; ")
         return r
-    }
-
-    /// `1.5 GiB`, `12 MiB`, `800 B`: binary units, one decimal under 10.
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        if unit == 0 { return "\(n) B" }
-        return (value < 10 ? String(format: "%.1f", value) : String(format: "%.0f", value)) + " " + units[unit]
     }
 }

@@ -24,7 +24,7 @@ extension EdgeWorker {
         let digest = resolution?.digest
         return ImagePlan(
             reference: reference, pull: digest.map { reference.pinned(to: $0) } ?? reference, digest: digest,
-            unresolved: resolution?.error.map { $0 }, policy: task.imagePullPolicy ?? .ifNotPresent)
+            unresolved: resolution?.error, policy: task.imagePullPolicy ?? .ifNotPresent)
     }
 
     /// Whether the image the node has under the tag will do: any, with IfNotPresent; with Always,
@@ -39,11 +39,11 @@ extension EdgeWorker {
     /// The disk check against bytes: the resolved sizes of the images the node does not have
     /// (as `satisfies` judges), times the unpack factor, plus the margin, against its free space.
     func checkDiskBytes(_ result: CheckResult, _ task: TaskCreate) async -> CheckResult {
-        guard let resolved = task.resolved, task.checkItems.contains(.disk) else { return result }
+        guard task.resolved != nil, task.checkItems.contains(.disk) else { return result }
         var compressed: Int64 = 0
         var absent = 0
         for image in EdgeWorker.unique(task.images) {
-            guard let reference = try? ImageReference(image), let size = task.resolution(of: image)?.sizeBytes, !resolved.isEmpty else { continue }
+            guard let reference = try? ImageReference(image), let size = task.resolution(of: image)?.sizeBytes else { continue }
             let plan = Self.plan(task, image: image, reference: reference)
             if let present = try? await runtime.imageStatus(reference), Self.satisfies(present, plan) { continue }
             compressed += size

@@ -73,6 +73,17 @@ extension MaintenanceWindow.Parsed {
 }
 
 extension Array where Element == MaintenanceWindow {
-    /// The windows that apply to a node with these labels.
-    public func applying(to labels: [String: String]) -> [MaintenanceWindow] { filter { $0.applies(to: labels) } }
+    /// Which windows are open at `date`, by index.
+    public func openFlags(at date: Date) -> [Bool] { map { $0.isOpen(at: date) } }
+
+    /// For a node with these labels, given `open` (from `openFlags`): nil when no window applies
+    /// to it, else whether one that applies is open.
+    public func admits(labels: [String: String], open: [Bool]) -> Bool? {
+        var applies = false
+        for (i, window) in enumerated() where window.applies(to: labels) {
+            if open[i] { return true }
+            applies = true
+        }
+        return applies ? false : nil
+    }
 }

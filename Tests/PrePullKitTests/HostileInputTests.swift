@@ -205,6 +205,13 @@ import Yams
         #expect(state.refusal(of: report(4, .pull(PullResult(succeeded: false, timeMs: 3, images: [])))) == .failedPullAfterSuccess)
         #expect(state.refusal(of: report(5, .pull(PullResult(succeeded: true, timeMs: 3, images: [ok, okBusybox])))) == nil)
         #expect(state.refusal(of: report(2, .pull(PullResult(succeeded: false, timeMs: 1, images: [])))) == nil)
+        // Numbered between the succeeded pull and the result it would still replace the pull (seed
+        // 1444420088164121609 of the process property test): refused too.
+        var gap = JobStatusState(jobUID: "u", jobName: "j", nodeNames: ["n"], images: ["nginx:1.24.0", "busybox"])
+        gap.apply(.report(pull))
+        gap.apply(.report(report(10, .result(NodeResult(phase: .successful, finishTimeMs: 2)))))
+        #expect(gap.refusal(of: report(5, .pull(PullResult(succeeded: false, timeMs: 3, images: [])))) == .failedPullAfterSuccess)
+        #expect(gap.refusal(of: report(1, .pull(PullResult(succeeded: false, timeMs: 1, images: [])))) == nil)
     }
 
     @Test("presence numbers: each connection's will is above its online and below the next connection's")

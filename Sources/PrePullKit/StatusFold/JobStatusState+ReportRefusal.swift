@@ -11,8 +11,9 @@ public enum ReportRefusal: String, Sendable, Equatable, CaseIterable {
     /// A `Successful` node result before any succeeded pull result from that node: the edge
     /// sends its pull result first, on the same QoS 1 topic.
     case resultWithoutPull = "result_without_pull"
-    /// A failed pull result numbered after the node's `Successful` result: it would leave a
-    /// Successful node with a failed pull (an edge sends its pull result before its node result).
+    /// A failed pull result, once the node's result is `Successful`, numbered above the node's
+    /// succeeded pull result: it would leave a Successful node with a failed pull (an edge sends its
+    /// pull result before its node result).
     case failedPullAfterSuccess = "failed_pull_after_success"
     /// The `cancelled: ...` pull or node result of a task the cloud cancelled as its window closed
     /// (`onWindowClose: Cancel`): the node is paused, not failed, and runs again in its next window.
@@ -36,7 +37,11 @@ extension JobStatusState {
             if p.succeeded, !p.images.allSatisfy(\.succeeded) || !images.allSatisfy({ image in p.images.contains { $0.image == image && $0.succeeded } }) {
                 return .incompletePullResult
             }
-            if !p.succeeded, let result = node(report.node)?.result, result.value.phase == .successful, report.seq > result.seq {
+            // Once the node's result is Successful, a failed pull that would replace its succeeded one
+            // (numbered above it, before or after the result) is refused: seed 1444420088164121609
+            // of the process property test numbered one between the two.
+            if !p.succeeded, let n = node(report.node), let result = n.result, result.value.phase == .successful,
+               report.seq > min(result.seq, n.pull?.seq ?? 0) {
                 return .failedPullAfterSuccess
             }
             return nil

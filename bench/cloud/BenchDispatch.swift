@@ -13,6 +13,11 @@ import TestSupport
 // in-process cloud controller (store on a temp dir).
 //
 //   flock -o /tmp/prepull-build.lock swift run -c release bench-dispatch [--nodes 1000] [--rounds 3] [--concurrency N]
+//
+// With `--sites S --site-cap K` the nodes are labelled `site` (S sites, names grouped by site) and
+// each round is a pair on the same nodes: a baseline job with `concurrency` S×K, then a
+// prepull.io job with `rollout.maxInFlightPerLabel` site: K (the same nodes in flight); it prints
+// the completion ratio of each pair and their median (what the label caps cost the dispatcher).
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return .nan }
@@ -30,10 +35,14 @@ struct BenchDispatch: AsyncParsableCommand {
     @Option(help: "Scripted nodes (real MQTT clients).") var nodes = 1000
     @Option(help: "Jobs applied one after the other.") var rounds = 3
     @Option(help: "The job's concurrency (default: --nodes).") var concurrency: Int?
+    @Option(help: "Label the nodes with this many site values and pair each round with a per-site capped job.") var sites: Int?
+    @Option(help: "With --sites: nodes in flight per site in the capped job.") var siteCap = 2
 
     func validate() throws {
         guard nodes >= 1, rounds >= 1 else { throw ValidationError("--nodes and --rounds must be at least 1") }
         if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if let sites, !(1...nodes).contains(sites) { throw ValidationError("--sites must be 1...--nodes, not \(sites)") }
+        guard siteCap >= 1 else { throw ValidationError("--site-cap must be at least 1") }
     }
 
     func run() async throws {
@@ -68,7 +77,8 @@ struct BenchDispatch: AsyncParsableCommand {
                     group.addTask {
                         var c = broker.clientConfiguration(clientID: "node-\(name)")
                         c.bindAddress = "127.0.0.\(2 + i % 200)"
-                        let n = try ScriptedNode(name: name, configuration: c, options: .init(workTime: .zero, progressSteps: 0), eventLoop: loop)
+                        let labels = sites.map { ["site": "site-\(i * $0 / nodeCount)"] } ?? [:]
+                        let n = try ScriptedNode(name: name, configuration: c, options: .init(workTime: .zero, progressSteps: 0, labels: labels), eventLoop: loop)
                         try await n.start()
                         return n
                     }
@@ -88,13 +98,23 @@ struct BenchDispatch: AsyncParsableCommand {
         try await watcher.connect()
         let codec = WireCodec()
 
-        var dispatchP50: [Double] = [], dispatchP99: [Double] = [], completions: [Double] = []
-        for round in 0..<rounds {
-            let name = "bench-\(round)"
-            let job = ImagePrePullJob(
+        var dispatchP50: [Double] = [], dispatchP99: [Double] = [], completions: [Double] = [], capRatios: [Double] = []
+        // With --sites, each round is two jobs: the baseline (even index), then the capped one.
+        let jobsPerRound = sites == nil ? 1 : 2
+        for index in 0..<(rounds * jobsPerRound) {
+            let round = index / jobsPerRound
+            let capped = sites != nil && index % 2 == 1
+            let name = "bench-\(index)"
+            var job = ImagePrePullJob(
                 metadata: ObjectMeta(name: name),
                 spec: ImagePrePullJobSpec(imagePrePullTemplate: ImagePrePullTemplate(
-                    images: ["registry.example.com/app:1"], nodeNames: names, failureTolerate: "0", concurrency: concurrency, timeoutSeconds: 120)))
+                    images: ["registry.example.com/app:1"], nodeNames: names, failureTolerate: "0",
+                    concurrency: sites.map { $0 * siteCap } ?? concurrency, timeoutSeconds: 120)))
+            if capped {
+                job.apiVersion = ImagePrePullJob.prepullV1alpha1
+                job.spec.imagePrePullTemplate.concurrency = nodeCount
+                job.spec.rollout = JobRollout(maxInFlightPerLabel: [LabelInFlightCap(labelKey: "site", maxInFlight: siteCap)])
+            }
             let applyAt = Date()
             let applyClock = ContinuousClock.now
             let created = try await api.apply(job)
@@ -116,11 +136,20 @@ struct BenchDispatch: AsyncParsableCommand {
             dispatchP50.append(p50)
             dispatchP99.append(p99)
             completions.append(Double(completion.components.seconds) + Double(completion.components.attoseconds) / 1e18)
-            print("round \(round): tasks received \(latencies.count)/\(nodeCount), dispatch p50 \(ms(p50)) p99 \(ms(p99)) max \(ms(latencies.last ?? .nan)), completion \(ms(completions.last!))")
+            let kind = sites == nil ? "" : (capped ? " capped \(siteCap) per site" : " baseline concurrency \(sites! * siteCap)")
+            print("round \(round)\(kind): tasks received \(latencies.count)/\(nodeCount), dispatch p50 \(ms(p50)) p99 \(ms(p99)) max \(ms(latencies.last ?? .nan)), completion \(ms(completions.last!))")
+            if capped {
+                let ratio = completions[completions.count - 1] / completions[completions.count - 2]
+                capRatios.append(ratio)
+                print("round \(round): capped / baseline completion \(String(format: "%.2f", ratio))")
+            }
             _ = try await api.delete(name)
         }
+        if !capRatios.isEmpty {
+            print("median capped / baseline over \(rounds) rounds: \(String(format: "%.2f", capRatios.sorted()[capRatios.count / 2]))")
+        }
         func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
-        print("median of \(rounds) rounds: dispatch p50 \(ms(median(dispatchP50))), p99 \(ms(median(dispatchP99))), completion \(ms(median(completions)))")
+        print("median of \(completions.count) jobs: dispatch p50 \(ms(median(dispatchP50))), p99 \(ms(median(dispatchP99))), completion \(ms(median(completions)))")
         print(server.metrics.render().split(separator: "\n").filter { $0.hasPrefix("prepull_store_batch_rows_count") || $0.hasPrefix("prepull_store_batch_rows_sum") || $0.hasPrefix("prepull_messages_dropped_total") && !$0.hasSuffix(" 0") }.joined(separator: "\n"))
 
         await watcher.disconnect()

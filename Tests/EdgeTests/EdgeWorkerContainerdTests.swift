@@ -130,7 +130,8 @@ struct EdgeWorkerContainerdTests {
             let file = h.stateDir.file(EdgeHarness.node) + "/jobs/\(uid).json"
             #expect(FileManager.default.fileExists(atPath: file))
             try await h.cloud.cancel(node: EdgeHarness.node, job: "forget", uid: uid)
-            try await eventually("forgotten") { await worker.entry(jobUID: uid) == nil }
+            // The entry leaves memory first, then its file (the journal's queue): wait for both.
+            try await eventually("forgotten") { await worker.entry(jobUID: uid) == nil && !FileManager.default.fileExists(atPath: file) }
             #expect(!FileManager.default.fileExists(atPath: file), "journal entry left behind")
             #expect(await worker.statistics.tasksForgotten == 1)
             // Nothing is reported for a finished task that is cancelled.

@@ -179,11 +179,26 @@ static void drive(struct mosquitto **clients, int count, int (*done)(void)) {
 }
 
 /* CPU seconds of process PID (utime + stime), or -1: BROKER_PID in the environment lets the run
- * report the broker's CPU for the job phase alone, to compare with prepull's broker. */
-static double process_cpu(const char *pid) {
-    if (!pid) return -1;
+ * report the broker's CPU for the job phase alone, to compare with prepull's broker. BROKER_PID may
+ * list several, comma-separated (a core and its regional brokers): their sum. */
+static double one_process_cpu(const char *pid, size_t len);
+static double process_cpu(const char *pids) {
+    if (!pids) return -1;
+    double sum = 0;
+    for (const char *c = pids; *c;) {
+        size_t len = strcspn(c, ",");
+        double one = one_process_cpu(c, len);
+        if (one < 0) return -1;
+        sum += one;
+        c += len;
+        if (*c == ',') c++;
+    }
+    return sum;
+}
+
+static double one_process_cpu(const char *pid, size_t len) {
     char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    snprintf(path, sizeof path, "/proc/%.*s/stat", (int)len, pid);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     size_t n = fread(buf, 1, sizeof buf - 1, f);

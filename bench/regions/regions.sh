@@ -4,8 +4,9 @@
 # REPLICAS `prepull cloud` replicas on one PostgreSQL splitting the status stream
 # ($share/cloud/fleet/events/...), and a 3-image job over every node (concurrency NODES).
 # The baseline: the same message pattern without prepull (bench/fleet/raw_fleet.c: one task per
-# node, as many status messages back, REPLICAS cloud clients in a shared subscription) over a fresh
-# topology of the same shape, right after each job.
+# node, as many status messages back, of the sizes of prepull's own (node r0-0's in round 1, as
+# bench/fleet does), REPLICAS cloud clients in a shared subscription) over a fresh topology of the
+# same shape, right after each job.
 #   [ROUNDS=K (3)] [KILL=1] bench/regions/regions.sh [NODES=39000] [REGIONS=2] [REPLICAS=3]
 # KILL=1 adds a round in which the replica that owns the job is killed (SIGKILL) once a third of
 # the reports are in; its time is printed beside the others, outside the median.
@@ -92,14 +93,15 @@ done
 for a in "${apis[@]}"; do until_true 60 curl -sf "$a/readyz" -o /dev/null; done
 export PREPULL_SERVER=${apis[0]}
 
-# --- The fleet: one per region, on its regional broker.
+# --- The fleet: one per region, on its regional broker. No --stats-file: nothing here reads it, and
+# summing every node's counters each second was 12 % of the fleet's CPU in a profile (PERF_ALL).
 echo "starting $nodes hollow nodes over $regions regional brokers ($fleet_procs process(es) each), $replicas replicas..."
 t0=$(now)
 fleet_pids=()
 for ((r = 0; r < regions; r++)); do
     n=$(( r == regions - 1 ? nodes - per_region * (regions - 1) : per_region ))
     "$bin" fleet --nodes "$n" --prefix "r$r-" --processes "$fleet_procs" --broker "mqtt://127.0.0.1:${prepull_regions[$r]}" \
-        --topic-root '$hw/events' --pull-ms 0 --image-mib 10 --labels prepull.io/fleet=hollow --stats-file "$work/fleet-r$r.json" \
+        --topic-root '$hw/events' --pull-ms 0 --image-mib 10 --labels prepull.io/fleet=hollow \
         > "$work/fleet-r$r.log" 2>&1 & fleet_pids+=($!); pids+=($!)
 done
 online() {
@@ -133,8 +135,14 @@ job_yaml_hollow() { # NAME TAG
 prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round_line
     local k=$1 kill_owner=$2 name="regions-bench-$1"
     rm -f "$work/t_completed"
-    ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 0 -t "fleet/events/prepull/jobs/$name/status" |
-        { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
+    ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 0 -t "fleet/events/prepull/jobs/$name/status" -F '%U %p' |
+        stdbuf -oL tee "$work/summaries-$k.log" | { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
+    if [[ $k == 1 ]]; then
+        # The sizes of one node's messages (its task and its status reports, in order) as they pass
+        # the core, for the raw runs: the same pattern is the same count and the same sizes.
+        ( mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 1 -F '%t %l' -t "fleet/events/node/r0-0/prepull/$name/task" \
+            -t "fleet/events/node/r0-0/prepull/$name/status" > "$work/sizes" ) & pids+=($!)
+    fi
     sleep 0.5
     local cpu0=() received0=() i statuses0=0
     # Peak RSS from here on (VmHWM reset): the previous round's `get` of the whole job is not this round's.
@@ -152,7 +160,21 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     if [[ -n ${PERF:-} && $k == 1 ]]; then
         perf record -q -g -F 499 -o "$PERF" -p "$(IFS=,; echo "${cloud_pids[*]}")" 2>/dev/null & perf_pid=$!
     fi
+    # PERF_ALL=FILE: the same, of the whole machine (every process of the round: perf report --sort comm).
+    if [[ -n ${PERF_ALL:-} && $k == 1 ]]; then
+        perf record -q -a -g -F 499 -o "$PERF_ALL" 2>/dev/null & perf_pid=$!
+    fi
     local t_apply; t_apply=$(now)
+    # TRACE=DIR: every half second, the reports each replica has taken from MQTT so far, and the
+    # job's summaries with their times, into DIR (when the last report came against Completed).
+    local trace_pid=""
+    if [[ -n ${TRACE:-} ]]; then
+        mkdir -p "$TRACE"
+        ( while :; do
+            line="$(now)"; for a in "${apis[@]}"; do line+=" $(metric "$a" 'prepull_mqtt_messages_total{class="status",direction="in"}' | cut -d. -f1)"; done
+            echo "$line"; sleep 0.5; done > "$TRACE/received-$k.log" ) & trace_pid=$!
+        mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 0 -t 'fleet/events/node/+/prepull/+/task' -F '%U' > "$TRACE/tasks-$k.log" & pids+=($!)
+    fi
     "$bin" apply -f "$work/job.yaml" >/dev/null
     local killed="" killed_after=""
     if ((kill_owner)); then
@@ -167,6 +189,7 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     until_true 900 test -s "$work/t_completed" || { echo "no Completed/Failure summary within 900 s" >&2; tail -20 "$work"/cloud-*.log >&2; exit 1; }
     completed=$(echo "$(cat "$work/t_completed") - $t_apply" | bc)
     if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" || true; fi
+    if [[ -n $trace_pid ]]; then kill "$trace_pid"; wait "$trace_pid" 2>/dev/null || true; echo "$t_apply" > "$TRACE/apply-$k"; cp "$work/summaries-$k.log" "$TRACE/"; fi
     local cpus=() rss=() received=()
     statuses=0
     for i in "${!cloud_pids[@]}"; do
@@ -196,6 +219,12 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
         "$(IFS=,; echo "${received[*]}")" "$repaired" "$(IFS=,; echo "${cpus[*]}")" "$(IFS=,; echo "${rss[*]}")" "$broker" "$pg" "$fleet")
     [[ $phase == Completed && $successful == "$nodes" ]] || { echo "round $k: $round_line" >&2; exit 1; }
     pkill -f "mosquitto_sub -h 127.0.0.1 -p $prepull_core " || true
+    if [[ $k == 1 ]]; then
+        task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
+        status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
+        [[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from r0-0" >&2; exit 1; }
+        echo "message sizes (node r0-0): task $task_bytes B, statuses $status_bytes B"
+    fi
     PREPULL_SERVER=$api_alive "$bin" delete job "$name" >/dev/null
 }
 
@@ -204,7 +233,8 @@ raw_run() { # -> seconds: the same pattern over a fresh topology of the same sha
     start_topology "raw-$RANDOM"
     local ports; ports=$(IFS=,; echo "${region_ports[*]}")
     RAW_NODE_PORTS=$ports RAW_CLOUD_PORT=$core_port RAW_CLOUD_ROOT=fleet/events RAW_CLOUDS=$replicas \
-        timeout 600 "$work/raw_fleet" 127.0.0.1 "$core_port" "$nodes" "$replies" "$raw_procs" > "$work/raw.out" 2> "$work/raw.err" || true
+        BROKER_PID=$(IFS=,; echo "${broker_pids[*]}") \
+        timeout 600 "$work/raw_fleet" 127.0.0.1 "$core_port" "$nodes" "$replies" "$raw_procs" "$task_bytes" "$status_bytes" > "$work/raw.out" 2> "$work/raw.err" || true
     stop_topology
     local seconds; seconds=$(awk '{ for (i = 1; i <= NF; i++) if (index($i, "seconds=") == 1) print substr($i, 9) }' "$work/raw.out")
     [[ -n $seconds ]] || { echo "raw_fleet failed: $(tail -3 "$work/raw.err")" >&2; exit 1; }
@@ -220,7 +250,8 @@ for ((k = 1; k <= rounds; k++)); do
     raw=$(raw_run)
     ratio=$(echo "$completed / $raw" | bc -l)
     ratios+=("$ratio")
-    printf 'round %d: %s; raw %.2f s (%.2f statuses per node, %d clouds sharing); ratio %.2f\n' "$k" "$round_line" "$raw" "$replies" "$replicas" "$ratio"
+    printf 'round %d: %s; raw %.2f s (%.2f statuses per node, %d clouds sharing; brokers %.1f CPU s); ratio %.2f\n' \
+        "$k" "$round_line" "$raw" "$replies" "$replicas" "$(awk '{ for (i = 1; i <= NF; i++) if (index($i, "broker_cpu=") == 1) print substr($i, 12) }' "$work/raw.out")" "$ratio"
 done
 printf 'median ratio over %d rounds: %.2f\n' "$rounds" "$(median "${ratios[@]}")"
 if [[ -n ${KILL:-} ]]; then

@@ -1,5 +1,6 @@
 import CloudCLI
 import Foundation
+import GRDB
 import MQTT
 import PrePullKit
 import Testing
@@ -106,6 +107,66 @@ struct RestartTests {
         } catch {
             for n in nodes { await n.stop(announceOffline: false) }
             throw error
+        }
+    }
+
+    @Test("a node's Successful result stored before its pull result (with replicas, each may come through another) is folded at a restart, not refused",
+          arguments: StoreTests.Engine.allCases)
+    func resultStoredBeforeItsPull(engine: StoreTests.Engine) async throws {
+        let bed = try await Bed(engine: engine, prefix: "prepull-restart-order")
+        defer { bed.shutdown() }
+        let node = try ScriptedNode(
+            name: "order-node", configuration: bed.broker.clientConfiguration(clientID: "node-order-node"),
+            options: .init(workTime: .milliseconds(50), progressSteps: 1), eventLoop: bed.loop)
+        do {
+            try await eventually("cloud HTTP up", timeout: .seconds(20)) { try await bed.api.send(.GET, "/readyz").status == 200 }
+            try await node.start()
+            try await eventually("node online") { try await bed.api.nodes().contains { $0.name == "order-node" && $0.isOnline } }
+            _ = try await bed.api.apply(Manifests.job("order-job", nodes: ["order-node"], concurrency: 1, timeoutSeconds: 60))
+            try await eventually("job completed", timeout: .seconds(20)) { try await bed.api.job("order-job").status?.phase == .completed }
+            await node.stop(announceOffline: false)
+            bed.cloud.stop()
+            // The node's two last reports, its pull result and its node result, trade rows: the
+            // result now comes first in the store.
+            let swapped = try Self.swapLastTwoReports(bed)
+            #expect(swapped.count == 2, "\(swapped)")
+            try bed.restartCloud(log: "cloud-2.log")
+            try await eventually("cloud back", timeout: .seconds(20)) { try await bed.api.send(.GET, "/readyz").status == 200 }
+            let job = try await bed.api.job("order-job")
+            #expect(job.status?.phase == .completed, "\(job.status?.reason ?? "")")
+            let status = job.status?.nodeStatus.first
+            #expect(status?.phase == .successful && status?.imageStatus.first?.digest != nil, "\(String(describing: status))")
+            bed.cloud.stop()
+        } catch {
+            await node.stop(announceOffline: false)
+            throw error
+        }
+    }
+
+    /// Swaps the ids of the two report rows with the highest seq; returns the two ids.
+    static func swapLastTwoReports(_ bed: Bed) throws -> [Int64] {
+        let pick = "SELECT id FROM events WHERE kind = 'report' ORDER BY seq DESC LIMIT 2"
+        func swaps(_ ids: [Int64]) -> [String] {
+            ["UPDATE events SET id = -1 WHERE id = \(ids[0])", "UPDATE events SET id = \(ids[0]) WHERE id = \(ids[1])",
+             "UPDATE events SET id = \(ids[1]) WHERE id = -1"]
+        }
+        if let postgres = bed.postgres, let url = bed.store {
+            let database = String(url.split(separator: "/").last!.split(separator: "?")[0])
+            let picked = postgres.sql(pick, database: database)
+            let ids = picked.output.split(separator: "\n").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            guard picked.status == 0, ids.count == 2 else { return ids }
+            for statement in swaps(ids) {
+                let done = postgres.sql(statement, database: database)
+                #expect(done.status == 0, "\(done.output)")
+            }
+            return ids
+        }
+        let queue = try DatabaseQueue(path: bed.dir.file("data/prepull.sqlite"))
+        return try queue.write { db in
+            let ids = try Int64.fetchAll(db, sql: pick)
+            guard ids.count == 2 else { return ids }
+            for statement in swaps(ids) { try db.execute(sql: statement) }
+            return ids
         }
     }
 

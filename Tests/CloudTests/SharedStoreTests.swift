@@ -99,9 +99,12 @@ struct SharedStoreTests {
                 StoredEvent(jobUID: "u1", node: "n-b", kind: .failed, seq: 0, timeMs: 11, reason: "boom"),
             ]
             try await a.write(batch)
-            guard case let .events(ids)? = await heard.next() else { Issue.record("no events notice"); return }
-            let rows = try await b.loadEvents(ids: ids)
+            guard case let .events(ids, jobs)? = await heard.next() else { Issue.record("no events notice"); return }
+            #expect(jobs == ["u1"], "the notice names the batch's jobs")
+            let rows = try await b.loadEvents(ids: ids, jobUIDs: nil)
             #expect(rows.map(\.kind) == [.dispatched, .failed] && rows.map(\.node) == ["n-a", "n-b"] && rows[1].reason == "boom")
+            #expect(try await b.loadEvents(ids: ids, jobUIDs: ["u1"]) == rows)
+            #expect(try await b.loadEvents(ids: ids, jobUIDs: ["u7"]).isEmpty, "rows of other jobs are not read")
 
             try await a.updateJobMetadata(uid: "u1", job: StoreTests.job("j1", uid: "u1", created: 1, labels: ["team": "edge"]))
             #expect(await heard.next() == .jobChanged(uid: "u1"))
@@ -139,12 +142,16 @@ struct SharedStoreTests {
 
     @Test("notice payloads: what is sent is read back; foreign or malformed ones are not notices; replica names are checked")
     func payloads() {
-        for notice: ReplicaNotice in [.events(3...9), .jobCreated(uid: "u"), .jobChanged(uid: "u"), .jobDeleted(uid: "u"), .secretsChanged] {
+        for notice: ReplicaNotice in [.events(3...9, jobs: nil), .events(3...9, jobs: ["u1", "u2"]), .jobCreated(uid: "u"), .jobChanged(uid: "u"), .jobDeleted(uid: "u"), .secretsChanged] {
             var sender = ""
             #expect(ReplicaNotice(payload: notice.payload(from: "r-1"), sender: &sender) == notice)
             #expect(sender == "r-1")
         }
         var sender = ""
+        // A batch over more jobs than a payload holds names none (every replica reads its rows).
+        #expect(ReplicaNotice.namedJobs(["a", "b", "a"]) == ["a", "b"])
+        #expect(ReplicaNotice.namedJobs((0...ReplicaNotice.maxNamedJobs).map { "u\($0)" }) == nil)
+        #expect(ReplicaNotice.events(1...2, jobs: (0..<ReplicaNotice.maxNamedJobs).map { _ in UUID().uuidString }).payload(from: "r-1").utf8.count < 8000)
         for payload in ["", "events r", "events r 9 3", "events r x 3", "job-created r", "reboot r", "secrets"] {
             #expect(ReplicaNotice(payload: payload, sender: &sender) == nil, "\(payload)")
         }

@@ -172,15 +172,22 @@ struct ReplicaTests {
         #expect(done?.count == total, "\(done?.count ?? 0) of \(total) nodes Successful with 3 digests", sourceLocation: sourceLocation)
     }
 
-    @Test("a job over both regions with three replicas: it completes, each replica receives 20-50 % of the reports, and every replica shows the same result")
+    @Test("a job over both regions with three replicas: it completes, each replica receives 20-50 % of the reports, every replica shows the same result, and one never asked about the job reads the others' rows only when it is")
     func threeReplicas() async throws {
         try await Self.with { bed in
-            // Applied at one replica, watched at another.
+            // Applied at one replica, read at another; the third is not asked until the end.
             _ = try await bed.apis[1].applyRaw(Data(HollowJob.yaml(name: "replicated", tag: "p1", concurrency: 120).utf8), contentType: "application/yaml")
             let owner = try await bed.owner()
             #expect(owner == 1, "the replica that took the apply owns the job")
             let job = try await bed.waitForEnd("replicated", on: bed.apis[2], timeout: .seconds(120))
             Self.expectEveryNode(job)
+            #expect(try await bed.metric(2, "prepull_replica_events_folded_total") > 0, "replica-2, read during the job, caught up")
+            #expect(try await bed.metric(0, "prepull_replica_events_folded_total") == 0,
+                    "replica-0, neither owning nor asked about the job, read none of the others' rows yet")
+            // Asked for the job's Events, it reads them first: the completion is there.
+            let events = try await bed.apis[0].events(of: job)
+            #expect(events.contains { $0.reason == "Completed" }, "replica-0's Events: \(events.map(\.reason))")
+            #expect(try await bed.metric(0, "prepull_replica_events_folded_total") > 0)
             for api in bed.apis {
                 let seen = try await bed.waitForEnd("replicated", on: api, timeout: .seconds(10))
                 Self.expectEveryNode(seen)
@@ -242,6 +249,15 @@ struct ReplicaTests {
             let (owner, _, _, killedAt) = try await bed.killMidJob("member", tag: "p3", concurrency: 60) { ($0 + 1) % Self.replicas }
             let job = try await bed.waitForEnd("member", on: bed.apis[owner], timeout: .seconds(120))
             Self.expectEveryNode(job)
+            // The third replica, never asked about the job: a watch opened there starts from the
+            // whole result (it reads the others' rows first).
+            let third = (owner + 2) % Self.replicas
+            var watched: ImagePrePullJob?
+            for try await object in bed.apis[third].watch("member") {
+                watched = object
+                break
+            }
+            if let watched { Self.expectEveryNode(watched) } else { Issue.record("replica-\(third): the watch ended without an object") }
             let took = Date().timeIntervalSince1970 - killedAt
             #expect(took < 25, "\(Int(took)) s from the kill to the end")
             #expect(try await bed.owner() == owner, "the owner kept its job")

@@ -39,6 +39,10 @@ final class ActiveJob {
     /// With replicas: the lease was won and the job is being caught up from the store; it is not
     /// dispatched until `Controller.takeOver`.
     var awaitingTakeOver = false
+    /// With replicas, on a replica that does not follow the job (`Controller.follows`): the ids
+    /// of the other replicas' rows of it not read yet (with some already read, folded again
+    /// harmlessly), read when the job is (`Controller.catchUp`).
+    var behind: ClosedRange<Int64>?
     /// With replicas: a node's `Successful` result that came before its pull result, which another
     /// replica received (`Controller.hold`).
     var heldResults: [String: HeldResult] = [:]

@@ -248,18 +248,21 @@ extension Controller {
         return rt.object()
     }
 
-    func job(name: String) throws(CloudAPIError) -> ImagePrePullJob {
+    func job(name: String) async throws(CloudAPIError) -> ImagePrePullJob {
+        await catchUp(names: [name])
         guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         return rt.object()
     }
 
-    func list() -> [ImagePrePullJob] {
-        jobs.values.sorted { $0.name < $1.name }.map { $0.object() }
+    func list(name: String? = nil) async -> [ImagePrePullJob] {
+        await catchUp(names: name.map { [$0] })
+        return jobs.values.filter { name == nil || $0.name == name }.sorted { $0.name < $1.name }.map { $0.object() }
     }
 
     func nodes() -> [RegisteredNode] { registry.all }
 
-    func events(matching selector: EventFieldSelector) -> (items: [KubernetesEvent], resourceVersion: String) {
-        (eventLog.list(matching: selector, now: wallClock()), String(eventLog.resourceVersion))
+    func events(matching selector: EventFieldSelector) async -> (items: [KubernetesEvent], resourceVersion: String) {
+        await catchUp(names: Self.jobNames(of: selector))
+        return (eventLog.list(matching: selector, now: wallClock()), String(eventLog.resourceVersion))
     }
 }

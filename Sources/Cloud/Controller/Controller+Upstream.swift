@@ -56,7 +56,7 @@ extension Controller {
         }
         noteReport(rt, r, prevSeq: envelope.content.prevSeq, node: nodeState)
         if let refusal = rt.state.refusal(of: r) {
-            if hold(rt, r, refusal: refusal, payload: payload) { return }
+            if hold(rt, r, refusal: refusal, payload: payload) { return commit() }
             metrics.dropped(DropReason(refusal)).increment()
             logger.debug("refused a report that does not fit its task", metadata: ["reason": "\(refusal.rawValue)", "message": "\(envelope)"])
             return

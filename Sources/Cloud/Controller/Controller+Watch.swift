@@ -7,7 +7,9 @@ import PrePullKit
 extension Controller {
     /// A stream of watch events for a job: the current object first, then changes (at most one per
     /// summary interval); it ends after the job completes or is deleted.
-    func watch(name: String) throws(CloudAPIError) -> AsyncStream<WatchEvent> {
+    /// With replicas, the job is caught up first, and followed while watched (`follows`).
+    func watch(name: String) async throws(CloudAPIError) -> AsyncStream<WatchEvent> {
+        await catchUp(names: [name])
         guard let uid = uidByName[name], let rt = jobs[uid] else { throw .jobNotFound(name) }
         let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(16))
         continuation.yield(WatchEvent(type: .added, object: rt.object()))
@@ -21,7 +23,16 @@ extension Controller {
         continuation.onTermination = { [weak self] _ in
             Task { await self?.removeWatcher(uid: uid, id: id) }
         }
+        catchUpLater(rt)
         return stream
+    }
+
+    /// Rows of a job noted between its catch-up and its watcher (the follower ran in between):
+    /// read now, the watchers get them with the next change.
+    func catchUpLater(_ rt: ActiveJob) {
+        guard rt.behind != nil else { return }
+        let name = rt.name
+        Task { await catchUp(names: [name]) }
     }
 
     func removeWatcher(uid: String, id: Int) {
@@ -31,7 +42,8 @@ extension Controller {
     /// A stream of every job's changes (a collection watch: `kubectl get imageprepulljobs -w`),
     /// optionally of one name. `since` nil or 0: each current job as ADDED first; else the jobs
     /// changed after that resourceVersion as MODIFIED, then the changes as they come.
-    func watchAll(name: String?, since: UInt64?) -> AsyncStream<WatchEvent> {
+    func watchAll(name: String?, since: UInt64?) async -> AsyncStream<WatchEvent> {
+        await catchUp(names: name.map { [$0] })
         let (stream, continuation) = AsyncStream.makeStream(of: WatchEvent.self, bufferingPolicy: .bufferingNewest(1024))
         let current = jobs.values.filter { name == nil || $0.name == name }.sorted { $0.resourceVersion < $1.resourceVersion }
         for rt in current {
@@ -47,6 +59,7 @@ extension Controller {
         continuation.onTermination = { [weak self] _ in
             Task { await self?.removeCollectionWatcher(id: id) }
         }
+        for rt in jobs.values where name == nil || rt.name == name { catchUpLater(rt) }
         return stream
     }
 

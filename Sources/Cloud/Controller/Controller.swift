@@ -22,6 +22,8 @@ actor Controller {
     var parked = ParkedReports()
     /// Asks the replicas' follower to look a job up (`park`); set at start.
     var requestLookUp: (@Sendable (String) -> Void)?
+    /// Has the replicas' follower catch jobs up and returns when it has (`catchUp`); set at start.
+    var requestCatchUp: (@Sendable ([String]) async -> Void)?
     let batcher: StoreBatcher
     let publisher: Publisher
     let codec: WireCodec
@@ -101,11 +103,21 @@ actor Controller {
         let rt = ActiveJob(job: stored.job, nodes: stored.nodes)
         recordCreated(rt)
         var events = 0
+        // With replicas, a node's Successful result may be stored before its pull result (each
+        // came through another replica): tried again once every row is in.
+        var resultsBeforePull: [NodeReport] = []
         for row in rows {
             guard let e = decode(row, jobName: rt.name)?.event else { continue }
             // The same refusals as at intake, for rows stored before they existed.
-            if case let .report(r) = e, rt.state.refusal(of: r) != nil { continue }
+            if case let .report(r) = e, let refusal = rt.state.refusal(of: r) {
+                if refusal == .resultWithoutPull { resultsBeforePull.append(r) }
+                continue
+            }
             applyRecordingEvents(rt, e)
+            events += 1
+        }
+        for r in resultsBeforePull where rt.state.refusal(of: r) == nil {
+            applyRecordingEvents(rt, .report(r))
             events += 1
         }
         rt.rebuildBookkeeping(wallNow: wallClock())

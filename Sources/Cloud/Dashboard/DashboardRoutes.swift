@@ -54,7 +54,8 @@ extension HTTPAPI {
 
 extension Controller {
     /// One frame's state in one call on the controller: the jobs, the map, the selected job's events.
-    func dashboardState(job: String?) -> ([JobBrief], MapCells, [EventLine]?) {
-        (jobBriefs(), mapCells(job: job), job.flatMap { uidByName[$0] == nil ? nil : eventLines(job: $0) })
+    func dashboardState(job: String?) async -> ([JobBrief], MapCells, [EventLine]?) {
+        await catchUp(names: nil)
+        return (jobBriefs(), mapCells(job: job), job.flatMap { uidByName[$0] == nil ? nil : eventLines(job: $0) })
     }
 }

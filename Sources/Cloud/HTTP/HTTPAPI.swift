@@ -66,7 +66,7 @@ enum HTTPAPI {
                     let seconds = request.uri.queryParameters.get("timeoutSeconds").flatMap { Int($0) }.map { min(max($0, 1), 86_400) } ?? 1800
                     return watchResponse(await controller.watchAll(name: name, since: since), version: version, table: table, timeout: .seconds(seconds))
                 }
-                let jobs = await controller.list().filter { name == nil || $0.metadata.name == name }
+                let jobs = await controller.list(name: name)
                 if let table {
                     return APIResponses.json(Table(jobs: jobs, apiVersion: table, resourceVersion: await controller.resourceVersionText))
                 }

@@ -13,8 +13,12 @@ extension Controller {
         return !rt.awaitingTakeOver && (rt.leaseUntil.map { $0 > .now } ?? false)
     }
 
-    /// Where the follower sends the uids of reports' unknown jobs (`ReplicaCoordinator`).
-    func attach(lookUp: @escaping @Sendable (String) -> Void) { requestLookUp = lookUp }
+    /// Where the follower takes the uids of reports' unknown jobs, and of jobs to catch up before
+    /// a read (`ReplicaCoordinator`).
+    func attach(lookUp: @escaping @Sendable (String) -> Void, catchUp: @escaping @Sendable ([String]) async -> Void) {
+        requestLookUp = lookUp
+        requestCatchUp = catchUp
+    }
 
     /// The jobs whose leases the keeper asks for (finished ones too: their owner deletes them
     /// when they expire).
@@ -56,6 +60,7 @@ extension Controller {
     func takeOver(_ uid: String, events: [StoredEvent]) {
         guard let rt = jobs[uid], rt.awaitingTakeOver else { return }
         foldRemote(events)
+        rt.behind = nil  // every row of the job was read
         rt.rebuildBookkeeping(wallNow: wallClock())
         rt.awaitingTakeOver = false
         // The previous owner may not have published the latest state (the final one included).
@@ -115,8 +120,15 @@ extension Controller {
     /// stream split between replicas, the pull result may be on its way through another replica
     /// and the store (one replica sees the node's reports in the order it sent them, several do
     /// not). Returns false when the refusal stands (any other reason, or a single replica).
+    /// A replica that does not follow the job (`follows`) reads the others' rows only when asked:
+    /// it stores the result at once, for the owner, and holds it as another replica's.
     func hold(_ rt: ActiveJob, _ r: NodeReport, refusal: ReportRefusal, payload: Data?) -> Bool {
         guard shared != nil, refusal == .resultWithoutPull else { return false }
+        var payload = payload
+        if let stored = payload, !follows(rt) {
+            pendingBatch.events.append(.report(r, payload: stored))
+            payload = nil
+        }
         rt.heldResults[r.node] = HeldResult(report: r, payload: payload, since: .now)
         return true
     }
@@ -130,9 +142,12 @@ extension Controller {
         if changed, let payload = held.payload { pendingBatch.events.append(.report(held.report, payload: payload)) }
     }
 
-    /// Results held longer than `HeldResult.limit` are refused after all, as a single replica refuses them.
+    /// Results held longer than `HeldResult.limit` are refused after all, as a single replica
+    /// refuses them. Not while the job is behind here: the pull results are likely among the rows
+    /// not read yet, and the results were stored at once (`hold`); a job's thousands of them are
+    /// not scanned at every tick either.
     func dropStaleHeldResults(now: ContinuousClock.Instant) {
-        for rt in jobs.values where !rt.heldResults.isEmpty {
+        for rt in jobs.values where !rt.heldResults.isEmpty && rt.behind == nil {
             for (node, held) in rt.heldResults where now - held.since >= HeldResult.limit {
                 rt.heldResults[node] = nil
                 if held.payload != nil { metrics.dropped(DropReason(ReportRefusal.resultWithoutPull)).increment() }

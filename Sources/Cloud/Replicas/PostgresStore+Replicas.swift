@@ -92,8 +92,14 @@ extension PostgresStore: SharedCloudStore {
         return StoredJob(job: job, nodes: nodes)
     }
 
-    public func loadEvents(ids: ClosedRange<Int64>) async throws -> [StoredEvent] {
-        try await events("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id BETWEEN \(ids.lowerBound) AND \(ids.upperBound) ORDER BY id")
+    public func loadEvents(ids: ClosedRange<Int64>, jobUIDs: [String]?) async throws -> [StoredEvent] {
+        guard let jobUIDs else {
+            return try await events("SELECT \(unescaped: Self.eventColumns) FROM events WHERE id BETWEEN \(ids.lowerBound) AND \(ids.upperBound) ORDER BY id")
+        }
+        return try await events("""
+            SELECT \(unescaped: Self.eventColumns) FROM events
+            WHERE id BETWEEN \(ids.lowerBound) AND \(ids.upperBound) AND job_uid = ANY(\(jobUIDs)) ORDER BY id
+            """)
     }
 
     public func notices() -> AsyncStream<ReplicaNotice> {

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Logging
 import MQTT
 import PrePullKit
@@ -9,13 +10,23 @@ import PrePullKit
 ///   `leaseTTL`, and nothing slow, so that a long catch-up never lets the leases run out.
 /// - The follower (`follow`): every read of the store that feeds the controller, one at a time
 ///   and in order: the other replicas' notices, the jobs a report named before their notice came,
-///   and the jobs this replica just won (caught up before it dispatches them). Serial, so that no
-///   notice is folded between a job's snapshot and its adoption.
+///   the jobs this replica just won (caught up before it dispatches them), and the jobs read here
+///   that were behind (`Controller.catchUp`). Serial, so that no notice is folded between a job's
+///   snapshot and its adoption.
 struct ReplicaCoordinator: Sendable {
     enum Work: Sendable, Equatable {
         case notice(ReplicaNotice)
         case lookUp(uid: String)
         case takeOver(uid: String)
+        case catchUp(uids: [String], done: Waiter)
+    }
+
+    /// Tells a read waiting for a catch-up that it is over (done, or given up), once.
+    final class Waiter: Sendable, Equatable {
+        private let continuation: Locked<CheckedContinuation<Void, Never>?>
+        init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = Locked(continuation) }
+        func resume() { continuation.withLock { $0.take() }?.resume() }
+        static func == (a: Waiter, b: Waiter) -> Bool { a === b }
     }
 
     let shared: any SharedCloudStore
@@ -50,7 +61,11 @@ struct ReplicaCoordinator: Sendable {
             throw ReplicaError("replicas: could not LISTEN on \(shared) within \(timeout)")
         }
         let enqueue = enqueue
-        await controller.attach { uid in enqueue.yield(.lookUp(uid: uid)) }
+        await controller.attach(lookUp: { uid in enqueue.yield(.lookUp(uid: uid)) }, catchUp: { uids in
+            await withCheckedContinuation { continuation in
+                if case .terminated = enqueue.yield(.catchUp(uids: uids, done: Waiter(continuation))) { continuation.resume() }
+            }
+        })
     }
 
     /// Heartbeat, then the leases, every fifth of their lifetime until cancelled. Jobs won are
@@ -94,6 +109,7 @@ struct ReplicaCoordinator: Sendable {
     func follow() async {
         for await item in work {
             if Task.isCancelled { break }
+            defer { if case let .catchUp(_, done) = item { done.resume() } }
             var attempt = 0
             while !Task.isCancelled {
                 do {
@@ -126,11 +142,18 @@ struct ReplicaCoordinator: Sendable {
             for job in stored {
                 guard let uid = job.job.metadata.uid else { continue }
                 let events = try await shared.loadEvents(jobUID: uid)
-                if known.contains(uid) { await controller.foldRemote(events) } else { await controller.adopt(job, events: events) }
+                if known.contains(uid) {
+                    await controller.foldRemote(events, covering: [RemoteRows(ids: Int64.min...Int64.max, jobUIDs: [uid])])
+                } else {
+                    await controller.adopt(job, events: events)
+                }
             }
             await controller.replaceSecrets(try await shared.loadSecrets())
-        case let .notice(.events(ids)):
-            await controller.foldRemote(try await shared.loadEvents(ids: ids))
+        case let .notice(.events(ids, jobs)):
+            // Only the rows of the jobs followed here; the others note the range (Controller+CatchUp).
+            try await read(await controller.planRemote(ids, jobs: jobs))
+        case let .catchUp(uids, _):
+            try await read(await controller.behindRows(of: uids))
         case let .notice(.jobCreated(uid)):
             guard let job = try await shared.loadJob(uid: uid) else { return }
             await controller.adopt(job, events: try await shared.loadEvents(jobUID: uid))
@@ -148,6 +171,14 @@ struct ReplicaCoordinator: Sendable {
             guard await controller.awaitsTakeOver(uid) else { return }
             await controller.takeOver(uid, events: try await shared.loadEvents(jobUID: uid))
         }
+    }
+
+    /// Reads `loads` from the store and folds them in one go.
+    private func read(_ loads: [RemoteRows]) async throws {
+        guard !loads.isEmpty else { return }
+        var rows: [StoredEvent] = []
+        for load in loads { rows += try await shared.loadEvents(ids: load.ids, jobUIDs: load.jobUIDs) }
+        await controller.foldRemote(rows, covering: loads)
     }
 }
 

@@ -22,8 +22,9 @@ public protocol SharedCloudStore: CloudStore {
     func releaseJobs() async throws
     /// One job as stored, or nil when there is none with that uid.
     func loadJob(uid: String) async throws -> StoredJob?
-    /// The events with ids in `ids`, in id order (the rows one notice announced).
-    func loadEvents(ids: ClosedRange<Int64>) async throws -> [StoredEvent]
+    /// The events with ids in `ids`, in id order (the rows one notice announced); only those of
+    /// `jobUIDs` when given.
+    func loadEvents(ids: ClosedRange<Int64>, jobUIDs: [String]?) async throws -> [StoredEvent]
     /// The other replicas' notices until cancelled. The first element is ``ReplicaNotice/listening``
     /// once notices flow; it comes again after the listening connection was lost and restored, when
     /// notices may have been missed.
@@ -35,8 +36,9 @@ public protocol SharedCloudStore: CloudStore {
 public enum ReplicaNotice: Sendable, Equatable {
     /// Listening (again): notices sent while not listening are lost, read the store anew.
     case listening
-    /// Events were written with ids in this range (rows of other transactions may be inside it).
-    case events(ClosedRange<Int64>)
+    /// Events were written with ids in this range (rows of other transactions may be inside it),
+    /// for these jobs (nil: not named, any job; a batch of more than ``maxNamedJobs`` jobs).
+    case events(ClosedRange<Int64>, jobs: [String]?)
     case jobCreated(uid: String)
     case jobChanged(uid: String)
     case jobDeleted(uid: String)
@@ -46,7 +48,9 @@ public enum ReplicaNotice: Sendable, Equatable {
     func payload(from replica: String) -> String {
         switch self {
         case .listening: return "listening \(replica)"
-        case let .events(ids): return "events \(replica) \(ids.lowerBound) \(ids.upperBound)"
+        case let .events(ids, jobs):
+            let named = jobs.map { $0.map { " \($0)" }.joined() } ?? ""
+            return "events \(replica) \(ids.lowerBound) \(ids.upperBound)\(named)"
         case let .jobCreated(uid): return "job-created \(replica) \(uid)"
         case let .jobChanged(uid): return "job-changed \(replica) \(uid)"
         case let .jobDeleted(uid): return "job-deleted \(replica) \(uid)"
@@ -60,15 +64,30 @@ public enum ReplicaNotice: Sendable, Equatable {
         guard words.count >= 2 else { return nil }
         sender = words[1]
         switch (words[0], words.count) {
-        case ("events", 4):
+        case ("events", 4...):
             guard let low = Int64(words[2]), let high = Int64(words[3]), low <= high else { return nil }
-            self = .events(low...high)
+            self = .events(low...high, jobs: words.count > 4 ? Array(words[4...]) : nil)
         case ("job-created", 3): self = .jobCreated(uid: words[2])
         case ("job-changed", 3): self = .jobChanged(uid: words[2])
         case ("job-deleted", 3): self = .jobDeleted(uid: words[2])
         case ("secrets", 2): self = .secretsChanged
         default: return nil
         }
+    }
+
+    /// The most job uids an `events` notice names (PostgreSQL caps a payload at 8,000 bytes; a uid
+    /// is 36): a batch over more jobs names none, and every replica reads its rows.
+    static let maxNamedJobs = 100
+
+    /// The jobs of `events` for a notice: in first-seen order, nil past ``maxNamedJobs``.
+    static func namedJobs(_ uids: some Sequence<String>) -> [String]? {
+        var seen = Set<String>()
+        var named: [String] = []
+        for uid in uids where seen.insert(uid).inserted {
+            guard named.count < maxNamedJobs else { return nil }
+            named.append(uid)
+        }
+        return named
     }
 
     /// A replica name fit for leases and notices.

@@ -260,8 +260,8 @@ public final class PostgresStore: CloudStore {
                         ids = min(ids?.lowerBound ?? id, id)...max(ids?.upperBound ?? id, id)
                     }
                 }
-                // The other replicas fold these rows too (docs/replicas.md).
-                if let ids { try await notify(.events(ids), on: connection) }
+                // The other replicas fold these rows too, or note them for later (docs/replicas.md).
+                if let ids { try await notify(.events(ids, jobs: ReplicaNotice.namedJobs(batch.events.lazy.map(\.jobUID))), on: connection) }
                 for chunk in nodeStatus.chunked(PostgresSchema.rowsPerStatement(columns: 5)) {
                     var rows = MultiRowInsert("INSERT INTO node_status (job_uid, node, phase, reason, updated_ms) VALUES ", columns: 5)
                     for n in chunk {

@@ -29,6 +29,16 @@ rss_mib() { status_mib "$1" VmRSS; }
 tree_pids() { echo "$1"; pgrep -P "$1" || true; }
 # tree_sum FUNCTION PID: FUNCTION summed over PID and its children (the fleet's shard processes).
 tree_sum() { local total=0 pid; for pid in $(tree_pids "$2"); do total=$(echo "$total + $("$1" "$pid")" | bc); done; echo "$total"; }
+# record_sizes PORT TOPIC FILE: in the background (in $pids), "TOPIC BYTES" for every message on
+# TOPIC/task and TOPIC/status (one node's `.../node/NAME/prepull/JOB`), for the raw baselines: the
+# same pattern is the same count and the same sizes.
+record_sizes() { ( mosquitto_sub -h 127.0.0.1 -p "$1" -q 1 -F '%t %l' -t "$2/task" -t "$2/status" > "$3" ) & pids+=($!); }
+# read_sizes FILE NODE: sets task_bytes and status_bytes (comma-separated, in order) from record_sizes' FILE.
+read_sizes() {
+    task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$1")
+    status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$1" | paste -sd, -)
+    [[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from $2" >&2; exit 1; }
+}
 # median of the arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 

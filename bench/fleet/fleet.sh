@@ -98,8 +98,7 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
         { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
     if ((k == 1)); then
         # The sizes of one node's messages (its task and its status reports, in order), for the raw runs.
-        ( mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -F '%t %l' -t "\$hw/events/node/edge-0/prepull/$name/task" \
-            -t "\$hw/events/node/edge-0/prepull/$name/status" > "$work/sizes" ) & pids+=($!)
+        record_sizes "$port" "\$hw/events/node/edge-0/prepull/$name" "$work/sizes"
     fi
     sleep 0.5 # the subscriptions are in place
     [[ -n ${THREADS:-} && $k == 1 ]] && threads_of > "$work/threads0"
@@ -137,9 +136,7 @@ prepull_round() { # K: one job, timed; sets completed, events and the figures pr
     successful=$(jq '[.status.nodeStatus[] | select(.phase == "Successful")] | length' "$work/job.json")
     events=$(($(folded_total) - events0))
     if ((k == 1)); then
-        task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
-        status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
-        [[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from edge-0" >&2; exit 1; }
+        read_sizes "$work/sizes" edge-0
         printf '\nprepull, %d nodes, 3 images, concurrency %d: job %s, %d Successful\n' "$nodes" "$nodes" "$phase" "$successful"
         printf '  apply -> apply returned       %8.2f s\n' "$(echo "$t_applied - $t_apply" | bc)"
         printf '  apply -> all tasks delivered  %8.2f s\n' "${delivered:-nan}"

@@ -138,10 +138,8 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     ( stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 0 -t "fleet/events/prepull/jobs/$name/status" -F '%U %p' |
         stdbuf -oL tee "$work/summaries-$k.log" | { grep -q -m1 -E '"phase":"(Completed|Failure)"'; now > "$work/t_completed"; } ) & pids+=($!)
     if [[ $k == 1 ]]; then
-        # The sizes of one node's messages (its task and its status reports, in order) as they pass
-        # the core, for the raw runs: the same pattern is the same count and the same sizes.
-        ( mosquitto_sub -h 127.0.0.1 -p "$prepull_core" -q 1 -F '%t %l' -t "fleet/events/node/r0-0/prepull/$name/task" \
-            -t "fleet/events/node/r0-0/prepull/$name/status" > "$work/sizes" ) & pids+=($!)
+        # The sizes of one node's messages (its task and its status reports, in order) as they pass the core.
+        record_sizes "$prepull_core" "fleet/events/node/r0-0/prepull/$name" "$work/sizes"
     fi
     sleep 0.5
     local cpu0=() received0=() i statuses0=0
@@ -220,9 +218,7 @@ prepull_round() { # K KILL(0/1): one job, timed; sets completed, statuses, round
     [[ $phase == Completed && $successful == "$nodes" ]] || { echo "round $k: $round_line" >&2; exit 1; }
     pkill -f "mosquitto_sub -h 127.0.0.1 -p $prepull_core " || true
     if [[ $k == 1 ]]; then
-        task_bytes=$(awk '$1 ~ /\/task$/ { print $2; exit }' "$work/sizes")
-        status_bytes=$(awk '$1 ~ /\/status$/ { print $2 }' "$work/sizes" | paste -sd, -)
-        [[ -n $task_bytes && -n $status_bytes ]] || { echo "no message sizes recorded from r0-0" >&2; exit 1; }
+        read_sizes "$work/sizes" r0-0
         echo "message sizes (node r0-0): task $task_bytes B, statuses $status_bytes B"
     fi
     PREPULL_SERVER=$api_alive "$bin" delete job "$name" >/dev/null

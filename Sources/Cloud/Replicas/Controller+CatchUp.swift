@@ -24,9 +24,9 @@ extension Controller {
         for uid in named ?? Array(jobs.keys) {
             guard let rt = jobs[uid] else { continue }
             if !follows(rt) {
-                rt.behind = rt.behind.map { min($0.lowerBound, ids.lowerBound)...max($0.upperBound, ids.upperBound) } ?? ids
+                rt.behind = rt.behind?.spanning(ids) ?? ids
             } else if let behind = rt.behind {
-                loads.append(RemoteRows(ids: min(behind.lowerBound, ids.lowerBound)...max(behind.upperBound, ids.upperBound), jobUIDs: [uid]))
+                loads.append(RemoteRows(ids: behind.spanning(ids), jobUIDs: [uid]))
             } else {
                 current.append(uid)
             }
@@ -79,4 +79,12 @@ extension Controller {
 struct RemoteRows: Sendable, Equatable {
     var ids: ClosedRange<Int64>
     var jobUIDs: [String]
+
+    /// Every row of one job (what it is behind, whatever it is, is read).
+    static func all(ofJob uid: String) -> RemoteRows { RemoteRows(ids: Int64.min...Int64.max, jobUIDs: [uid]) }
+}
+
+extension ClosedRange {
+    /// The smallest range holding both.
+    func spanning(_ other: Self) -> Self { Swift.min(lowerBound, other.lowerBound)...Swift.max(upperBound, other.upperBound) }
 }

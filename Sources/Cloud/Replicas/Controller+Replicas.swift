@@ -59,8 +59,7 @@ extension Controller {
     /// finished are never sent their task again.
     func takeOver(_ uid: String, events: [StoredEvent]) {
         guard let rt = jobs[uid], rt.awaitingTakeOver else { return }
-        foldRemote(events)
-        rt.behind = nil  // every row of the job was read
+        foldRemote(events, covering: [.all(ofJob: uid)])
         rt.rebuildBookkeeping(wallNow: wallClock())
         rt.awaitingTakeOver = false
         // The previous owner may not have published the latest state (the final one included).

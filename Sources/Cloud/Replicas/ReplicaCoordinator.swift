@@ -143,7 +143,7 @@ struct ReplicaCoordinator: Sendable {
                 guard let uid = job.job.metadata.uid else { continue }
                 let events = try await shared.loadEvents(jobUID: uid)
                 if known.contains(uid) {
-                    await controller.foldRemote(events, covering: [RemoteRows(ids: Int64.min...Int64.max, jobUIDs: [uid])])
+                    await controller.foldRemote(events, covering: [.all(ofJob: uid)])
                 } else {
                     await controller.adopt(job, events: events)
                 }

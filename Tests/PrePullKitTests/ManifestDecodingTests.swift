@@ -155,6 +155,23 @@ let v1alpha2Selector = """
         }
     }
 
+    @Test("strict fields come from the schema the OpenAPI documents serve: any depth, an object's own members before its children's; the status is the controller's and is not checked")
+    func unknownFieldsFollowTheSchema() throws {
+        // Two unknown members at the top and one deeper: the first in key order of the outermost object.
+        let twoAtTop = kubeEdgeSample.replacingOccurrences(of: "    images:", with: "    imagez: [a]\n    images:") + "\nzeta: 1\nalpha: 2\n"
+        #expect(throws: ManifestError(documentIndex: 0, kind: .unknownField(path: "alpha"))) { try decoder.decode(yaml: twoAtTop) }
+        // A prepull.io member at depth four: spec.rollout.abort.
+        let rollout = kubeEdgeSample.replacingOccurrences(of: "apiVersion: operations.kubeedge.io/v1alpha1", with: "apiVersion: prepull.io/v1alpha1")
+            .replacingOccurrences(of: "spec:\n", with: "spec:\n  rollout:\n    abort: {failureRatio: 0.2, minFinished: 3}\n")
+        #expect(throws: ManifestError(documentIndex: 0, kind: .unknownField(path: "spec.rollout.abort.minFinished"))) { try decoder.decode(yaml: rollout) }
+        // Map values are not members: any label key is accepted.
+        let labelled = kubeEdgeSample.replacingOccurrences(of: "    description: ImagePrePullLabel", with: "    description: ImagePrePullLabel\n    anything.example/x: y")
+        #expect(try decoder.decodeJob(yaml: labelled).metadata.labels["anything.example/x"] == "y")
+        // A status from another version (v1alpha1's state and event) does not stop an apply.
+        let withStatus = kubeEdgeSample + "\nstatus: {state: pulling, event: Pull, phase: InProgress}\n"
+        #expect(try decoder.decodeJob(yaml: withStatus).status?.phase == .inProgress)
+    }
+
     @Test func lenientIgnoresUnknownFields() throws {
         let yaml = kubeEdgeSample.replacingOccurrences(of: "    images:", with: "    imagez: [a]\n    images:") + "\nextra: 1"
         let job = try ManifestDecoder(strict: false).decodeJob(yaml: yaml)
@@ -274,6 +291,10 @@ let v1alpha2Selector = """
         }
         #expect(throws: ManifestError(documentIndex: 0, kind: .unknownField(path: "typo"))) {
             try ManifestDecoder().decode(yaml: base + "typo: 1\n")
+        }
+        // The whole Secret is checked, its metadata too; Kubernetes' own members are known.
+        #expect(throws: ManifestError(documentIndex: 0, kind: .unknownField(path: "metadata.nmae"))) {
+            try ManifestDecoder().decode(yaml: base.replacingOccurrences(of: "{name: s}", with: "{name: s, nmae: x}") + "type: kubernetes.io/dockerconfigjson\n")
         }
     }
 }

@@ -38,10 +38,9 @@ public struct ImagePrePullJob: Sendable, Codable, Equatable {
         set { spec.imagePrePullTemplate = newValue }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case apiVersion, kind, metadata, spec, status }
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, metadata, spec, status }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         apiVersion = try c.decode(String.self, forKey: .apiVersion)
         let kind = try c.decode(String.self, forKey: .kind)
@@ -85,7 +84,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     /// Start rate, ramp, per-label caps, abort criteria.
     public var rollout: JobRollout?
     /// Nodes start pulls only inside one of these windows (empty: at any time).
-    public var maintenanceWindows: [MaintenanceWindow]
+    @ZeroIfAbsent public var maintenanceWindows: [MaintenanceWindow]
     /// `Finish` or `Cancel` (see `WindowClosePolicy`), kept as written.
     public var onWindowClose: String?
     /// The job ends this long after it was applied: nodes not finished then fail.
@@ -101,7 +100,7 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     /// Pin what the nodes pulled against the kubelet's image garbage collection.
     public var pinImages: ImagePinning?
     /// Written by the cloud at apply with `resolveDigests` (refused in what a user applies).
-    public var resolvedImages: [ResolvedImage]
+    @ZeroIfAbsent public var resolvedImages: [ResolvedImage]
 
     public init(imagePrePullTemplate: ImagePrePullTemplate, rollout: JobRollout? = nil, maintenanceWindows: [MaintenanceWindow] = [],
                 activeDeadlineSeconds: Int? = nil, ttlSecondsAfterFinished: Int? = nil, completionPolicy: String? = nil,
@@ -123,37 +122,6 @@ public struct ImagePrePullJobSpec: Sendable, Codable, Equatable, Hashable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case imagePrePullTemplate, rollout, maintenanceWindows, activeDeadlineSeconds, ttlSecondsAfterFinished, completionPolicy
         case imagePullPolicy, resolveDigests, pinImages, resolvedImages, onWindowClose
-    }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        imagePrePullTemplate = try c.decode(ImagePrePullTemplate.self, forKey: .imagePrePullTemplate)
-        rollout = try c.decodeIfPresent(JobRollout.self, forKey: .rollout)
-        maintenanceWindows = try c.decodeIfPresent([MaintenanceWindow].self, forKey: .maintenanceWindows) ?? []
-        activeDeadlineSeconds = try c.decodeIfPresent(Int.self, forKey: .activeDeadlineSeconds)
-        ttlSecondsAfterFinished = try c.decodeIfPresent(Int.self, forKey: .ttlSecondsAfterFinished)
-        completionPolicy = try c.decodeIfPresent(String.self, forKey: .completionPolicy)
-        imagePullPolicy = try c.decodeIfPresent(String.self, forKey: .imagePullPolicy)
-        resolveDigests = try c.decodeIfPresent(DigestResolution.self, forKey: .resolveDigests)
-        pinImages = try c.decodeIfPresent(ImagePinning.self, forKey: .pinImages)
-        resolvedImages = try c.decodeIfPresent([ResolvedImage].self, forKey: .resolvedImages) ?? []
-        onWindowClose = try c.decodeIfPresent(String.self, forKey: .onWindowClose)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(imagePrePullTemplate, forKey: .imagePrePullTemplate)
-        try c.encodeIfPresent(rollout, forKey: .rollout)
-        if !maintenanceWindows.isEmpty { try c.encode(maintenanceWindows, forKey: .maintenanceWindows) }
-        try c.encodeIfPresent(activeDeadlineSeconds, forKey: .activeDeadlineSeconds)
-        try c.encodeIfPresent(ttlSecondsAfterFinished, forKey: .ttlSecondsAfterFinished)
-        try c.encodeIfPresent(completionPolicy, forKey: .completionPolicy)
-        try c.encodeIfPresent(imagePullPolicy, forKey: .imagePullPolicy)
-        try c.encodeIfPresent(resolveDigests, forKey: .resolveDigests)
-        try c.encodeIfPresent(pinImages, forKey: .pinImages)
-        if !resolvedImages.isEmpty { try c.encode(resolvedImages, forKey: .resolvedImages) }
-        try c.encodeIfPresent(onWindowClose, forKey: .onWindowClose)
     }
 
     /// The prepull.io/v1alpha1 fields given, by JSON name.

@@ -6,7 +6,7 @@
 public struct ImagePrePullTemplate: Sendable, Codable, Equatable, Hashable {
     public var images: [String]
     /// Explicit nodes; empty means "not given". Exactly one of `nodeNames` / `labelSelector`.
-    public var nodeNames: [String]
+    @ZeroIfAbsent public var nodeNames: [String]
     public var labelSelector: LabelSelector?
     /// `cpu`, `mem`, `disk` (kept as strings so validation can name an unknown item).
     public var checkItems: [String]
@@ -41,36 +41,15 @@ public struct ImagePrePullTemplate: Sendable, Codable, Equatable, Hashable {
     }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         images = try c.decodeIfPresent([String].self, forKey: .images) ?? []
         nodeNames = try c.decodeIfPresent([String].self, forKey: .nodeNames) ?? []
         labelSelector = try c.decodeIfPresent(LabelSelector.self, forKey: .labelSelector)
         checkItems = try c.decodeIfPresent([String].self, forKey: .checkItems) ?? JobDefaults.checkItems
-        // KubeEdge's field is a string; an unquoted YAML number is accepted and kept as written.
-        if let text = try? c.decodeIfPresent(String.self, forKey: .failureTolerate) {
-            failureTolerate = text
-        } else if let number = try c.decodeIfPresent(Double.self, forKey: .failureTolerate) {
-            failureTolerate = String(number)
-        } else {
-            failureTolerate = JobDefaults.failureTolerate
-        }
+        failureTolerate = try c.decodeDecimalTextIfPresent(forKey: .failureTolerate) ?? JobDefaults.failureTolerate
         concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency) ?? JobDefaults.concurrency
         timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds) ?? JobDefaults.timeoutSeconds
         retryTimes = try c.decodeIfPresent(Int.self, forKey: .retryTimes) ?? JobDefaults.retryTimes
         imageSecrets = try c.decodeIfPresent(String.self, forKey: .imageSecrets)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(images, forKey: .images)
-        if !nodeNames.isEmpty { try c.encode(nodeNames, forKey: .nodeNames) }
-        try c.encodeIfPresent(labelSelector, forKey: .labelSelector)
-        try c.encode(checkItems, forKey: .checkItems)
-        try c.encode(failureTolerate, forKey: .failureTolerate)
-        try c.encode(concurrency, forKey: .concurrency)
-        try c.encode(timeoutSeconds, forKey: .timeoutSeconds)
-        try c.encode(retryTimes, forKey: .retryTimes)
-        try c.encodeIfPresent(imageSecrets, forKey: .imageSecrets)
     }
 }

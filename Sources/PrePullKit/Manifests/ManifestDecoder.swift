@@ -115,7 +115,8 @@ public struct ManifestDecoder: Sendable {
             guard ImagePrePullJob.acceptedAPIVersions.contains(v) else {
                 throw ManifestError(documentIndex: index, kind: .unsupportedAPIVersion(v))
             }
-            var job = try decodeModel(ImagePrePullJob.self, from: value, index: index)
+            // The status is the controller's: what a user applies may carry any (a v1alpha1 one too).
+            var job = try decodeModel(ImagePrePullJob.self, from: value, index: index, open: ["status"])
             if options.applyDefaults { job = job.withDefaults() }
             return .job(job)
         case (.some("Secret"), .some(let v)):
@@ -130,13 +131,12 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    func decodeModel<T: Decodable>(_ type: T.Type, from value: JSONValue, index: Int) throws(ManifestError) -> T {
-        let decoder = JSONDecoder()
-        decoder.userInfo[.prepullStrictFields] = options.strict
+    func decodeModel<T: Decodable>(_ type: T.Type, from value: JSONValue, index: Int, open: Set<String> = []) throws(ManifestError) -> T {
+        if options.strict, let path = Schema.of(T.self).firstUnknownField(in: value, open: open) {
+            throw ManifestError(documentIndex: index, kind: .unknownField(path: path))
+        }
         do {
-            return try decoder.decode(T.self, from: Data(value.jsonText.utf8))
-        } catch let error as UnknownFieldError {
-            throw ManifestError(documentIndex: index, kind: .unknownField(path: error.path))
+            return try JSONDecoder().decode(T.self, from: Data(value.jsonText.utf8))
         } catch let error as ManifestError {
             throw error
         } catch let error as DecodingError {
@@ -179,27 +179,20 @@ public struct ManifestDecoder: Sendable {
 
 /// The Kubernetes Secret shape, decoded strictly at its top level.
 struct SecretManifest: Decodable {
-    var metadata: ObjectMeta
+    var apiVersion: String
+    var kind: String
+    var metadata: ObjectMeta?
     var type: String?
-    var data: [String: String]
-    var stringData: [String: String]
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case apiVersion, kind, metadata, type, data, stringData, immutable }
-
-    init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        metadata = try c.decodeIfPresent(ObjectMeta.self, forKey: .metadata) ?? ObjectMeta(name: "")
-        type = try c.decodeIfPresent(String.self, forKey: .type)
-        data = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .data) ?? [:]
-        stringData = try c.decodeSortedDictionaryIfPresent(String.self, forKey: .stringData) ?? [:]
-    }
+    @ZeroIfAbsent var data: [String: String]
+    @ZeroIfAbsent var stringData: [String: String]
+    var immutable: Bool?
 
     private struct DockerConfigFile: Decodable {
         var auths: [String: DockerConfigAuth]?
     }
 
     func dockerConfigSecret(index: Int) throws(ManifestError) -> DockerConfigSecret {
+        let metadata = metadata ?? ObjectMeta(name: "")
         guard type == DockerConfigSecret.type else {
             throw ManifestError(documentIndex: index, kind: .unsupportedSecretType(type ?? ""))
         }

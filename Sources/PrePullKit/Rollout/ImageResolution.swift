@@ -23,10 +23,9 @@ public struct DigestResolution: Sendable, Codable, Equatable, Hashable {
 
     public init(onError: String = OnError.refuseApply.rawValue) { self.onError = onError }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case onError }
+    enum CodingKeys: String, CodingKey { case onError }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         onError = try c.decodeIfPresent(String.self, forKey: .onError) ?? OnError.refuseApply.rawValue
     }
@@ -41,21 +40,13 @@ public struct ImagePinning: Sendable, Codable, Equatable, Hashable {
     public var unpinAfterSeconds: Int?
 
     public init(unpinAfterSeconds: Int? = nil) { self.unpinAfterSeconds = unpinAfterSeconds }
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case unpinAfterSeconds }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        unpinAfterSeconds = try c.decodeIfPresent(Int.self, forKey: .unpinAfterSeconds)
-    }
 }
 
 /// One image as the cloud resolved it at apply (`spec.resolvedImages`, written by the cloud): the
 /// digest every node pulls and the bytes the node's disk check counts, or why it could not.
 public struct ResolvedImage: Sendable, Codable, Equatable, Hashable {
     /// The image as written in `images`.
-    public var image: String
+    @ZeroIfAbsent public var image: String
     /// The manifest (or index) digest the tag pointed at, `sha256:...`.
     public var digest: String?
     /// The compressed size of the image for the node's platform (config and layers).
@@ -68,16 +59,5 @@ public struct ResolvedImage: Sendable, Codable, Equatable, Hashable {
         self.digest = digest
         self.sizeBytes = sizeBytes
         self.error = error
-    }
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case image, digest, sizeBytes, error }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        image = try c.decodeIfPresent(String.self, forKey: .image) ?? ""
-        digest = try c.decodeIfPresent(String.self, forKey: .digest)
-        sizeBytes = try c.decodeIfPresent(Int64.self, forKey: .sizeBytes)
-        error = try c.decodeIfPresent(String.self, forKey: .error)
     }
 }

@@ -10,7 +10,7 @@ public struct JobRollout: Sendable, Codable, Equatable, Hashable {
     public var maxPerMinute: Int?
     /// At most `maxInFlight` nodes in flight per value of each label key (nodes without the label
     /// share one group: the empty value).
-    public var maxInFlightPerLabel: [LabelInFlightCap]
+    @ZeroIfAbsent public var maxInFlightPerLabel: [LabelInFlightCap]
     /// Stop starting nodes once too many of the finished ones failed.
     public var abort: RolloutAbort?
 
@@ -21,27 +21,6 @@ public struct JobRollout: Sendable, Codable, Equatable, Hashable {
         self.maxPerMinute = maxPerMinute
         self.maxInFlightPerLabel = maxInFlightPerLabel
         self.abort = abort
-    }
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case startPerMinute, ramp, maxPerMinute, maxInFlightPerLabel, abort }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        startPerMinute = try c.decodeIfPresent(Int.self, forKey: .startPerMinute)
-        ramp = try c.decodeIfPresent(RolloutRamp.self, forKey: .ramp)
-        maxPerMinute = try c.decodeIfPresent(Int.self, forKey: .maxPerMinute)
-        maxInFlightPerLabel = try c.decodeIfPresent([LabelInFlightCap].self, forKey: .maxInFlightPerLabel) ?? []
-        abort = try c.decodeIfPresent(RolloutAbort.self, forKey: .abort)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(startPerMinute, forKey: .startPerMinute)
-        try c.encodeIfPresent(ramp, forKey: .ramp)
-        try c.encodeIfPresent(maxPerMinute, forKey: .maxPerMinute)
-        if !maxInFlightPerLabel.isEmpty { try c.encode(maxInFlightPerLabel, forKey: .maxInFlightPerLabel) }
-        try c.encodeIfPresent(abort, forKey: .abort)
     }
 }
 
@@ -57,10 +36,9 @@ public struct RolloutRamp: Sendable, Codable, Equatable, Hashable {
         self.everySuccesses = everySuccesses
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case factor, everySuccesses }
+    enum CodingKeys: String, CodingKey { case factor, everySuccesses }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         factor = try c.decodeIfPresent(Double.self, forKey: .factor) ?? RolloutDefaults.rampFactor
         everySuccesses = try c.decodeIfPresent(Int.self, forKey: .everySuccesses) ?? RolloutDefaults.rampEverySuccesses
@@ -70,22 +48,13 @@ public struct RolloutRamp: Sendable, Codable, Equatable, Hashable {
 /// One entry of `spec.rollout.maxInFlightPerLabel`.
 public struct LabelInFlightCap: Sendable, Codable, Equatable, Hashable {
     /// A node label key, e.g. `site`.
-    public var labelKey: String
+    @ZeroIfAbsent public var labelKey: String
     /// Nodes in flight at once per value of that label (at least 1).
-    public var maxInFlight: Int
+    @ZeroIfAbsent public var maxInFlight: Int
 
     public init(labelKey: String, maxInFlight: Int) {
         self.labelKey = labelKey
         self.maxInFlight = maxInFlight
-    }
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case labelKey, maxInFlight }
-
-    public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        labelKey = try c.decodeIfPresent(String.self, forKey: .labelKey) ?? ""
-        maxInFlight = try c.decodeIfPresent(Int.self, forKey: .maxInFlight) ?? 0
     }
 }
 
@@ -103,18 +72,11 @@ public struct RolloutAbort: Sendable, Codable, Equatable, Hashable {
         self.minFinishedNodes = minFinishedNodes
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case failureRatio, minFinishedNodes }
+    enum CodingKeys: String, CodingKey { case failureRatio, minFinishedNodes }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        if let text = try? c.decodeIfPresent(String.self, forKey: .failureRatio) {
-            failureRatio = text
-        } else if let number = try c.decodeIfPresent(Double.self, forKey: .failureRatio) {
-            failureRatio = String(number)
-        } else {
-            failureRatio = RolloutDefaults.abortFailureRatio
-        }
+        failureRatio = try c.decodeDecimalTextIfPresent(forKey: .failureRatio) ?? RolloutDefaults.abortFailureRatio
         minFinishedNodes = try c.decodeIfPresent(Int.self, forKey: .minFinishedNodes) ?? RolloutDefaults.abortMinFinishedNodes
     }
 }

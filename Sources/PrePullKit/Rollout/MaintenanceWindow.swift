@@ -8,7 +8,7 @@ public struct MaintenanceWindow: Sendable, Codable, Equatable, Hashable {
     /// An IANA time zone, e.g. `Europe/Berlin` (default `UTC`).
     public var timeZone: String
     /// The days the window opens on (`Mon` ... `Sun`, in `timeZone`); empty: every day.
-    public var days: [String]
+    @ZeroIfAbsent public var days: [String]
     /// The nodes the window applies to (nil: every node of the job).
     public var nodeSelector: LabelSelector?
 
@@ -20,25 +20,15 @@ public struct MaintenanceWindow: Sendable, Codable, Equatable, Hashable {
         self.nodeSelector = nodeSelector
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case start, durationMinutes, timeZone, days, nodeSelector }
+    enum CodingKeys: String, CodingKey { case start, durationMinutes, timeZone, days, nodeSelector }
 
     public init(from decoder: any Decoder) throws {
-        try decoder.rejectUnknownFields(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         start = try c.decodeIfPresent(String.self, forKey: .start) ?? ""
         durationMinutes = try c.decodeIfPresent(Int.self, forKey: .durationMinutes) ?? 0
         timeZone = try c.decodeIfPresent(String.self, forKey: .timeZone) ?? RolloutDefaults.timeZone
         days = try c.decodeIfPresent([String].self, forKey: .days) ?? []
         nodeSelector = try c.decodeIfPresent(LabelSelector.self, forKey: .nodeSelector)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(start, forKey: .start)
-        try c.encode(durationMinutes, forKey: .durationMinutes)
-        try c.encode(timeZone, forKey: .timeZone)
-        if !days.isEmpty { try c.encode(days, forKey: .days) }
-        try c.encodeIfPresent(nodeSelector, forKey: .nodeSelector)
     }
 
     /// Whether the window applies to a node with these labels.

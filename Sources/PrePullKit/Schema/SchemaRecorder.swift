@@ -90,7 +90,7 @@ enum SchemaRecorder {
     struct Recorder: Decoder {
         let node: Node
         var codingPath: [any CodingKey] = []
-        var userInfo: [CodingUserInfoKey: Any] { [.prepullStrictFields: false, .prepullSchemaRecording: true] }
+        var userInfo: [CodingUserInfoKey: Any] { [.prepullSchemaRecording: true] }
 
         func container<Key: CodingKey>(keyedBy: Key.Type) throws -> KeyedDecodingContainer<Key> {
             if case .unknown = node.kind { node.kind = .object }

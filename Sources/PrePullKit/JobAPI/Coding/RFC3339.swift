@@ -32,15 +32,3 @@ struct RFC3339Time: Decodable {
         self.date = date
     }
 }
-
-extension KeyedDecodingContainer {
-    func decodeRFC3339IfPresent(forKey key: Key) throws -> Date? {
-        try decodeIfPresent(RFC3339Time.self, forKey: key)?.date
-    }
-}
-
-extension KeyedEncodingContainer {
-    mutating func encodeRFC3339IfPresent(_ date: Date?, forKey key: Key) throws {
-        if let date { try encode(RFC3339.format(date), forKey: key) }
-    }
-}

@@ -192,12 +192,6 @@ public struct ImageRecord: Sendable, Hashable {
         public var digest: String
         public var size: Int64
 
-        public init(mediaType: String, digest: String, size: Int64) {
-            self.mediaType = mediaType
-            self.digest = digest
-            self.size = size
-        }
-
         var descriptor: Containerd_Services_Images_V1_Descriptor {
             var d = Containerd_Services_Images_V1_Descriptor()
             d.mediaType = mediaType

@@ -9,8 +9,7 @@ struct DeleteCommand: AsyncParsableCommand {
     @OptionGroup var job: JobReference
 
     func run() async throws {
-        let api = client.client
-        _ = try await failing { try await api.delete(job.name) }
+        _ = try await failing { try await client.client.delete(job.name) }
         print("imageprepulljob.operations.kubeedge.io \"\(job.name)\" deleted")
     }
 }

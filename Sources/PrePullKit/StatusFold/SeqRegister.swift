@@ -6,12 +6,6 @@ public struct SeqRegister<Value: Sendable & Equatable>: Sendable, Equatable {
     public var seq: UInt64
     public var time: Date
     public var value: Value
-
-    public init(seq: UInt64, time: Date, value: Value) {
-        self.seq = seq
-        self.time = time
-        self.value = value
-    }
 }
 
 extension Optional {

@@ -25,6 +25,8 @@ enum SchemaRecorder {
         var properties: [(name: String, node: Node, required: Bool)] = []
         var items: Node?
         var documentation: (any SchemaDocumented.Type)?
+        /// Members whose `decodeNil(forKey:)` was called: optional ones.
+        var askedIfNull: Set<String> = []
 
         func property(_ name: String, required: Bool) -> Node {
             if let index = properties.firstIndex(where: { $0.name == name }) {
@@ -43,9 +45,9 @@ enum SchemaRecorder {
             case .array: return .array(items?.schema ?? .any)
             case .object:
                 if let map = properties.first(where: { $0.name == SchemaRecorder.mapKey }) { return .map(map.node.schema) }
-                let docs = documentation?.fieldDescriptions ?? [:]
+                let docs = documentation?.schemaProse.fields ?? [:]
                 return .object(Schema.Object(
-                    description: documentation?.schemaDescription,
+                    description: documentation?.schemaProse.description,
                     properties: properties.map { Schema.Property(name: $0.name, schema: $0.node.schema, required: $0.required, description: docs[$0.name]) }))
             }
         }
@@ -112,53 +114,32 @@ enum SchemaRecorder {
         /// One key for a map (`AnyCodingKey` accepts any string); none for a struct's `CodingKeys`.
         var allKeys: [Key] { [Key(stringValue: SchemaRecorder.mapKey)].compactMap { $0 } }
         func contains(_ key: Key) -> Bool { true }
-        func decodeNil(forKey key: Key) throws -> Bool { false }
+        /// Every `decodeIfPresent` (the standard library's, and `decodeSortedDictionaryIfPresent`)
+        /// asks whether the member is null before it decodes it: a member asked about is optional.
+        func decodeNil(forKey key: Key) throws -> Bool {
+            node.askedIfNull.insert(key.stringValue)
+            return false
+        }
 
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: true))
+            try SchemaRecorder.record(type, into: member(key))
         }
 
-        func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
-        }
-
-        func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? {
-            try SchemaRecorder.record(type, into: node.property(key.stringValue, required: false))
+        private func member(_ key: Key) -> Node {
+            node.property(key.stringValue, required: !node.askedIfNull.contains(key.stringValue))
         }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-            try Recorder(node: node.property(key.stringValue, required: true)).container(keyedBy: type)
+            try Recorder(node: member(key)).container(keyedBy: type)
         }
 
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-            try Recorder(node: node.property(key.stringValue, required: true)).unkeyedContainer()
+            try Recorder(node: member(key)).unkeyedContainer()
         }
 
         func superDecoder() throws -> any Decoder { Recorder(node: node) }
 
-        /// Through `superDecoder(forKey:)` a member is optional (the sorted-dictionary decoding
-        /// of labels and annotations goes this way after `contains`).
-        func superDecoder(forKey key: Key) throws -> any Decoder { Recorder(node: node.property(key.stringValue, required: false)) }
+        func superDecoder(forKey key: Key) throws -> any Decoder { Recorder(node: member(key)) }
     }
 
     struct Unkeyed: UnkeyedDecodingContainer {

@@ -32,40 +32,40 @@ public struct EdgeWorkerArguments: ParsableArguments, Sendable {
     @Option(name: .customLong("label"), help: "Node label k=v published in presence (repeatable).")
     var labels: [String] = []
 
-    @Option(name: .customLong("disk-path"), help: "A path on the filesystem that holds containerd's root (disk check, free disk).")
+    @Option(help: "A path on the filesystem that holds containerd's root (disk check, free disk).")
     var diskPath: String = "/var/lib/containerd"
 
-    @Option(name: .customLong("disk-threshold"), help: "Maximum disk use in percent when a task sets none.")
+    @Option(help: "Maximum disk use in percent when a task sets none.")
     var diskThreshold: Double = 80
 
-    @Option(name: .customLong("mem-threshold"), help: "Maximum memory use in percent when a task sets none.")
+    @Option(help: "Maximum memory use in percent when a task sets none.")
     var memThreshold: Double = 80
 
-    @Option(name: .customLong("cpu-threshold"), help: "Maximum CPU use in percent when a task sets none.")
+    @Option(help: "Maximum CPU use in percent when a task sets none.")
     var cpuThreshold: Double = 80
 
-    @Option(name: .customLong("max-parallel-pulls"), help: "Image pulls running at once.")
+    @Option(help: "Image pulls running at once.")
     var maxParallelPulls: Int = 1
 
-    @Option(name: .customLong("no-progress-timeout"), help: "Seconds without a byte moving before a pull attempt is abandoned.")
+    @Option(help: "Seconds without a byte moving before a pull attempt is abandoned.")
     var noProgressTimeout: Int = 120
 
-    @Option(name: .customLong("retry-backoff-ms"), help: "First delay between pull attempts (doubles, at most 30 s).")
+    @Option(help: "First delay between pull attempts (doubles, at most 30 s).")
     var retryBackoffMs: Int = 1000
 
-    @Option(name: .customLong("forget-after"), help: "Seconds after which a finished task whose result the broker took is forgotten (a taskCancel forgets it at once).")
+    @Option(help: "Seconds after which a finished task whose result the broker took is forgotten (a taskCancel forgets it at once).")
     var forgetAfter: Int = Int(EdgeWorkerOptions.defaultForgetAfter.components.seconds)
 
     @Option(name: .customLong("disk-margin"), help: "MiB kept free beyond what a task's resolved images need (the disk check of a job with resolveDigests).")
     var diskMarginMiB: Int64 = NodeChecks.defaultDiskMarginBytes / (1024 * 1024)
 
-    @Option(name: .customLong("unpin-check-interval"), help: "Seconds between looks at pins with an unpinAfterSeconds.")
+    @Option(help: "Seconds between looks at pins with an unpinAfterSeconds.")
     var unpinCheckInterval: Int = 60
 
-    @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
+    @Option(help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
-    @Option(name: .customLong("metrics-listen"), help: "Serve Prometheus metrics on HOST:PORT/metrics (pulls, failures, MQTT reconnects); off by default.")
+    @Option(help: "Serve Prometheus metrics on HOST:PORT/metrics (pulls, failures, MQTT reconnects); off by default.")
     var metricsListen: String?
 
     @OptionGroup var logging: LoggingOptions

@@ -19,7 +19,7 @@ public struct ManualPull: ParsableArguments, Sendable {
     @Option(help: "containerd's gRPC socket.")
     var containerd: String = "/run/containerd/containerd.sock"
 
-    @Option(name: .customLong("docker-config"), help: "A docker config JSON ({\"auths\": {HOST: {\"auth\": ...}}}) for the registry's credential.")
+    @Option(help: "A docker config JSON ({\"auths\": {HOST: {\"auth\": ...}}}) for the registry's credential.")
     var dockerConfig: String?
 
     public func validate() throws {

@@ -84,7 +84,7 @@ public final class HollowFleet: Sendable {
         if !options.bindAddresses.isEmpty {
             // By the node's own index, so that the processes of a sharded fleet use different
             // addresses instead of all starting at the first one.
-            let slot = index / options.nodesPerBindAddress
+            let slot = index / max(1, options.nodesPerBindAddress)
             base.bindAddress = options.bindAddresses[slot % options.bindAddresses.count]
         }
         let configuration = EdgeWorker.clientConfiguration(base, options: workerOptions)

@@ -42,7 +42,7 @@ public struct HollowFleetOptions: Sendable {
         self.broker = broker
         self.tlsForNode = tlsForNode
         self.bindAddresses = bindAddresses
-        self.nodesPerBindAddress = max(1, nodesPerBindAddress)
+        self.nodesPerBindAddress = nodesPerBindAddress
         self.connectConcurrency = max(1, connectConcurrency)
         self.topics = topics
     }

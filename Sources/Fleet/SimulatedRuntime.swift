@@ -34,7 +34,7 @@ public final class SimulatedRuntime: Runtime {
                     failureRate: Double = 0, stickyFailures: Bool = true, seed: UInt64 = 1,
                     progressStep: Duration = .seconds(1), preloaded: [String] = [], maxImages: Int = 32)
         {
-            self.maxImages = max(1, maxImages)
+            self.maxImages = maxImages
             self.pullMilliseconds = pullMilliseconds
             self.imageMiB = imageMiB
             self.failureRate = failureRate
@@ -135,7 +135,7 @@ public final class SimulatedRuntime: Runtime {
         let pulled = Self.image(ref, size: size)
         state.withLock {
             if $0.images.updateValue(pulled, forKey: ref) == nil { $0.pulledOrder.append(ref) }
-            while $0.pulledOrder.count > configuration.maxImages {
+            while $0.pulledOrder.count > max(1, configuration.maxImages) {
                 $0.images[$0.pulledOrder.removeFirst()] = nil
             }
             $0.counters.pullsSucceeded += 1

@@ -6,7 +6,7 @@ import Foundation
 struct ClientOptions: ParsableArguments {
     @Option(help: "Cloud API URL (default: $PREPULL_SERVER or http://127.0.0.1:8080).") var server: String?
     @Option(help: "Bearer token (default: $PREPULL_TOKEN).") var token: String?
-    @Option(name: .customLong("certificate-authority"), help: "CA file (PEM) for an https server (default: $PREPULL_CA).")
+    @Option(help: "CA file (PEM) for an https server (default: $PREPULL_CA).")
     var certificateAuthority: String?
 
     var client: APIClient {

@@ -16,15 +16,15 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(help: "Data directory (SQLite store).") var data: String = "./prepull-data"
     @Option(help: "Store in PostgreSQL instead of SQLite: postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full]; several cloud replicas may share it.")
     var store: String?
-    @Option(name: .customLong("store-file"), help: "File holding the --store URL (a mounted Secret: the URL may carry a password).")
+    @Option(help: "File holding the --store URL (a mounted Secret: the URL may carry a password).")
     var storeFile: String?
-    @Option(name: .customLong("store-start-timeout"), help: "Seconds the start waits for the --store database before it gives up.")
+    @Option(help: "Seconds the start waits for the --store database before it gives up.")
     var storeStartTimeout: Double = 30
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
     @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
-    @Option(name: .customLong("tls-cert-file"), help: "Serve the API over HTTPS with this PEM certificate (chain); kubectl sends a token only over HTTPS.")
+    @Option(help: "Serve the API over HTTPS with this PEM certificate (chain); kubectl sends a token only over HTTPS.")
     var tlsCertFile: String?
-    @Option(name: .customLong("tls-private-key-file"), help: "The PEM private key of --tls-cert-file.")
+    @Option(help: "The PEM private key of --tls-cert-file.")
     var tlsPrivateKeyFile: String?
     @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(name: .customLong("client-id"), help: "MQTT client id. Default prepull-cloud (SQLite: a persistent session, keep it stable), or prepull-cloud-REPLICA with --store (replicas: clean sessions).")
@@ -33,26 +33,26 @@ struct CloudCommand: AsyncParsableCommand {
     var replicaID: String?
     @Option(name: .customLong("lease-ttl"), help: "Seconds a replica's job lease lasts unrenewed: a dead replica's jobs move to another within about this (renewed every fifth).")
     var leaseTTL: Double = 5
-    @Option(name: .customLong("share-group"), help: "MQTT v5 shared subscription group the replicas split the status stream in ($share/GROUP/...); needs --store and a --topic-root that does not start with $.")
+    @Option(help: "MQTT v5 shared subscription group the replicas split the status stream in ($share/GROUP/...); needs --store and a --topic-root that does not start with $.")
     var shareGroup: String?
-    @Option(name: .customLong("max-nodes"), help: "Most nodes the registry holds; presences of further names are refused and counted.")
+    @Option(help: "Most nodes the registry holds; presences of further names are refused and counted.")
     var maxNodes: Int = CloudConfiguration.defaultMaxNodes
-    @Option(name: .customLong("http-max-connections"), help: "HTTP connections open at once (more wait in the listen backlog).")
+    @Option(help: "HTTP connections open at once (more wait in the listen backlog).")
     var httpMaxConnections: Int = 512
-    @Option(name: .customLong("http-head-timeout"), help: "Seconds a request's head may take to arrive (from the connection or the previous response).")
+    @Option(help: "Seconds a request's head may take to arrive (from the connection or the previous response).")
     var httpHeadTimeout: Double = 10
-    @Option(name: .customLong("http-body-timeout"), help: "Seconds a request's body may take after its head.")
+    @Option(help: "Seconds a request's body may take after its head.")
     var httpBodyTimeout: Double = 30
-    @Option(name: .customLong("http-idle-timeout"), help: "Seconds a connection may read nothing before it is closed.")
+    @Option(help: "Seconds a connection may read nothing before it is closed.")
     var httpIdleTimeout: Double = 60
-    @Option(name: .customLong("report-gap-grace"), help: "Seconds a report a node numbered may arrive late before the cloud asks the node again (default 1; 5 with --store/--store-file, where a report may come through another replica and the database).")
+    @Option(help: "Seconds a report a node numbered may arrive late before the cloud asks the node again (default 1; 5 with --store/--store-file, where a report may come through another replica and the database).")
     var reportGapGrace: Double?
     @Option(name: .customLong("insecure-registry"), help: "A registry (HOST[:PORT]) the cloud reads over plain HTTP when a job's resolveDigests asks it for digests (repeatable; loopback registries always are).")
     var insecureRegistries: [String] = []
 
-    @Option(name: .customLong("silence-probe"), help: "Seconds a dispatched, online node may say nothing before the cloud sends its task again (doubling, at most 300).")
+    @Option(help: "Seconds a dispatched, online node may say nothing before the cloud sends its task again (doubling, at most 300).")
     var silenceProbe: Double = 30
-    @Option(name: .customLong("finished-job-retention"), help: "Seconds a finished job is kept before it is deleted (its nodes forget it); 0 keeps it until deleted.")
+    @Option(help: "Seconds a finished job is kept before it is deleted (its nodes forget it); 0 keeps it until deleted.")
     var finishedJobRetention: Double = Double(CloudConfiguration.defaultFinishedJobRetention.components.seconds)
     @OptionGroup var logging: LoggingOptions
 

@@ -27,13 +27,13 @@ struct TopCommand: AsyncParsableCommand {
 
     @OptionGroup var tls: BrokerTLSOptions
 
-    @Option(name: .customLong("topic-root"), help: "MQTT topic root.")
+    @Option(help: "MQTT topic root.")
     var topicRoot: String = Topics.defaultRoot
 
     @Option(help: "Seconds between screens (or JSON objects).")
     var interval: Double = 1
 
-    @Option(name: .customLong("silent-after"), help: "Seconds without a report after which a node on an open job counts as silent.")
+    @Option(help: "Seconds without a report after which a node on an open job counts as silent.")
     var silentAfter: Int = 30
 
     @Option(help: "Stop after this many intervals (default: until interrupted).")

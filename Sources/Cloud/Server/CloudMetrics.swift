@@ -142,14 +142,9 @@ public enum DropReason: String, Sendable, CaseIterable {
 }
 
 extension DropReason {
+    /// A refusal's label is its own raw value (`unknown_image`, ...).
     init(_ refusal: ReportRefusal) {
-        switch refusal {
-        case .unknownImage: self = .unknownImage
-        case .incompletePullResult: self = .incompletePullResult
-        case .resultWithoutPull: self = .resultWithoutPull
-        case .failedPullAfterSuccess: self = .failedPullAfterSuccess
-        case .cancelledByWindowClose: self = .cancelledByWindowClose
-        }
+        self = DropReason(rawValue: refusal.rawValue) ?? .other
     }
 }
 

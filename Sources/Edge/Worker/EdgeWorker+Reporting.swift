@@ -32,8 +32,9 @@ extension EdgeWorker {
     func persist(_ uid: String) async -> Bool {
         guard let job = jobs[uid] else { return false }
         job.entry.revision += 1
-        if job.entry.seqReserved <= job.seq + options.seqReserveBlock / 2 {
-            job.entry.seqReserved = job.seq + options.seqReserveBlock
+        let block = max(1, options.seqReserveBlock)
+        if job.entry.seqReserved <= job.seq + block / 2 {
+            job.entry.seqReserved = job.seq + block
         }
         let reserved = job.entry.seqReserved
         do {

@@ -68,7 +68,7 @@ extension EdgeWorker {
         let retryTimes = task.retryTimes.clamped(to: 0...WireLimits.maxRetryTimes)
         let done = Set(job.entry.imageResults.map(\.image))
         let images = job.images.filter { !done.contains($0) }
-        if options.maxParallelPulls == 1 || images.count == 1 {
+        if options.maxParallelPulls <= 1 || images.count == 1 {
             // One pull at a time anyway: in this task, image after image, with no child task per image.
             for image in images {
                 await pullImage(uid, image: image, retryTimes: retryTimes, timeoutSeconds: timeout, deadline: deadline)

@@ -108,7 +108,7 @@ public actor EdgeWorker {
         logger[metadataKey: "node"] = "\(options.nodeName)"
         self.logger = logger
         self.codec = WireCodec(topics: options.topics)
-        self.pullSlots = AsyncSemaphore(permits: options.maxParallelPulls)
+        self.pullSlots = AsyncSemaphore(permits: max(1, options.maxParallelPulls))
     }
 
     /// `base` made right for a worker: client id = node name, persistent session (clean start

@@ -11,7 +11,7 @@ public struct EdgeWorkerOptions: Sendable {
     public var versions: [String: String]
     /// Maximum percent used per check item when the task does not say; absent items use 80.
     public var checkThresholds: [CheckItem: Double]
-    /// Image pulls running at once on this node, over all its jobs.
+    /// Image pulls running at once on this node, over all its jobs (less than 1 is taken as 1).
     public var maxParallelPulls: Int
     /// Delay between failed pull attempts of one image.
     public var retryBackoff: Backoff
@@ -27,7 +27,7 @@ public struct EdgeWorkerOptions: Sendable {
     /// A finished task whose result the broker acknowledged is forgotten this long after it
     /// finished (docs/protocol.md 4, "Forgetting"); a `taskCancel` forgets it at once.
     public var forgetAfter: Duration
-    /// Seqs reserved per journal write, so a restart continues above every seq used.
+    /// Seqs reserved per journal write, so a restart continues above every seq used (at least 1).
     public var seqReserveBlock: UInt64
     /// Free disk kept beyond what a task's resolved images need (the disk check; docs/rollout.md).
     public var diskMarginBytes: Int64 = NodeChecks.defaultDiskMarginBytes
@@ -59,14 +59,14 @@ public struct EdgeWorkerOptions: Sendable {
         self.labels = labels
         self.versions = versions
         self.checkThresholds = checkThresholds
-        self.maxParallelPulls = max(1, maxParallelPulls)
+        self.maxParallelPulls = maxParallelPulls
         self.retryBackoff = retryBackoff
         self.noProgressTimeout = noProgressTimeout
         self.progressInterval = progressInterval
         self.credentialWait = credentialWait
         self.keepFinished = keepFinished
         self.forgetAfter = forgetAfter
-        self.seqReserveBlock = max(1, seqReserveBlock)
+        self.seqReserveBlock = seqReserveBlock
         self.taskExecutor = taskExecutor
     }
 }

@@ -141,15 +141,19 @@ extension Controller {
         if changed, let payload = held.payload { pendingBatch.events.append(.report(held.report, payload: payload)) }
     }
 
-    /// Results held longer than `HeldResult.limit` are refused after all, as a single replica
-    /// refuses them. Not while the job is behind here: the pull results are likely among the rows
-    /// not read yet, and the results were stored at once (`hold`); a job's thousands of them are
-    /// not scanned at every tick either.
+    /// Results this replica took from MQTT and held longer than `HeldResult.limit` are refused
+    /// after all, as a single replica refuses them. Not while the job is behind here: the pull
+    /// results are likely among the rows not read yet; a job's thousands of them are not scanned
+    /// at every tick either. A result already in the store (another replica's, or stored at once
+    /// by a replica that does not follow the job) stays held until its pull result is folded, at
+    /// any age: its row is never read again, so dropping it would lose the node's result on this
+    /// replica for good (seen when the pull result came only after a killed replica's reports
+    /// were asked again).
     func dropStaleHeldResults(now: ContinuousClock.Instant) {
         for rt in jobs.values where !rt.heldResults.isEmpty && rt.behind == nil {
-            for (node, held) in rt.heldResults where now - held.since >= HeldResult.limit {
+            for (node, held) in rt.heldResults where held.payload != nil && now - held.since >= HeldResult.limit {
                 rt.heldResults[node] = nil
-                if held.payload != nil { metrics.dropped(DropReason(ReportRefusal.resultWithoutPull)).increment() }
+                metrics.dropped(DropReason(ReportRefusal.resultWithoutPull)).increment()
             }
         }
     }

@@ -14,15 +14,7 @@ public struct ImageInfo: Sendable, Hashable, CustomStringConvertible {
     /// containerd).
     public var size: UInt64
     /// Whether the runtime recommends exempting the image from garbage collection.
-    public var pinned: Bool
-
-    public init(id: String, repoTags: [String], repoDigests: [String], size: UInt64, pinned: Bool = false) {
-        self.id = id
-        self.repoTags = repoTags
-        self.repoDigests = repoDigests
-        self.size = size
-        self.pinned = pinned
-    }
+    public var pinned: Bool = false
 
     /// The manifest digest (`sha256:...`) from the first repo digest, if any.
     public var manifestDigest: String? {
@@ -52,15 +44,6 @@ public struct IngestStatus: Sendable, Hashable, CustomStringConvertible {
     public var expected: String
     public var startedAt: Date?
     public var updatedAt: Date?
-
-    public init(ref: String, offset: Int64, total: Int64, expected: String, startedAt: Date? = nil, updatedAt: Date? = nil) {
-        self.ref = ref
-        self.offset = offset
-        self.total = total
-        self.expected = expected
-        self.startedAt = startedAt
-        self.updatedAt = updatedAt
-    }
 
     /// The blob digest this ingest writes: `expected` when set, else parsed from the ref
     /// (`layer-sha256:abc` -> `sha256:abc`).
@@ -165,14 +148,6 @@ public struct ContainerdError: Error, Sendable, Hashable, CustomStringConvertibl
     public var message: String
     /// The socket the client talks to.
     public var socketPath: String
-
-    public init(kind: Kind, operation: String, code: GRPCStatusCode, message: String, socketPath: String) {
-        self.kind = kind
-        self.operation = operation
-        self.code = code
-        self.message = message
-        self.socketPath = socketPath
-    }
 
     public var description: String {
         switch kind {

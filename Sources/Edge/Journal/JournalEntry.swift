@@ -37,9 +37,7 @@ public struct JournalEntry: Sendable, Codable, Equatable {
     public var limitViolation: RangeViolation? {
         do throws(RangeViolation) {
             try task.checkLimits()
-            guard (0...WireLimits.maxEpochMs).contains(receivedAtMs) else {
-                throw RangeViolation(field: "receivedAtMs", value: "\(receivedAtMs)", allowed: "0...\(WireLimits.maxEpochMs)")
-            }
+            try WireLimits.checkEpochMs(receivedAtMs, field: "receivedAtMs")
             return nil
         } catch {
             return error

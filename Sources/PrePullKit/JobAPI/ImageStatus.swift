@@ -10,26 +10,9 @@ public struct ImageStatus: Sendable, Codable, Equatable {
     public var bytesDone: Int64?
     public var bytesTotal: Int64?
     public var attempts: Int?
-    @Timestamp public var startTime: Date?
-    @Timestamp public var finishTime: Date?
+    @Timestamp public var startTime: Date? = nil
+    @Timestamp public var finishTime: Date? = nil
     public var alreadyPresent: Bool?
     /// prepull.io's `pinImages`: whether the node's runtime reports the image pinned.
     public var pinned: Bool?
-
-    public init(
-        image: String, status: ConditionStatus? = nil, reason: String? = nil, digest: String? = nil,
-        bytesDone: Int64? = nil, bytesTotal: Int64? = nil, attempts: Int? = nil, startTime: Date? = nil,
-        finishTime: Date? = nil, alreadyPresent: Bool? = nil
-    ) {
-        self.image = image
-        self.status = status
-        self.reason = reason
-        self.digest = digest
-        self.bytesDone = bytesDone
-        self.bytesTotal = bytesTotal
-        self.attempts = attempts
-        self.startTime = startTime
-        self.finishTime = finishTime
-        self.alreadyPresent = alreadyPresent
-    }
 }

@@ -9,13 +9,9 @@ public struct Envelope: Sendable, Equatable, Codable, CustomStringConvertible {
     public var header: MessageHeader
     public var route: MessageRoute
     public var content: MessageContent
+}
 
-    public init(header: MessageHeader, route: MessageRoute, content: MessageContent) {
-        self.header = header
-        self.route = route
-        self.content = content
-    }
-
+extension Envelope {
     /// An envelope with the route derived from the content (source, operation and resource).
     public init(id: String, parentId: String? = nil, timestampMs: Int64, content: MessageContent) {
         let operation = content.body.operation

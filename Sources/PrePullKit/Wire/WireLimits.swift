@@ -36,13 +36,15 @@ public struct RangeViolation: Error, Sendable, Equatable, CustomStringConvertibl
     public var value: String
     public var allowed: String
 
-    public init(field: String, value: String, allowed: String) {
-        self.field = field
-        self.value = value
-        self.allowed = allowed
-    }
-
     public var description: String { "\(field) \(value) is out of range (\(allowed))" }
+}
+
+extension WireLimits {
+    /// Throws when `value` is not a time the wire carries (0...`maxEpochMs` milliseconds since the
+    /// Unix epoch), naming `field`.
+    public static func checkEpochMs(_ value: Int64, field: String) throws(RangeViolation) {
+        try RangeChecker(path: "").epochMs(value, field)
+    }
 }
 
 /// Collects range checks; the first violation is thrown.

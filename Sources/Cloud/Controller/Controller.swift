@@ -24,9 +24,6 @@ actor Controller {
     var requestLookUp: (@Sendable (String) -> Void)?
     /// Has the replicas' follower catch jobs up and returns when it has (`catchUp`); set at start.
     var requestCatchUp: (@Sendable ([String]) async -> Void)?
-    /// The highest row id an `events` notice has named here: rows above it may be committed and
-    /// not announced yet (`catchUpRows`).
-    var noticedUpTo: Int64 = 0
     let batcher: StoreBatcher
     let publisher: Publisher
     let codec: WireCodec

@@ -19,7 +19,6 @@ extension Controller {
     /// the jobs followed here, each with the rows it was behind, grouped by range. A job not
     /// followed notes the range instead. Rows of jobs unknown here are not read.
     func planRemote(_ ids: ClosedRange<Int64>, jobs named: [String]?) -> [RemoteRows] {
-        noticedUpTo = max(noticedUpTo, ids.upperBound)
         var current: [String] = []
         var loads: [RemoteRows] = []
         for uid in named ?? Array(jobs.keys) {
@@ -36,14 +35,9 @@ extension Controller {
         return loads
     }
 
-    /// The rows to read for a read of these jobs: from the first not read (what each is behind,
-    /// or past the last notice) to the newest, so that rows committed and not announced yet are
-    /// read too. A job followed here needs none unless it noted rows before it was followed.
-    func catchUpRows(of uids: [String]) -> [RemoteRows] {
-        uids.compactMap { uid in
-            guard let rt = jobs[uid], needsCatchUp(rt) else { return nil }
-            return RemoteRows(ids: (rt.behind?.lowerBound ?? noticedUpTo + 1)...Int64.max, jobUIDs: [uid])
-        }
+    /// The rows the jobs with these uids (all jobs when nil) are behind.
+    func behindRows(of uids: [String]?) -> [RemoteRows] {
+        (uids ?? Array(jobs.keys)).compactMap { uid in jobs[uid]?.behind.map { RemoteRows(ids: $0, jobUIDs: [uid]) } }
     }
 
     /// Folds rows read for `loads` and forgets what those jobs were behind, if the reads covered it.
@@ -57,24 +51,20 @@ extension Controller {
         }
     }
 
-    /// Before a read of the jobs named (all when nil): those not followed here are caught up by
-    /// the follower first, after the notices queued before the read, and up to the newest row
-    /// (`catchUpRows`). A read waits at most `catchUpWait` (the database away): then it answers
-    /// with what this replica has.
+    /// Before a read of the jobs named (all when nil): those behind are caught up by the follower
+    /// first. A read waits at most `catchUpWait` (the database away): then it answers with what
+    /// this replica has.
     func catchUp(names: [String]?) async {
         guard shared != nil, let requestCatchUp else { return }
         let uids = names.map { $0.compactMap { uidByName[$0] } } ?? Array(jobs.keys)
-        let stale = uids.filter { jobs[$0].map(needsCatchUp) ?? false }
-        guard !stale.isEmpty else { return }
-        let request = Task { await requestCatchUp(stale) }
+        let behind = uids.filter { jobs[$0]?.behind != nil }
+        guard !behind.isEmpty else { return }
+        let request = Task { await requestCatchUp(behind) }
         if await value(of: request, within: Self.catchUpWait) == nil {
             logger.warning("replicas: a read did not wait for the other replicas' rows any longer; answering with what this replica has",
-                           metadata: ["jobs": "\(stale.count)"])
+                           metadata: ["jobs": "\(behind.count)"])
         }
     }
-
-    /// Not followed here (the others' rows may be unread), or followed since rows were noted.
-    private func needsCatchUp(_ rt: ActiveJob) -> Bool { !follows(rt) || rt.behind != nil }
 
     static let catchUpWait: Duration = .seconds(5)
 

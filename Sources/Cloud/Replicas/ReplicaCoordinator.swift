@@ -153,7 +153,7 @@ struct ReplicaCoordinator: Sendable {
             // Only the rows of the jobs followed here; the others note the range (Controller+CatchUp).
             try await read(await controller.planRemote(ids, jobs: jobs))
         case let .catchUp(uids, _):
-            try await read(await controller.catchUpRows(of: uids))
+            try await read(await controller.behindRows(of: uids))
         case let .notice(.jobCreated(uid)):
             guard let job = try await shared.loadJob(uid: uid) else { return }
             await controller.adopt(job, events: try await shared.loadEvents(jobUID: uid))

@@ -7,10 +7,10 @@ public struct BrokerTLSOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("tls-ca"), help: "CA certificate (PEM) of the broker; enables TLS.")
     public var tlsCA: String?
 
-    @Option(name: .customLong("tls-cert"), help: "Client certificate (PEM): the node's (CN = node name) or the cloud's.")
+    @Option(help: "Client certificate (PEM): the node's (CN = node name) or the cloud's.")
     public var tlsCert: String?
 
-    @Option(name: .customLong("tls-key"), help: "Client key (PEM).")
+    @Option(help: "Client key (PEM).")
     public var tlsKey: String?
 
     public init() {}

@@ -4,7 +4,7 @@ import Logging
 /// `--log-level` of the long-running commands (cloud, edge, fleet) and the one place that sets up
 /// their logging: every line to standard error.
 public struct LoggingOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: info; fleet: notice).")
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default: info; fleet: notice).")
     public var logLevel: String?
 
     public init() {}

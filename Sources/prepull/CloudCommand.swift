@@ -21,12 +21,12 @@ struct CloudCommand: AsyncParsableCommand {
     @Option(help: "Seconds the start waits for the --store database before it gives up.")
     var storeStartTimeout: Double = 30
     @Option(help: "HTTP listen address HOST:PORT.") var listen: String = "127.0.0.1:8080"
-    @Option(name: .customLong("token-file"), help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
+    @Option(help: "File holding the bearer token every API route but /healthz and /readyz requires.") var tokenFile: String?
     @Option(help: "Serve the API over HTTPS with this PEM certificate (chain); kubectl sends a token only over HTTPS.")
     var tlsCertFile: String?
     @Option(help: "The PEM private key of --tls-cert-file.")
     var tlsPrivateKeyFile: String?
-    @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
+    @Option(help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(name: .customLong("client-id"), help: "MQTT client id. Default prepull-cloud (SQLite: a persistent session, keep it stable), or prepull-cloud-REPLICA with --store (replicas: clean sessions).")
     var clientID: String?
     @Option(name: .customLong("replica-id"), help: "This replica's name in the shared PostgreSQL store (letters, digits, . _ -); default HOST-PID.")

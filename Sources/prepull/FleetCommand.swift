@@ -26,21 +26,21 @@ struct FleetCommand: AsyncParsableCommand {
     @Option(help: "Pull duration per image in ms: 500, 100..900, normal:M,SD or exp:M.")
     var pullMs: String = "500..1500"
     @Option(name: .customLong("image-mib"), help: "Image size in MiB (same forms as --pull-ms).") var imageMiB: String = "10..100"
-    @Option(name: .customLong("fail-rate"), help: "Probability that an image pull fails.") var failRate: Double = 0
+    @Option(help: "Probability that an image pull fails.") var failRate: Double = 0
     @Option(help: "Fraction of nodes that go offline after registering.")
     var offlineRate: Double = 0
-    @Option(name: .customLong("offline-seconds"), help: "How long offline nodes stay away.") var offlineSeconds: Int = 10
+    @Option(help: "How long offline nodes stay away.") var offlineSeconds: Int = 10
     @Option(help: "Processes to split the fleet over (each takes an equal share).") var processes: Int = 1
     @Option(name: .customLong("tls-ca"), help: "CA certificate; enables TLS.") var tlsCA: String?
     @Option(help: "Directory with NODE.crt/NODE.key per node (broker/certs.sh).")
     var tlsDir: String?
-    @Option(name: .customLong("topic-root"), help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
+    @Option(help: "MQTT topic root.") var topicRoot: String = Topics.defaultRoot
     @Option(help: "Write the fleet's counters as JSON here every second.")
     var statsFile: String?
-    @Option(name: .customLong("seed"), help: "Seed of the simulated runtimes.") var seed: UInt64 = 1
+    @Option(help: "Seed of the simulated runtimes.") var seed: UInt64 = 1
     @OptionGroup var logging: LoggingOptions
     /// Internal: this process runs share `i` of `n` (set by the parent when --processes > 1).
-    @Option(name: .customLong("shard"), help: .hidden) var shard: String?
+    @Option(help: .hidden) var shard: String?
 
     func validate() throws {
         guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }

@@ -116,12 +116,12 @@ public struct ManifestDecoder: Sendable {
                 throw ManifestError(documentIndex: index, kind: .unsupportedAPIVersion(v))
             }
             // The status is the controller's: what a user applies may carry any (a v1alpha1 one too).
-            var job = try decodeModel(ImagePrePullJob.self, from: value, index: index, open: ["status"])
+            var job = try decodeModel(ImagePrePullJob.self, schema: Self.jobSchema, from: value, index: index, open: ["status"])
             if options.applyDefaults { job = job.withDefaults() }
             return .job(job)
         case (.some("Secret"), .some(let v)):
             guard v == "v1" else { throw ManifestError(documentIndex: index, kind: .unsupportedAPIVersion(v)) }
-            let secret = try decodeModel(SecretManifest.self, from: value, index: index)
+            let secret = try decodeModel(SecretManifest.self, schema: Self.secretSchema, from: value, index: index)
             return .secret(try secret.dockerConfigSecret(index: index))
         case (.some(let k), .some):
             throw ManifestError(documentIndex: index, kind: .unsupportedKind(k))
@@ -131,8 +131,14 @@ public struct ManifestDecoder: Sendable {
         }
     }
 
-    func decodeModel<T: Decodable>(_ type: T.Type, from value: JSONValue, index: Int, open: Set<String> = []) throws(ManifestError) -> T {
-        if options.strict, let path = Schema.of(T.self).firstUnknownField(in: value, open: open) {
+    /// The schemas strict decoding checks manifests against, recorded once (`Schema.of` runs the
+    /// types' decoders).
+    static let jobSchema = Schema.of(ImagePrePullJob.self)
+    static let secretSchema = Schema.of(SecretManifest.self)
+
+    /// `value` as a `T`; strictly, first checked against `schema` (T's), members under `open` aside.
+    func decodeModel<T: Decodable>(_ type: T.Type, schema: Schema, from value: JSONValue, index: Int, open: Set<String> = []) throws(ManifestError) -> T {
+        if options.strict, let path = schema.firstUnknownField(in: value, open: open) {
             throw ManifestError(documentIndex: index, kind: .unknownField(path: path))
         }
         do {
@@ -177,7 +183,7 @@ public struct ManifestDecoder: Sendable {
     }
 }
 
-/// The Kubernetes Secret shape, decoded strictly at its top level.
+/// The Kubernetes Secret shape (checked strictly as a whole, its metadata too).
 struct SecretManifest: Decodable {
     var apiVersion: String
     var kind: String

@@ -54,8 +54,9 @@ extension Timestamp: Codable {
 extension KeyedDecodingContainer {
     /// An absent member is nil (an error for a `Date`); a present one must be an RFC 3339 string.
     public func decode<Value>(_: Timestamp<Value>.Type, forKey key: Key) throws -> Timestamp<Value> {
-        let missing = DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no member \"\(key.stringValue)\""))
-        return Timestamp(wrappedValue: try Value.member(try decodeIfPresent(RFC3339Time.self, forKey: key)?.date, missing: missing))
+        let date = try decodeIfPresent(RFC3339Time.self, forKey: key)?.date
+        return Timestamp(wrappedValue: try Value.member(date, missing: DecodingError.keyNotFound(
+            key, DecodingError.Context(codingPath: codingPath, debugDescription: "no member \"\(key.stringValue)\""))))
     }
 }
 
